@@ -1,0 +1,318 @@
+"""Data sources (TFDS, a folder, synthetic) and the input pipelines, ours and the guide's."""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+AUTOTUNE = tf.data.AUTOTUNE
+TFDS_NAME = "cats_vs_dogs"
+TFDS_CLASS_NAMES = ["cat", "dog"]  # label 0 is cat, 1 is dog, as in TFDS
+TFDS_SPLITS = ["train[:40%]", "train[40%:50%]", "train[50%:60%]"]  # the guide's split
+FOLDER_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test of a folder of images
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
+DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
+
+
+class DataError(ValueError):
+    """The data asked for cannot be used: a missing, empty or badly laid out folder."""
+
+
+class DataUnavailable(RuntimeError):
+    """The data asked for is neither cached nor downloadable."""
+
+
+@dataclass
+class CourseData:
+    """Three unbatched datasets of (uint8 RGB image, int label), and what they hold."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
+    class_names: list
+    description: str
+    sizes: dict = field(default_factory=dict)  # split name -> number of examples
+    skipped: list = field(default_factory=list)  # (path, reason) of files left out
+
+
+# ---------------------------------------------------------------- synthetic
+
+
+def synthetic_images(count, image_size, seed):
+    """`count` striped images and labels: cats (0) have horizontal stripes, dogs (1) vertical ones.
+
+    Colours, stripe width, phase and noise are random, so a model has to learn the orientation.
+    The same seed always gives the same images.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=count)
+    ramp = np.linspace(0.0, 1.0, image_size, dtype=np.float32)
+    images = np.empty((count, image_size, image_size, 3), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        wave = np.sin(2 * np.pi * (rng.uniform(3, 8) * ramp + rng.uniform()))
+        pattern = np.tile(wave[:, None] if label == 0 else wave[None, :], (1, 1))
+        pattern = np.broadcast_to(pattern, (image_size, image_size))
+        light, dark = rng.uniform(120, 255, 3), rng.uniform(0, 110, 3)
+        mix = (pattern[..., None] + 1) / 2
+        noise = rng.normal(0, 12, (image_size, image_size, 3))
+        images[i] = np.clip(dark + mix * (light - dark) + noise, 0, 255).astype(np.uint8)
+    return images, labels.astype(np.int64)
+
+
+def synthetic_label(image):
+    """The label a synthetic image was drawn for, read back from its stripes (for checks)."""
+    gray = np.asarray(image, dtype=np.float32).mean(axis=-1)
+    across_columns = np.abs(np.diff(gray, axis=1)).mean()
+    across_rows = np.abs(np.diff(gray, axis=0)).mean()
+    return int(across_columns > across_rows)
+
+
+def load_synthetic(image_size, train_images, eval_images, seed):
+    """Synthetic train/validation/test splits (sizes default to 256/64/64 when given as 0)."""
+    counts = {"train": train_images or 256, "validation": eval_images or 64, "test": eval_images or 64}
+    splits = {
+        name: tf.data.Dataset.from_tensor_slices(synthetic_images(n, image_size, seed + offset))
+        for offset, (name, n) in enumerate(counts.items())
+    }
+    return CourseData(
+        **splits,
+        class_names=TFDS_CLASS_NAMES,
+        description=f"synthetic stripes ({image_size} px): horizontal = cat, vertical = dog",
+        sizes=counts,
+    )
+
+
+# ---------------------------------------------------------------- folder
+
+
+def check_image_file(path):
+    """Why `path` cannot be used as an image, or None when TensorFlow can decode it to RGB.
+
+    Reads only the header (and, for JPEG, the last bytes), so checking thousands of files is quick.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return "not an image file"
+    if path.stat().st_size == 0:
+        return "empty file"
+    try:
+        with Image.open(path) as image:
+            image_format = image.format
+            if image_format not in DECODABLE_FORMATS:
+                return f"{image_format} images are not supported"
+            if image_format != "JPEG":
+                image.verify()  # walks PNG chunks and checksums, GIF and BMP headers
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        return f"unreadable ({str(error)[:60]})"
+    if image_format == "JPEG" and not _jpeg_has_end_marker(path):
+        return "truncated JPEG"
+    return None
+
+
+def _jpeg_has_end_marker(path):
+    with open(path, "rb") as file:
+        file.seek(max(0, path.stat().st_size - 1024))
+        return b"\xff\xd9" in file.read()
+
+
+def list_labelled_files(folder):
+    """(paths, labels, class_names) of a folder of class subfolders, or of `class.N.jpg` files.
+
+    Class subfolders (`cat/`, `dog/`, or PetImages' `Cat/`, `Dog/`) give classes in sorted order.
+    Without subfolders, Kaggle's flat layout is used: the file-name prefix before the first dot.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"The image folder {folder} does not exist.")
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if subfolders:
+        files = {sub.name: sorted(p for p in sub.rglob("*") if p.is_file()) for sub in subfolders}
+        files = {name: paths for name, paths in files.items() if paths}
+    else:
+        files = {}
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            match = re.match(r"([A-Za-z]+)\.", path.name)
+            if match and path.suffix.lower() in IMAGE_SUFFIXES:
+                files.setdefault(match.group(1).lower(), []).append(path)
+    if not files:
+        raise DataError(f"The image folder {folder} holds no images (expected cat/ and dog/ subfolders).")
+    if len(files) != 2:
+        raise DataError(
+            f"The image folder {folder} has {len(files)} class(es) ({', '.join(files)}); "
+            "this course trains a two-class model, so it needs exactly two."
+        )
+    class_names = sorted(files)
+    paths = [p for name in class_names for p in files[name]]
+    labels = [class_names.index(name) for name in class_names for _ in files[name]]
+    return paths, labels, class_names
+
+
+def split_indices(count, seed, fractions=FOLDER_FRACTIONS):
+    """Shuffle range(count) with `seed` and cut it into train/validation/test index arrays."""
+    order = np.random.default_rng(seed).permutation(count)
+    n_train = int(round(count * fractions[0]))
+    n_validation = int(round(count * fractions[1]))
+    return order[:n_train], order[n_train : n_train + n_validation], order[n_train + n_validation :]
+
+
+def decode_image(contents):
+    """Decode JPEG, PNG, GIF (first frame) or BMP bytes to a uint8 RGB tensor."""
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def _files_dataset(paths, labels):
+    dataset = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels, np.int64)))
+    dataset = dataset.map(lambda path, label: (decode_image(tf.io.read_file(path)), label), AUTOTUNE)
+    return dataset.ignore_errors()  # last line of defence: a file that changed after the check
+
+
+def load_folder(folder, train_images, eval_images, seed):
+    """Split a folder of labelled images into train/validation/test, skipping unusable files."""
+    paths, labels, class_names = list_labelled_files(folder)
+    skipped, usable = [], []
+    for path, label in zip(paths, labels):
+        reason = check_image_file(path)
+        if reason:
+            skipped.append((str(path), reason))
+        else:
+            usable.append((path, label))
+    if len({label for _, label in usable}) < 2:
+        raise DataError(f"The image folder {folder} has fewer than two classes with readable images.")
+    splits, sizes = {}, {}
+    limits = {"train": train_images, "validation": eval_images, "test": eval_images}
+    for name, indices in zip(limits, split_indices(len(usable), seed)):
+        if limits[name]:
+            indices = indices[: limits[name]]
+        splits[name] = _files_dataset([usable[i][0] for i in indices], [usable[i][1] for i in indices])
+        sizes[name] = len(indices)
+    data = CourseData(
+        **splits,
+        class_names=class_names,
+        description=f"folder {folder} ({len(usable):,} images, classes {class_names})",
+        sizes=sizes,
+        skipped=skipped,
+    )
+    report_skipped(data.skipped, len(paths))
+    return data
+
+
+def report_skipped(skipped, total):
+    """Print, once, how many files were left out and why, with up to five examples."""
+    if not skipped:
+        return
+    print(f"Skipped {len(skipped):,} of {total:,} files that are not usable images, for example:")
+    for path, reason in skipped[:5]:
+        print(f"  {path}: {reason}")
+
+
+# ---------------------------------------------------------------- TFDS
+
+
+def tfds_data_dir(cache_dir):
+    """Where TFDS keeps prepared datasets inside the course cache."""
+    return Path(cache_dir) / "tensorflow_datasets"
+
+
+def load_tfds(cache_dir, train_images, eval_images, download=True):
+    """The guide's split of TFDS cats_vs_dogs; `train_images`/`eval_images` > 0 take a smaller slice."""
+    import tensorflow_datasets as tfds
+
+    data_dir = tfds_data_dir(cache_dir)
+    builder = tfds.builder(TFDS_NAME, data_dir=str(data_dir))
+    if not builder.is_prepared():
+        if not download:
+            raise DataUnavailable(_tfds_missing_message(data_dir, "download=False"))
+        try:
+            builder.download_and_prepare()
+        except Exception as error:  # TFDS raises many kinds of errors when offline
+            raise DataUnavailable(_tfds_missing_message(data_dir, type(error).__name__)) from None
+    splits = builder.as_dataset(split=TFDS_SPLITS, as_supervised=True)
+    limits = [train_images, eval_images, eval_images]
+    splits = [ds.take(limit) if limit else ds for ds, limit in zip(splits, limits)]
+    sizes = dict(zip(["train", "validation", "test"], (int(ds.cardinality()) for ds in splits)))
+    return CourseData(
+        *splits,
+        class_names=TFDS_CLASS_NAMES,
+        description=f"TFDS {TFDS_NAME} from {data_dir}",
+        sizes=sizes,
+    )
+
+
+def _tfds_missing_message(data_dir, reason):
+    return (
+        f"TFDS {TFDS_NAME} is not prepared in {data_dir} and could not be downloaded ({reason}). "
+        "Run `make prefetch` on a connected machine and copy the cache folder here (or set "
+        "COURSE_CACHE_DIR to it), or use your own photos with COURSE_DATA_DIR=<folder with cat/ and dog/>."
+    )
+
+
+def load_data(settings):
+    """The train/validation/test data the settings ask for."""
+    if settings.data_source == "synthetic":
+        return load_synthetic(settings.image_size, settings.train_images, settings.eval_images, settings.seed)
+    if settings.data_source == "folder":
+        return load_folder(settings.data_dir, settings.train_images, settings.eval_images, settings.seed)
+    return load_tfds(settings.cache_dir, settings.train_images, settings.eval_images)
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+def augmentation_layers(seed=None):
+    """The guide's augmentation: random horizontal flip and rotation up to 10% of a turn."""
+    import keras
+
+    return [keras.layers.RandomFlip("horizontal", seed=seed), keras.layers.RandomRotation(0.1, seed=seed)]
+
+
+def augment(images, layers):
+    """Apply augmentation layers in order to a batch of images."""
+    for layer in layers:
+        images = layer(images)
+    return images
+
+
+def pipeline(dataset, image_size, batch_size, training, seed=0):
+    """Our pipeline: parallel decode and resize, cache, seeded shuffle, batch, augment, prefetch.
+
+    The cache holds resized uint8 images, before any randomness, so every epoch draws fresh
+    augmentations and a fresh order. Validation and test data (`training=False`) are neither
+    shuffled nor augmented.
+    """
+    size = (image_size, image_size)
+    resize = lambda image, label: (tf.cast(tf.round(tf.image.resize(image, size)), tf.uint8), label)
+    dataset = dataset.map(resize, num_parallel_calls=AUTOTUNE).cache()
+    if training:
+        dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), AUTOTUNE)
+    if training:
+        layers = augmentation_layers(seed)
+        dataset = dataset.map(lambda x, y: (augment(x, layers), y), num_parallel_calls=AUTOTUNE)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def guide_pipeline(dataset, image_size, batch_size, training):
+    """The guide's pipeline, kept as written for comparison: augments, then caches (so it repeats)."""
+    import keras
+
+    resize_fn = keras.layers.Resizing(image_size, image_size)
+    dataset = dataset.map(lambda x, y: (resize_fn(x), y))
+    if training:
+        layers = augmentation_layers()
+        dataset = dataset.map(lambda x, y: (augment(x, layers), y))
+    return dataset.batch(batch_size).prefetch(AUTOTUNE).cache()
+
+
+def datasets_for_training(data, settings):
+    """Our pipeline applied to the three splits: (train, validation, test) batched datasets."""
+    args = dict(image_size=settings.image_size, batch_size=settings.batch_size, seed=settings.seed)
+    return (
+        pipeline(data.train, training=True, **args),
+        pipeline(data.validation, training=False, **args),
+        pipeline(data.test, training=False, **args),
+    )

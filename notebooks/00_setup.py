@@ -1,0 +1,63 @@
+# %% [markdown]
+# # 00 · Check your setup
+#
+# **What you will learn:** whether this machine can run the course, which settings are in force, and
+# where the photos and the pretrained weights will come from.
+#
+# Run this notebook first. It never downloads anything and it works offline: whatever it cannot
+# find, it tells you how to get.
+
+# %%
+from helpers import notebook
+
+settings = notebook.start()
+
+# %% [markdown]
+# ## Versions
+# The course's claims were checked on the versions pinned in `requirements.txt`. A different Keras
+# can behave differently (notebook 03 shows one such change), so this cell insists on the pins.
+
+# %%
+import platform
+
+import keras
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from helpers.tables import Table
+
+versions = {"Python": platform.python_version(), "TensorFlow": tf.__version__,
+            "Keras": keras.__version__, "TFDS": tfds.__version__, "Keras backend": keras.backend.backend()}
+display(Table(["package", "version"], versions.items()))
+assert keras.__version__.startswith("3.15"), "The course is checked on Keras 3.15: run `make setup`."
+assert tf.__version__.startswith("2.21"), "The course is checked on TensorFlow 2.21: run `make setup`."
+assert keras.backend.backend() == "tensorflow", "The data pipeline uses tf.data: set KERAS_BACKEND=tensorflow."
+
+# %% [markdown]
+# ## Devices
+# Everything in the course runs on a CPU. A GPU makes the `full` profile practical, nothing more.
+
+# %%
+devices = tf.config.list_physical_devices()
+display(Table(["device", "type"], [(d.name, d.device_type) for d in devices]))
+assert any(d.device_type == "CPU" for d in devices)
+if not any(d.device_type == "GPU" for d in devices):
+    print("No GPU found: fine for the smoke and quick profiles; the full profile will take hours.")
+
+# %% [markdown]
+# ## Data and weights
+# The profile decides where the images and the base model's weights come from. Nothing is downloaded
+# here; the table says whether each is cached, downloadable, or missing, and what to do if missing.
+
+# %%
+from helpers.availability import availability_table, network_available
+
+online = network_available()
+print("Network to the download host:", "yes" if online else "no")
+display(availability_table(settings, online))
+
+# %% [markdown]
+# If a row says **NOT AVAILABLE**: on a machine with network, `make prefetch` fills `cache/`
+# (or the folder `COURSE_CACHE_DIR` names); copy that folder to this machine. Or bring your own
+# photos: `COURSE_DATA_DIR=/path/to/folder` with `cat/` and `dog/` subfolders. `make run` itself
+# falls back to synthetic images and random weights when offline, and says so.

@@ -1,0 +1,34 @@
+"""Every test, and every notebook nbmake runs, uses the smoke profile with throw-away folders.
+
+COURSE_* variables from the shell are cleared so a learner's own settings cannot change the tests;
+nbmake's kernels inherit this environment.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REAL_PHOTOS = SHARED / "data" / "cats_vs_dogs_sample"
+MOBILENET_WEIGHTS = SHARED / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
+
+REQUIRE_REAL = os.environ.get("COURSE_REQUIRE_REAL") == "1"
+for name in [n for n in os.environ if n.startswith("COURSE_")]:
+    del os.environ[name]
+_scratch = tempfile.mkdtemp(prefix="course-tests-")
+os.environ.update(
+    COURSE_PROFILE="smoke",
+    COURSE_BUILD_DIR=os.path.join(_scratch, "build"),
+    COURSE_CACHE_DIR=os.path.join(_scratch, "cache"),
+)
+
+
+def require_shared_material():
+    """Skip when ../shared is missing, unless COURSE_REQUIRE_REAL=1 makes that a failure (CI)."""
+    missing = [str(p) for p in (REAL_PHOTOS, MOBILENET_WEIGHTS) if not p.exists()]
+    if missing and REQUIRE_REAL:
+        pytest.fail(f"COURSE_REQUIRE_REAL=1 but the test material is missing: {', '.join(missing)}")
+    if missing:
+        pytest.skip(f"test material not found: {', '.join(missing)}")

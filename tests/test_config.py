@@ -1,0 +1,59 @@
+import pytest
+
+from helpers.config import PROFILES, SettingsError, load_settings
+
+
+def test_defaults_are_the_quick_profile_with_xception_at_150():
+    settings = load_settings({})
+    assert (settings.profile, settings.base_model, settings.image_size) == ("quick", "xception", 150)
+    assert settings.data_source == "tfds" and settings.weights == "imagenet"
+
+
+def test_full_profile_uses_the_guides_settings():
+    settings = load_settings({"COURSE_PROFILE": "full"})
+    assert (settings.image_size, settings.batch_size, settings.train_images) == (150, 64, 0)
+
+
+def test_smoke_is_synthetic_with_random_weights():
+    settings = load_settings({"COURSE_PROFILE": "smoke"})
+    assert (settings.data_source, settings.weights) == ("synthetic", "none")
+
+
+def test_overrides_win_over_the_profile(tmp_path):
+    weights = tmp_path / "w.h5"
+    weights.write_bytes(b"x")
+    settings = load_settings(
+        {"COURSE_PROFILE": "smoke", "COURSE_BATCH_SIZE": "8", "COURSE_EPOCHS_HEAD": "3",
+         "COURSE_BASE_MODEL": "mobilenet_v1_0.25", "COURSE_WEIGHTS": str(weights), "COURSE_SEED": "0"}
+    )
+    assert (settings.batch_size, settings.epochs_head, settings.seed) == (8, 3, 0)
+    assert settings.image_size == 224 and settings.weights == str(weights)
+
+
+def test_a_data_dir_implies_the_folder_source(tmp_path):
+    settings = load_settings({"COURSE_DATA_DIR": str(tmp_path)})
+    assert settings.data_source == "folder" and settings.data_dir == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"COURSE_PROFILE": "fast"}, "COURSE_PROFILE='fast' is not accepted; use one of: smoke, quick, full."),
+        ({"COURSE_BASE_MODEL": "resnet"}, "COURSE_BASE_MODEL='resnet' is not accepted"),
+        ({"COURSE_DATA_SOURCE": "web"}, "COURSE_DATA_SOURCE='web' is not accepted"),
+        ({"COURSE_BATCH_SIZE": "0"}, "COURSE_BATCH_SIZE='0' is not accepted; use a whole number of at least 1."),
+        ({"COURSE_EPOCHS_HEAD": "two"}, "COURSE_EPOCHS_HEAD='two' is not accepted"),
+        ({"COURSE_IMAGE_SIZE": "64"}, "COURSE_IMAGE_SIZE=64 is too small for xception"),
+        ({"COURSE_WEIGHTS": "/no/such/file.h5"}, "COURSE_WEIGHTS='/no/such/file.h5' is neither"),
+        ({"COURSE_DATA_SOURCE": "folder"}, "COURSE_DATA_SOURCE=folder needs COURSE_DATA_DIR"),
+        ({"COURSE_DATA_DIR": "/x", "COURSE_DATA_SOURCE": "tfds"}, "COURSE_DATA_DIR is set"),
+    ],
+)
+def test_bad_values_get_one_clear_sentence(env, message):
+    with pytest.raises(SettingsError) as error:
+        load_settings(env)
+    assert message in str(error.value)
+
+
+def test_every_profile_names_every_setting():
+    assert all(set(profile) == set(PROFILES["smoke"]) for profile in PROFILES.values())
