@@ -1,0 +1,39 @@
+"""Figures: training curves and image grids."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_curves(histories, metrics=("loss", "binary_accuracy"), title=""):
+    """Validation (solid) and training (dashed) curves of several runs, one panel per metric.
+
+    `histories` maps a run's name to a Keras History or its `.history` dict.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for i, (name, history) in enumerate(histories.items()):
+            values = getattr(history, "history", history)
+            color = f"C{i}"
+            epochs = np.arange(1, len(values[metric]) + 1)
+            ax.plot(epochs, values[metric], "--", color=color, alpha=0.6, label=f"{name} (train)")
+            if f"val_{metric}" in values:
+                ax.plot(epochs, values[f"val_{metric}"], "o-", color=color, label=f"{name} (validation)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images, titles, columns=3, size=3):
+    """Show images (uint8 or 0-255 floats) in a grid with one title each."""
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, title in zip(axes.flat, images, titles):
+        ax.imshow(np.clip(np.asarray(image), 0, 255).astype("uint8"))
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

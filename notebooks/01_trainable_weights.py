@@ -1,0 +1,135 @@
+# %% [markdown]
+# # 01 · Trainable and non-trainable weights
+#
+# **What you will learn**
+# - the three weight lists every Keras layer has: `weights`, `trainable_weights`, `non_trainable_weights`;
+# - what "freezing" a layer (`trainable = False`) changes, and what it does not;
+# - proof, by training, that a frozen layer's weights stay exactly where they were.
+#
+# Follows the first section of the keras.io guide
+# [Transfer learning & fine-tuning](https://keras.io/guides/transfer_learning/); every number it
+# states is computed and asserted here on the Keras version we pin.
+
+# %%
+from helpers import notebook
+
+settings = notebook.start()
+
+# %%
+import keras
+import numpy as np
+
+from helpers.models import changed, weight_values
+from helpers.tables import Table, layer_table
+
+
+def weight_counts(layer):
+    """How many weights a layer has in each of its three lists."""
+    return len(layer.weights), len(layer.trainable_weights), len(layer.non_trainable_weights)
+
+
+# %% [markdown]
+# ## Three lists of weights
+# A `Dense` layer owns a kernel and a bias. Gradient descent updates both, so both are *trainable*.
+
+# %%
+dense = keras.layers.Dense(3)
+dense.build((None, 4))
+assert weight_counts(dense) == (2, 2, 0)
+print("Dense:", [w.path for w in dense.trainable_weights])
+
+# %% [markdown]
+# `BatchNormalization` is the built-in layer with weights that gradient descent never touches: the
+# moving mean and moving variance, which the layer updates itself during the forward pass.
+
+# %%
+batchnorm = keras.layers.BatchNormalization()
+batchnorm.build((None, 4))
+assert weight_counts(batchnorm) == (4, 2, 2)
+print("trainable:    ", [w.name for w in batchnorm.trainable_weights])
+print("non-trainable:", [w.name for w in batchnorm.non_trainable_weights])
+
+# %% [markdown]
+# ## Freezing
+# Setting `trainable = False` moves every weight of a layer to the non-trainable list. The weights
+# still exist and are still used in the forward pass; they are just no longer updated by training.
+
+# %%
+frozen_dense = keras.layers.Dense(3)
+frozen_dense.build((None, 4))
+frozen_dense.trainable = False
+assert weight_counts(frozen_dense) == (2, 0, 2)
+
+display(
+    Table(
+        ["layer", "weights", "trainable", "non-trainable"],
+        [["Dense", *weight_counts(dense)], ["BatchNormalization", *weight_counts(batchnorm)],
+         ["Dense, frozen", *weight_counts(frozen_dense)]],
+        title="Weight counts, computed",
+    )
+)
+
+# %% [markdown]
+# ## A frozen layer does not train
+# Two layers; freeze the first, train the model, compare each layer's weights before and after.
+
+# %%
+first = keras.layers.Dense(3, activation="relu")
+second = keras.layers.Dense(3, activation="sigmoid")
+model = keras.Sequential([keras.Input(shape=(3,)), first, second])
+first.trainable = False
+display(layer_table(model, title="Before training"))
+
+before = {"first": weight_values(first), "second": weight_values(second)}
+model.compile(optimizer="adam", loss="mse")
+rng = np.random.default_rng(settings.seed)
+model.fit(rng.random((32, 3)), rng.random((32, 3)), epochs=2, verbose=0)
+
+changes = {name: changed(before[name], weight_values(layer)) for name, layer in [("first", first), ("second", second)]}
+print("weights that changed:", changes)
+assert changes["first"] == [], "the frozen layer must not change"
+assert len(changes["second"]) == 2, "the trainable layer's kernel and bias must both change"
+
+# %% [markdown]
+# The frozen layer's kernel and bias are bit-for-bit identical after training; the other layer's both
+# moved. Note that `trainable` is not the `training` argument you can pass when calling a layer: that one
+# picks inference or training behaviour (dropout on or off, say). Notebook 03 takes the two apart.
+
+# %% [markdown]
+# ## Exercises
+# Each check prints a hint when the answer is wrong and a confirmation when it is right.
+#
+# **1.** How many weights, trainable weights and non-trainable weights does a `BatchNormalization`
+# layer built on `(None, 4)` have once it is frozen? Answer with a tuple of three numbers.
+
+# %%
+from helpers import exercises
+
+my_counts = ...  # for example (1, 2, 3)
+exercises.check_frozen_batchnorm_counts(my_counts)
+
+# %% [markdown]
+# **2.** Write `freeze_all_but_last(model)`, which freezes every layer of a model except the last one.
+# The check trains a three-layer model with it and looks at which weights moved.
+
+# %%
+def freeze_all_but_last(model):
+    ...  # your code here
+
+
+exercises.check_freeze_all_but_last(freeze_all_but_last)
+
+# %% [markdown]
+# ### Reference solutions
+# Try first, then compare. These cells run in CI, so the solutions cannot rot.
+
+# %%
+assert exercises.check_frozen_batchnorm_counts((4, 0, 4))
+
+
+def reference_freeze_all_but_last(model):
+    for layer in model.layers[:-1]:
+        layer.trainable = False
+
+
+assert exercises.check_freeze_all_but_last(reference_freeze_all_but_last)
