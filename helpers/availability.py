@@ -1,23 +1,11 @@
 """Where data and weights will come from, and whether they can be had right now."""
 
-import socket
 from pathlib import Path
 
 from helpers.data import TFDS_NAME, tfds_data_dir
 from helpers.models import cached_weights_file, keras_cache_dir
+from helpers.network import network_available
 from helpers.tables import Table
-
-DOWNLOAD_HOST = "storage.googleapis.com"  # serves both the TFDS archive mirror and Keras weights
-
-
-def network_available(host=DOWNLOAD_HOST, port=443, timeout=3.0):
-    """True when a TCP connection to the download host opens within `timeout` seconds."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
 
 def tfds_prepared(cache_dir):
     """True when TFDS cats_vs_dogs has been downloaded and prepared in the course cache."""
@@ -66,20 +54,21 @@ def availability_table(settings, online):
 
 
 def offline_fallback(settings, online):
-    """The COURSE_* overrides that replace unavailable data or weights, and one sentence saying so."""
-    overrides, missing = {}, []
+    """Environment changes that switch to the smoke profile when data or weights cannot be had.
+
+    Returns (variables to set, variables to remove, one sentence saying so); all empty when nothing
+    is missing. Random weights make long training pointless, so the whole smoke profile is used.
+    """
+    missing = []
     if not data_status(settings, online)[1]:
-        overrides["COURSE_DATA_SOURCE"] = "synthetic"
         missing.append("the cats-vs-dogs photos")
     if not weights_status(settings, online)[1]:
-        overrides["COURSE_WEIGHTS"] = "none"
-        missing.append("the ImageNet weights")
+        missing.append(f"the ImageNet weights for {settings.base_model}")
     if not missing:
-        return {}, ""
+        return {}, [], ""
     sentence = (
-        f"No network and no cached copy of {' or '.join(missing)}, so this run uses "
-        f"{'synthetic images' if 'COURSE_DATA_SOURCE' in overrides else 'the configured data'} and "
-        f"{'random weights' if 'COURSE_WEIGHTS' in overrides else 'the configured weights'}; "
-        "run `make prefetch` on a connected machine to get the real ones."
+        f"No network and no cached copy of {' or '.join(missing)}, so this run uses the smoke profile "
+        "(synthetic images, random weights); run `make prefetch` on a connected machine to get the real ones."
     )
-    return overrides, sentence
+    overrides = {"COURSE_PROFILE": "smoke", "COURSE_DATA_SOURCE": "synthetic", "COURSE_WEIGHTS": "none"}
+    return overrides, ["COURSE_DATA_DIR"], sentence

@@ -21,8 +21,8 @@ PROFILES = {
     "quick": dict(
         data_source="tfds",
         weights="imagenet",
-        batch_size=32,
-        epochs_head=3,
+        batch_size=16,
+        epochs_head=5,
         epochs_finetune=2,
         train_images=1200,
         eval_images=300,

@@ -8,6 +8,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
+from helpers.network import network_available
+
 AUTOTUNE = tf.data.AUTOTUNE
 TFDS_NAME = "cats_vs_dogs"
 TFDS_CLASS_NAMES = ["cat", "dog"]  # label 0 is cat, 1 is dog, as in TFDS
@@ -218,20 +220,18 @@ def tfds_data_dir(cache_dir):
     return Path(cache_dir) / "tensorflow_datasets"
 
 
-def load_tfds(cache_dir, train_images, eval_images, download=True):
+def load_tfds(cache_dir, train_images, eval_images):
     """The guide's split of TFDS cats_vs_dogs; `train_images`/`eval_images` > 0 take a smaller slice."""
     import tensorflow_datasets as tfds
 
     data_dir = tfds_data_dir(cache_dir)
-    builder = tfds.builder(TFDS_NAME, data_dir=str(data_dir))
-    if not builder.is_prepared():
-        if not download:
-            raise DataUnavailable(_tfds_missing_message(data_dir, "download=False"))
-        try:
-            builder.download_and_prepare()
-        except Exception as error:  # TFDS raises many kinds of errors when offline
-            raise DataUnavailable(_tfds_missing_message(data_dir, type(error).__name__)) from None
-    splits = builder.as_dataset(split=TFDS_SPLITS, as_supervised=True)
+    prepared = tfds.builder(TFDS_NAME, data_dir=str(data_dir)).is_prepared()
+    if not prepared and not network_available():  # fail in seconds, not after minutes of retries
+        raise DataUnavailable(_tfds_missing_message(data_dir, "no network"))
+    try:
+        splits = tfds.load(TFDS_NAME, split=TFDS_SPLITS, as_supervised=True, data_dir=str(data_dir))
+    except Exception as error:  # TFDS raises many kinds of errors when a download fails
+        raise DataUnavailable(_tfds_missing_message(data_dir, type(error).__name__)) from None
     limits = [train_images, eval_images, eval_images]
     splits = [ds.take(limit) if limit else ds for ds, limit in zip(splits, limits)]
     sizes = dict(zip(["train", "validation", "test"], (int(ds.cardinality()) for ds in splits)))

@@ -146,3 +146,102 @@ def check_unfreeze_keep_bn(unfreeze):
         "the Dense layers train and the moving statistics did not move.",
         "after fit the moving statistics moved: a BatchNormalization layer is still trainable.",
     )
+
+
+# ---------------------------------------------------------------- notebook 05
+
+
+def check_head_params(answer, base_model):
+    """Exercise: the trainable parameter count of the model while its base was frozen."""
+    if _unanswered(answer):
+        return False
+    truth = base_model.output.shape[-1] + 1
+    return _verdict(
+        answer == truth,
+        f"{truth:,}: one weight per feature the base outputs, plus the bias.",
+        "with the base frozen only the Dense(1) head trains: one weight per feature channel plus a bias.",
+    )
+
+
+def check_accept_finetune(accept_finetune):
+    """Exercise: keep the fine-tuned weights only when validation accuracy did not drop."""
+    if _unanswered(accept_finetune):
+        return False
+    cases = {(0.9705, 0.9494): False, (0.90, 0.93): True, (0.95, 0.95): True}
+    wrong = [case for case, keep in cases.items() if bool(accept_finetune(*case)) != keep]
+    return _verdict(
+        not wrong,
+        "the guide's 0.9705 -> 0.9494 would have been rolled back.",
+        f"look again at (before, after) = {wrong}.",
+    )
+
+
+# ---------------------------------------------------------------- notebook 04
+
+
+def check_pipeline_order(order):
+    """Exercise: the order of the steps of a pipeline whose augmentation is fresh every epoch."""
+    if _unanswered(order) or Ellipsis in order:
+        return False
+    steps = ["decode_resize", "cache", "shuffle", "batch", "augment", "prefetch"]
+    if sorted(order) != sorted(steps):
+        return _verdict(False, "", f"use each of these names once: {steps}.")
+    position = {step: order.index(step) for step in steps}
+    rules = [
+        (position["cache"] < position["augment"], "cache before augmenting, or the cache replays epoch 1."),
+        (position["cache"] < position["shuffle"], "cache before shuffling, or the order is frozen too."),
+        (position["decode_resize"] < position["cache"], "decode and resize before the cache: it is the slow part."),
+        (position["shuffle"] < position["batch"], "shuffle single images, before batching."),
+        (order[-1] == "prefetch", "prefetch comes last, so the next batch is ready while the model trains."),
+    ]
+    broken = [hint for ok, hint in rules if not ok]
+    return _verdict(not broken, "fresh augmentation and order every epoch, slow work done once.", broken[:1] and broken[0])
+
+
+def check_usable_count(answer):
+    """Exercise: how many of 15 files (10 good, 3 truncated, 2 Thumbs.db) the folder source uses."""
+    if _unanswered(answer):
+        return False
+    import tempfile
+    from contextlib import redirect_stdout
+    from io import StringIO
+    from pathlib import Path
+
+    from PIL import Image
+
+    from helpers.data import load_folder
+
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(10):
+            label = ("cat", "dog")[i % 2]
+            (Path(folder) / label).mkdir(exist_ok=True)
+            Image.new("RGB", (40, 30), (i * 20, 0, 0)).save(Path(folder) / label / f"{label}.{i}.jpg")
+        for i in range(3):
+            good = (Path(folder) / "cat" / "cat.0.jpg").read_bytes()
+            (Path(folder) / "cat" / f"broken.{i}.jpg").write_bytes(good[: len(good) // 2])
+        for label in ("cat", "dog"):
+            (Path(folder) / label / "Thumbs.db").write_bytes(b"\0" * 64)
+        with redirect_stdout(StringIO()):
+            data = load_folder(folder, 0, 0, seed=0)
+    truth = sum(data.sizes.values())
+    return _verdict(
+        answer == truth,
+        f"{truth}: the 5 unusable files are counted, listed once, and left out.",
+        "only files that decode to an RGB image are used; the rest are skipped.",
+    )
+
+
+# ---------------------------------------------------------------- notebook 06
+
+
+def check_break_even(answer, extraction_seconds, fast_epoch_seconds, slow_epoch_seconds):
+    """Exercise: the number of epochs after which extracting features first is faster overall."""
+    if _unanswered(answer):
+        return False
+    saving = slow_epoch_seconds - fast_epoch_seconds
+    truth = int(np.ceil(extraction_seconds / saving)) if saving > 0 else None
+    return _verdict(
+        answer == truth,
+        f"{truth} epoch(s): from then on, extraction plus cheap epochs beats running the base every epoch.",
+        "find the smallest n with extraction + n x (feature epoch) <= n x (epoch through the base).",
+    )

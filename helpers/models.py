@@ -5,6 +5,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from helpers.network import network_available
 from helpers.tables import count_params
 
 _KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -46,6 +47,8 @@ def download_weights(base_model, cache_dir):
     if cached:
         return cached
     spec = WEIGHT_FILES[base_model]
+    if not network_available():
+        raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, "no network"))
     try:
         path = keras.utils.get_file(
             spec["fname"],
@@ -55,12 +58,16 @@ def download_weights(base_model, cache_dir):
             cache_dir=str(keras_cache_dir(cache_dir)),
         )
     except Exception as error:  # get_file raises plain Exception for network failures
-        raise WeightsUnavailable(
-            f"The ImageNet weights for {base_model} are not in {keras_cache_dir(cache_dir)} and could not "
-            f"be downloaded ({type(error).__name__}). Run `make prefetch` on a connected machine and copy "
-            f"the cache folder here, point COURSE_WEIGHTS at a weights file, or set COURSE_WEIGHTS=none."
-        ) from None
+        raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, type(error).__name__)) from None
     return Path(path)
+
+
+def _weights_missing_message(base_model, cache_dir, reason):
+    return (
+        f"The ImageNet weights for {base_model} are not in {keras_cache_dir(cache_dir)} and could not be "
+        f"downloaded ({reason}). Run `make prefetch` on a connected machine and copy the cache folder here, "
+        "point COURSE_WEIGHTS at a weights file, or set COURSE_WEIGHTS=none."
+    )
 
 
 def resolve_weights(settings):

@@ -13,8 +13,13 @@ def start():
         settings = load_settings()
     except SettingsError as error:
         raise SystemExit(f"Settings problem: {error}") from None
+    import warnings
+
     import keras
 
+    # Keras warns about these for every tf.data input of unknown length; they are expected here.
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     keras.utils.set_random_seed(settings.seed)
     _show(settings_table(settings))
     return settings
@@ -27,3 +32,23 @@ def _show(table):
         display(table)
     except ImportError:
         print(table)
+
+
+def explain_errors(load, *args):
+    """Call `load(*args)`; missing data or weights and bad folders stop the notebook with one sentence."""
+    from helpers.data import DataError, DataUnavailable
+    from helpers.models import WeightsUnavailable
+
+    try:
+        return load(*args)
+    except (DataError, DataUnavailable, WeightsUnavailable) as error:
+        raise SystemExit(str(error)) from None
+
+
+def results_path(settings, notebook_name):
+    """Where a notebook writes the figures it measured (JSON), for the README, the bench and tests."""
+    from pathlib import Path
+
+    path = Path(settings.build_dir) / "results" / f"{notebook_name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -52,10 +52,12 @@ def main():
     except SettingsError as error:
         print(f"Settings problem: {error}")
         return 2
-    overrides, fallback = offline_fallback(settings, network_available())
+    overrides, removed, fallback = offline_fallback(settings, network_available())
     if fallback:
         print(fallback)
         os.environ.update(overrides)
+        for name in removed:
+            os.environ.pop(name, None)
         settings = load_settings()
     executed_dir = Path(settings.build_dir) / "executed"
     rows = []

@@ -50,7 +50,8 @@ if not any(d.device_type == "GPU" for d in devices):
 # here; the table says whether each is cached, downloadable, or missing, and what to do if missing.
 
 # %%
-from helpers.availability import availability_table, network_available
+from helpers.availability import availability_table
+from helpers.network import network_available
 
 online = network_available()
 print("Network to the download host:", "yes" if online else "no")

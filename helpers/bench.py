@@ -1,0 +1,92 @@
+"""`make bench`: throughput of the guide's input pipeline and ours, on real JPEGs, no model attached.
+
+Writes build/bench.json and prints a table. Run it on an otherwise idle machine.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from helpers import data
+from helpers.config import REPO_ROOT, load_settings
+from helpers.tables import Table
+
+SHARED_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "cats_vs_dogs_sample"
+
+
+def pipeline_throughput(dataset, epochs=3):
+    """(images/s in epoch 1, images/s over epochs 2..`epochs`) for one pass after another."""
+    rates = []
+    for _ in range(epochs):
+        started, count = time.perf_counter(), 0
+        for images, _ in dataset:
+            count += int(images.shape[0])
+        rates.append(count / (time.perf_counter() - started))
+    return round(rates[0], 1), round(float(np.mean(rates[1:])), 1)
+
+
+def repeated_share(build, source, count=64):
+    """Share of images identical between epoch 1 and epoch 2 of the pipeline `build(dataset)`."""
+    indexed = source.take(count).enumerate().map(lambda i, example: (example[0], i))
+    dataset = build(indexed)
+    epochs = [{int(i): x for xs, ids in dataset for x, i in zip(xs.numpy(), ids.numpy())} for _ in range(2)]
+    return float(np.mean([np.array_equal(epochs[0][i], epochs[1][i]) for i in epochs[0]]))
+
+
+def bench_folder():
+    """The folder to measure: ../shared's real photos when present, else a generated folder of JPEGs."""
+    if SHARED_PHOTOS.is_dir():
+        return SHARED_PHOTOS
+    from PIL import Image
+
+    folder = Path(load_settings().build_dir) / "bench_images"
+    for label in ("cat", "dog"):
+        (folder / label).mkdir(parents=True, exist_ok=True)
+    images, labels = data.synthetic_images(600, 400, seed=0)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        Image.fromarray(image).save(folder / ("cat", "dog")[label] / f"{i}.jpg", quality=90)
+    return folder
+
+
+def bench_pipelines(folder, image_size=150, batch_size=64, images=1200):
+    """Throughput and freshness of both pipelines on the training split of `folder`."""
+    source = data.load_folder(folder, images, 0, seed=0).train
+    builders = {
+        "guide": lambda ds: data.guide_pipeline(ds, image_size, batch_size, training=True),
+        "ours": lambda ds: data.pipeline(ds, image_size, batch_size, training=True, seed=0),
+    }
+    results = {}
+    for name, build in builders.items():
+        epoch_1, later = pipeline_throughput(build(source))
+        results[name] = dict(epoch_1=epoch_1, epochs_2_3=later, repeated_in_epoch_2=repeated_share(build, source))
+    results["ratios"] = dict(
+        epoch_1=round(results["ours"]["epoch_1"] / results["guide"]["epoch_1"], 2),
+        epochs_2_3=round(results["ours"]["epochs_2_3"] / results["guide"]["epochs_2_3"], 2),
+    )
+    return results
+
+
+def main():
+    """Measure, print a table, write build/bench.json (merged with what is there)."""
+    folder = bench_folder()
+    print(f"Input pipelines on {folder} (150 px, batch 64, training split), no model attached:")
+    pipelines = bench_pipelines(folder)
+    rows = [[name, r["epoch_1"], r["epochs_2_3"], f"{r['repeated_in_epoch_2']:.0%}"]
+            for name, r in pipelines.items() if name != "ratios"]
+    print(Table(["pipeline", "epoch 1 images/s", "epochs 2-3 images/s", "epoch 2 repeats epoch 1"], rows))
+    print(f"ours / guide: epoch 1 {pipelines['ratios']['epoch_1']}x (target >= 1.5), "
+          f"epochs 2-3 {pipelines['ratios']['epochs_2_3']}x (target >= 0.5)")
+    path = Path(load_settings().build_dir) / "bench.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = json.loads(path.read_text()) if path.exists() else {}
+    report.update(folder=str(folder), pipelines=pipelines)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
