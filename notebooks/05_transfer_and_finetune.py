@@ -114,7 +114,7 @@ head_history = model.fit(train_ds, epochs=settings.epochs_head, validation_data=
 head_seconds_per_epoch = (time.perf_counter() - started) / settings.epochs_head
 
 assert models.changed(base_before, models.weight_values(base_model)) == [], "the frozen base moved"
-assert len(models.changed(head_before, models.weight_values(head_layer))) == 2, "the head did not train"
+assert models.changed(head_before, models.weight_values(head_layer)), "the head did not train"
 plot_curves({"head": head_history}, title="Training the head");
 
 # %% [markdown]

@@ -1,6 +1,6 @@
 import pytest
 
-from helpers.config import PROFILES, SettingsError, load_settings
+from helpers.config import PROFILES, QUICK_SIZES, SettingsError, load_settings
 
 
 def test_defaults_are_the_quick_profile_with_xception_at_150():
@@ -56,4 +56,14 @@ def test_bad_values_get_one_clear_sentence(env, message):
 
 
 def test_every_profile_names_every_setting():
-    assert all(set(profile) == set(PROFILES["smoke"]) for profile in PROFILES.values())
+    every = set(PROFILES["smoke"])
+    assert set(PROFILES["full"]) == every
+    assert all(set(PROFILES["quick"]) | set(sizes) == every for sizes in QUICK_SIZES.values())
+
+
+def test_quick_sizes_depend_on_the_base():
+    xception = load_settings({"COURSE_PROFILE": "quick"})
+    mobilenet = load_settings({"COURSE_PROFILE": "quick", "COURSE_BASE_MODEL": "mobilenet_v1_0.25"})
+    assert (xception.train_images, xception.epochs_head) == (400, 3)
+    assert (mobilenet.train_images, mobilenet.epochs_head) == (1200, 5)
+    assert load_settings({"COURSE_PROFILE": "quick", "COURSE_TRAIN_IMAGES": "50"}).train_images == 50
