@@ -37,8 +37,8 @@ PROFILES = {
     ),
 }
 
-# Xception costs about 25 times MobileNet 0.25's compute per image (measured on 2 CPU cores: forward
-# 23 vs 160 images/s at their default sizes), so the quick profile gives it less data and fewer epochs.
+# Xception handles about 7 times fewer images per second than MobileNet 0.25 (measured on 2 CPU cores,
+# forward pass: 23 vs 160 images/s at their default sizes), so quick gives it less data and fewer epochs.
 QUICK_SIZES = {
     "xception": dict(train_images=400, eval_images=200, epochs_head=3, epochs_finetune=1),
     "mobilenet_v1_0.25": dict(train_images=1200, eval_images=400, epochs_head=5, epochs_finetune=2),

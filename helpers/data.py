@@ -55,8 +55,7 @@ def synthetic_images(count, image_size, seed):
     images = np.empty((count, image_size, image_size, 3), dtype=np.uint8)
     for i, label in enumerate(labels):
         wave = np.sin(2 * np.pi * (rng.uniform(3, 8) * ramp + rng.uniform()))
-        pattern = np.tile(wave[:, None] if label == 0 else wave[None, :], (1, 1))
-        pattern = np.broadcast_to(pattern, (image_size, image_size))
+        pattern = np.broadcast_to(wave[:, None] if label == 0 else wave[None, :], (image_size, image_size))
         light, dark = rng.uniform(120, 255, 3), rng.uniform(0, 110, 3)
         mix = (pattern[..., None] + 1) / 2
         noise = rng.normal(0, 12, (image_size, image_size, 3))
