@@ -4,8 +4,10 @@ from pathlib import Path
 
 from helpers.data import TFDS_NAME, tfds_data_dir
 from helpers.models import cached_weights_file, keras_cache_dir
-from helpers.network import network_available
 from helpers.tables import Table
+
+OFFLINE_ADVICE = "Not cached and no network: run `make prefetch` on a connected machine, copy cache/."
+
 
 def tfds_prepared(cache_dir):
     """True when TFDS cats_vs_dogs has been downloaded and prepared in the course cache."""
@@ -24,7 +26,7 @@ def data_status(settings, online):
         return f"{where} (cached)", True, ""
     if online:
         return f"{where} (downloads about 800 MB on first use)", True, ""
-    return where, False, "Not cached and no network: run `make prefetch` on a connected machine, copy cache/."
+    return where, False, OFFLINE_ADVICE
 
 
 def weights_status(settings, online):
@@ -39,7 +41,7 @@ def weights_status(settings, online):
     where = str(keras_cache_dir(settings.cache_dir) / "models")
     if online:
         return f"{where} (downloads on first use)", True, ""
-    return where, False, "Not cached and no network: run `make prefetch` on a connected machine, copy cache/."
+    return where, False, OFFLINE_ADVICE
 
 
 def availability_table(settings, online):

@@ -40,7 +40,7 @@ PROFILES = {
 # Xception handles about 7 times fewer images per second than MobileNet 0.25 (measured on 2 CPU cores,
 # forward pass: 23 vs 160 images/s at their default sizes), so quick gives it less data and fewer epochs.
 QUICK_SIZES = {
-    "xception": dict(train_images=400, eval_images=200, epochs_head=3, epochs_finetune=1),
+    "xception": dict(train_images=300, eval_images=150, epochs_head=3, epochs_finetune=1),
     "mobilenet_v1_0.25": dict(train_images=1200, eval_images=400, epochs_head=5, epochs_finetune=2),
 }
 

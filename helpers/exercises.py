@@ -104,9 +104,9 @@ def batchnorm_moves(trainable, training):
     layer = keras.layers.BatchNormalization(momentum=0.5)
     layer.build((None, 2))
     layer.trainable = trainable
-    before = np.array(layer.moving_mean)
+    before = layer.moving_mean.numpy()
     layer(np.full((8, 2), 5.0, "float32"), training=training)
-    return not np.allclose(before, np.array(layer.moving_mean))
+    return not np.allclose(before, layer.moving_mean.numpy())
 
 
 def check_batchnorm_moves(answer):

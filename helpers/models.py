@@ -125,7 +125,7 @@ def unfreeze_keep_batchnorm_frozen(model):
 def moving_statistics(model):
     """A copy of every BatchNormalization moving mean and variance in `model`, keyed by variable path."""
     return {
-        weight.path: np.array(weight)
+        weight.path: weight.numpy()
         for layer in batchnorm_layers(model)
         for weight in (layer.moving_mean, layer.moving_variance)
     }
@@ -133,7 +133,7 @@ def moving_statistics(model):
 
 def weight_values(layer_or_model):
     """A copy of every weight of a layer or model, keyed by variable path."""
-    return {weight.path: np.array(weight) for weight in layer_or_model.weights}
+    return {weight.path: weight.numpy() for weight in layer_or_model.weights}
 
 
 def changed(before, after, atol=0.0):

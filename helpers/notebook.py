@@ -1,6 +1,13 @@
 """The first cell of every notebook: read the settings, show them, seed everything."""
 
+import warnings
+from pathlib import Path
+
+import keras
+
 from helpers.config import SettingsError, load_settings
+from helpers.data import DataError, DataUnavailable
+from helpers.models import WeightsUnavailable
 from helpers.tables import settings_table
 
 
@@ -13,10 +20,6 @@ def start():
         settings = load_settings()
     except SettingsError as error:
         raise SystemExit(f"Settings problem: {error}") from None
-    import warnings
-
-    import keras
-
     # Keras warns about these for every tf.data input of unknown length; they are expected here.
     warnings.filterwarnings("ignore", message=".*ran out of data.*")
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
@@ -36,9 +39,6 @@ def _show(table):
 
 def explain_errors(load, *args):
     """Call `load(*args)`; missing data or weights and bad folders stop the notebook with one sentence."""
-    from helpers.data import DataError, DataUnavailable
-    from helpers.models import WeightsUnavailable
-
     try:
         return load(*args)
     except (DataError, DataUnavailable, WeightsUnavailable) as error:
@@ -47,8 +47,6 @@ def explain_errors(load, *args):
 
 def results_path(settings, notebook_name):
     """Where a notebook writes the figures it measured (JSON), for the README, the bench and tests."""
-    from pathlib import Path
-
     path = Path(settings.build_dir) / "results" / f"{notebook_name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

@@ -5,6 +5,7 @@ replaced by synthetic images and random weights, and the summary says so.
 """
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -13,8 +14,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from helpers.availability import network_available, offline_fallback
+from helpers.availability import offline_fallback
 from helpers.config import REPO_ROOT, SettingsError, load_settings
+from helpers.network import network_available
 from helpers.tables import Table
 
 
@@ -40,6 +42,7 @@ def execute_notebook(source, target, timeout=3600):
 
 
 def _last_line(text):
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # Jupyter colours its tracebacks
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1][:160] if lines else "failed"
 

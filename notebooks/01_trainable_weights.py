@@ -106,7 +106,7 @@ assert len(changes["second"]) == 2, "the trainable layer's kernel and bias must 
 from helpers import exercises
 
 my_counts = ...  # for example (1, 2, 3)
-exercises.check_frozen_batchnorm_counts(my_counts)
+exercises.check_frozen_batchnorm_counts(my_counts);
 
 # %% [markdown]
 # **2.** Write `freeze_all_but_last(model)`, which freezes every layer of a model except the last one.
@@ -117,7 +117,7 @@ def freeze_all_but_last(model):
     ...  # your code here
 
 
-exercises.check_freeze_all_but_last(freeze_all_but_last)
+exercises.check_freeze_all_but_last(freeze_all_but_last);
 
 # %% [markdown]
 # ### Reference solutions

