@@ -41,7 +41,7 @@ PROFILES = {
 # forward pass: 23 vs 160 images/s at their default sizes), so quick gives it less data and fewer epochs.
 QUICK_SIZES = {
     "xception": dict(train_images=300, eval_images=150, epochs_head=3, epochs_finetune=1),
-    "mobilenet_v1_0.25": dict(train_images=1200, eval_images=400, epochs_head=5, epochs_finetune=2),
+    "mobilenet_v1_0.25": dict(train_images=1700, eval_images=400, epochs_head=5, epochs_finetune=2),
 }
 
 BASE_MODELS = {"xception": 150, "mobilenet_v1_0.25": 224}  # name -> default image size

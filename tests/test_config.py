@@ -65,5 +65,5 @@ def test_quick_sizes_depend_on_the_base():
     xception = load_settings({"COURSE_PROFILE": "quick"})
     mobilenet = load_settings({"COURSE_PROFILE": "quick", "COURSE_BASE_MODEL": "mobilenet_v1_0.25"})
     assert (xception.train_images, xception.epochs_head) == (300, 3)
-    assert (mobilenet.train_images, mobilenet.epochs_head) == (1200, 5)
+    assert (mobilenet.train_images, mobilenet.epochs_head) == (1700, 5)
     assert load_settings({"COURSE_PROFILE": "quick", "COURSE_TRAIN_IMAGES": "50"}).train_images == 50
