@@ -99,7 +99,7 @@ assert 2 * 54_528 == 109_056
 
 # %% [markdown]
 # ## Train the head
-# Only the 2,049-odd head weights train (the exact count depends on the base). The base must not move.
+# Only the head trains: one weight per feature channel of the base, plus a bias. The base must not move.
 
 # %%
 loss = keras.losses.BinaryCrossentropy(from_logits=True)
