@@ -283,8 +283,9 @@ def pipeline(dataset, image_size, batch_size, training, seed=0):
     augmentations and a fresh order. Validation and test data (`training=False`) are neither
     shuffled nor augmented.
     """
-    size = (image_size, image_size)
-    resize = lambda image, label: (tf.cast(tf.round(tf.image.resize(image, size)), tf.uint8), label)
+    def resize(image, label):
+        return tf.cast(tf.round(tf.image.resize(image, (image_size, image_size))), tf.uint8), label
+
     dataset = dataset.map(resize, num_parallel_calls=AUTOTUNE).cache()
     if training:
         dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)

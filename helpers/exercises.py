@@ -16,7 +16,7 @@ def _verdict(ok, confirmation, hint):
 
 
 def _unanswered(answer):
-    if answer is None or answer is Ellipsis:
+    if answer is None or answer is Ellipsis or (isinstance(answer, list) and Ellipsis in answer):
         print("Not yet: replace the `...` with your answer and run the cell again.")
         return True
     return False
@@ -181,7 +181,7 @@ def check_accept_finetune(accept_finetune):
 
 def check_pipeline_order(order):
     """Exercise: the order of the steps of a pipeline whose augmentation is fresh every epoch."""
-    if _unanswered(order) or Ellipsis in order:
+    if _unanswered(order):
         return False
     steps = ["decode_resize", "cache", "shuffle", "batch", "augment", "prefetch"]
     if sorted(order) != sorted(steps):
@@ -195,7 +195,9 @@ def check_pipeline_order(order):
         (order[-1] == "prefetch", "prefetch comes last, so the next batch is ready while the model trains."),
     ]
     broken = [hint for ok, hint in rules if not ok]
-    return _verdict(not broken, "fresh augmentation and order every epoch, slow work done once.", broken[:1] and broken[0])
+    return _verdict(
+        not broken, "fresh augmentation and order every epoch, slow work done once.", broken[0] if broken else ""
+    )
 
 
 def check_usable_count(answer):

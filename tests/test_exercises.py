@@ -62,6 +62,8 @@ CASES = [
 def test_check_answers_hint_then_confirmation(check, wrong, right, capsys):
     assert check(*((...,) + wrong[1:])) is False
     assert "replace the `...`" in capsys.readouterr().out
+    assert check(*(([...],) + wrong[1:])) is False
+    assert "replace the `...`" in capsys.readouterr().out
     assert check(*wrong) is False
     assert capsys.readouterr().out.startswith("Not yet: ")
     assert check(*right) is True
