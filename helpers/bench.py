@@ -29,10 +29,14 @@ def pipeline_throughput(dataset, epochs=3):
     return round(rates[0], 1), round(float(np.mean(rates[1:])), 1)
 
 
+def indexed(source, count=64):
+    """The first `count` images of `source`, each labelled with its index, to follow images by index."""
+    return source.take(count).enumerate().map(lambda i, example: (example[0], i))
+
+
 def repeated_share(build, source, count=64):
     """Share of images identical between epoch 1 and epoch 2 of the pipeline `build(dataset)`."""
-    indexed = source.take(count).enumerate().map(lambda i, example: (example[0], i))
-    dataset = build(indexed)
+    dataset = build(indexed(source, count))
     epochs = [{int(i): x for xs, ids in dataset for x, i in zip(xs.numpy(), ids.numpy())} for _ in range(2)]
     return float(np.mean([np.array_equal(epochs[0][i], epochs[1][i]) for i in epochs[0]]))
 

@@ -292,7 +292,9 @@ def pipeline(dataset, image_size, batch_size, training, seed=0):
     dataset = dataset.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), AUTOTUNE)
     if training:
         layers = augmentation_layers(seed)
-        dataset = dataset.map(lambda x, y: (augment(x, layers), y), num_parallel_calls=AUTOTUNE)
+        # One batch at a time: the layers draw from a shared random state, so parallel calls would
+        # take the draws in a racy order and the same seed could give different batches.
+        dataset = dataset.map(lambda x, y: (augment(x, layers), y))
     return dataset.prefetch(AUTOTUNE)
 
 

@@ -218,8 +218,8 @@ def check_usable_count(answer):
             label = ("cat", "dog")[i % 2]
             (Path(folder) / label).mkdir(exist_ok=True)
             Image.new("RGB", (40, 30), (i * 20, 0, 0)).save(Path(folder) / label / f"{label}.{i}.jpg")
+        good = (Path(folder) / "cat" / "cat.0.jpg").read_bytes()
         for i in range(3):
-            good = (Path(folder) / "cat" / "cat.0.jpg").read_bytes()
             (Path(folder) / "cat" / f"broken.{i}.jpg").write_bytes(good[: len(good) // 2])
         for label in ("cat", "dog"):
             (Path(folder) / label / "Thumbs.db").write_bytes(b"\0" * 64)
