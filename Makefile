@@ -1,7 +1,8 @@
 # The course's commands. `make run` and `make test` build the environment on first use.
 # With the conda environment from environment.yml activated, every target uses it instead of .venv.
 
-BASE_PYTHON ?= python3.11
+# Python 3.11 to 3.13: the first of python3.11, python3.12, python3.13 on the PATH, unless BASE_PYTHON is set.
+BASE_PYTHON ?= $(firstword $(foreach version,3.11 3.12 3.13,$(shell command -v python$(version) 2>/dev/null)))
 ifeq ($(CONDA_DEFAULT_ENV),keras-transfer-course)
   BIN := $(CONDA_PREFIX)/bin
   ENV_STAMP := $(CONDA_PREFIX)/.keras-transfer-course-installed
@@ -10,24 +11,38 @@ else
   ENV_STAMP := .venv/.installed
 endif
 PY := $(BIN)/python
+# Seconds one notebook cell may run, for `make run` and `make test` alike.
 NOTEBOOK_TIMEOUT ?= 600
+LINT_PATHS := helpers tests notebooks/*.py conftest.py
+# ruff format would drop the `;` that hides a cell's value and fold exercise stubs, so notebooks are only checked.
+FORMAT_PATHS := helpers tests conftest.py
 
-.PHONY: setup test run lab sync bench prefetch clean
+.PHONY: setup lint test run lab sync bench prefetch student clean
 
 setup: $(ENV_STAMP)
 
 # Reinstalls only when the pinned versions or the helpers' packaging changed.
 $(ENV_STAMP): requirements.txt pyproject.toml
-	@if [ "$(BIN)" = ".venv/bin" ] && [ ! -x $(PY) ]; then $(BASE_PYTHON) -m venv .venv; fi
+	@if [ "$(BIN)" = ".venv/bin" ] && [ ! -x $(PY) ]; then \
+	  if [ -z "$(BASE_PYTHON)" ] || ! "$(BASE_PYTHON)" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; then \
+	    echo "The course needs Python 3.11, 3.12 or 3.13: install one (python3.11, python3.12 or python3.13 on the PATH) or set BASE_PYTHON=/path/to/python3.1x."; \
+	    exit 1; \
+	  fi; \
+	  "$(BASE_PYTHON)" -m venv .venv; \
+	fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -e .
 	@touch $@
 
-test: setup
+lint: setup
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(FORMAT_PATHS)
+
+test: lint
 	$(PY) -m pytest --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) tests notebooks
 
 run: setup
-	$(PY) -m helpers.run_course
+	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) $(PY) -m helpers.run_course
 
 bench: setup
 	$(PY) -m helpers.bench
@@ -35,8 +50,22 @@ bench: setup
 prefetch: setup
 	$(PY) -m helpers.prefetch
 
-lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+# The student edition: notebooks without reference solutions, in build/student/ and build/student.zip.
+student: setup
+	$(PY) -m helpers.student
+
+# One entry per lesson in the file browser (the .py twins are hidden; jupytext still keeps them in sync),
+# no news pop-up (lab/overrides.json, installed by setup), and --allow-root only for root.
+LAB_SETTINGS := $(BIN)/../share/jupyter/lab/settings/overrides.json
+LAB_HIDDEN := ["*.py", "*.toml", "__pycache__", "*.pyc", ".ipynb_checkpoints"]
+lab: setup $(LAB_SETTINGS)
+	@echo "Starting JupyterLab on notebooks/: open the http://localhost:... address it prints below."
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ContentsManager.hide_globs='$(LAB_HIDDEN)' \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+$(LAB_SETTINGS): lab/overrides.json
+	@mkdir -p $(dir $@)
+	cp lab/overrides.json $@
 
 # Rewrites whichever file of each pair is older from the newer one.
 sync: setup

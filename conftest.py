@@ -6,13 +6,11 @@ nbmake's kernels inherit this environment.
 
 import os
 import tempfile
-from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1] / "shared"
-REAL_PHOTOS = SHARED / "data" / "cats_vs_dogs_sample"
-MOBILENET_WEIGHTS = SHARED / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
+from helpers.config import SHARED_PHOTOS as REAL_PHOTOS
+from helpers.config import SHARED_WEIGHTS as MOBILENET_WEIGHTS
 
 REQUIRE_REAL = os.environ.get("COURSE_REQUIRE_REAL") == "1"
 for name in [n for n in os.environ if n.startswith("COURSE_")]:

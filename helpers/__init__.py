@@ -1,7 +1,47 @@
 """Plumbing for the transfer-learning course: settings, data, models, tables, plots, exercise checks."""
 
 import os
+import re
+import sys
+import tempfile
 
-# Quiet TensorFlow's C++ start-up chatter (CUDA probing on CPU machines); must precede its import.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Must precede TensorFlow's import. Level 3 hides TensorFlow's C++ INFO, WARNING and ERROR lines after
+# start-up, such as "failed call to cuInit" on a machine without a GPU (an ERROR line, so 2 is not
+# enough). Python exceptions are unaffected. oneDNN stays on (TF_ENABLE_ONEDNN_OPTS would change numerics).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+# What TensorFlow's shared libraries write while they load, before its log level applies: absl's
+# "All log messages before absl::InitializeLog() ..." and C++ log lines (oneDNN, CUDA stubs).
+_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+    r"|[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] )"
+)
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow with its start-up log lines held back; any other line it writes is shown.
+
+    The lines come from C++ static initialisers, straight to file descriptor 2, so no logging setting
+    reaches them: stderr is pointed at a temporary file for the import, then restored. When the import
+    fails, everything it wrote is shown.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    failed = True
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines()
+            shown = [line for line in lines if failed or not _STARTUP_NOISE.match(line)]
+            if shown:
+                print("\n".join(shown), file=sys.stderr)

@@ -1,44 +1,28 @@
-"""`make bench`: throughput of the guide's input pipeline and ours, on real JPEGs, no model attached.
+"""`make bench`: where the time goes, and whether the guide's faults cost accuracy.
 
-Writes build/bench.json and prints a table. Run it on an otherwise idle machine.
+Three measurements, printed as tables and written to build/bench.json:
+1. the input pipelines, the guide's and ours, on real JPEGs with no model attached;
+2. the models: notebooks 05 and 06 in the quick profile on ../shared's photos with the MobileNetV2 file;
+3. the guide's recipe against the course's, same base, photos, split and epochs, judged on the test split.
+Parts 2 and 3 need ../shared (photos and weights); without it they are skipped with a sentence.
+Run it on an otherwise idle machine.
 """
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+from helpers import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # before anything imports TensorFlow: no start-up lines in the report
+
 import numpy as np
 
-from helpers import data
-from helpers.config import REPO_ROOT, load_settings
+from helpers import data, pipelines
+from helpers.config import SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
-
-SHARED_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "cats_vs_dogs_sample"
-SHARED_WEIGHTS = REPO_ROOT.parent / "shared" / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
-
-
-def pipeline_throughput(dataset, epochs=3):
-    """(images/s in epoch 1, images/s over epochs 2..`epochs`) for one pass after another."""
-    rates = []
-    for _ in range(epochs):
-        started, count = time.perf_counter(), 0
-        for images, _ in dataset:
-            count += int(images.shape[0])
-        rates.append(count / (time.perf_counter() - started))
-    return round(rates[0], 1), round(float(np.mean(rates[1:])), 1)
-
-
-def indexed(source, count=64):
-    """The first `count` images of `source`, each labelled with its index, to follow images by index."""
-    return source.take(count).enumerate().map(lambda i, example: (example[0], i))
-
-
-def repeated_share(build, source, count=64):
-    """Share of images identical between epoch 1 and epoch 2 of the pipeline `build(dataset)`."""
-    dataset = build(indexed(source, count))
-    epochs = [{int(i): x for xs, ids in dataset for x, i in zip(xs.numpy(), ids.numpy())} for _ in range(2)]
-    return float(np.mean([np.array_equal(epochs[0][i], epochs[1][i]) for i in epochs[0]]))
 
 
 def bench_folder():
@@ -67,36 +51,41 @@ def bench_pipelines(folder, image_size=150, batch_size=64, images=1200, rounds=2
             path.read_bytes()
     source = data.load_folder(folder, images, 0, seed=0).train
     builders = {
-        "guide": lambda ds: data.guide_pipeline(ds, image_size, batch_size, training=True),
-        "ours": lambda ds: data.pipeline(ds, image_size, batch_size, training=True, seed=0),
+        "guide": lambda ds: pipelines.guide_pipeline(ds, image_size, batch_size, training=True),
+        "ours": lambda ds: pipelines.pipeline(ds, image_size, batch_size, training=True, seed=0),
     }
-    rounds = [{name: pipeline_throughput(build(source)) for name, build in builders.items()} for _ in range(rounds)]
+    measured = [
+        {name: pipelines.pipeline_throughput(build(source)) for name, build in builders.items()} for _ in range(rounds)
+    ]
     results = {}
     for name, build in builders.items():
-        epoch_1, later = max(r[name][0] for r in rounds), max(r[name][1] for r in rounds)
-        results[name] = dict(epoch_1=epoch_1, epochs_2_3=later, repeated_in_epoch_2=repeated_share(build, source))
+        epoch_1, later = max(r[name][0] for r in measured), max(r[name][1] for r in measured)
+        results[name] = dict(
+            epoch_1=epoch_1, epochs_2_3=later, repeated_in_epoch_2=pipelines.repeated_share(build, source)
+        )
     results["ratios"] = dict(
-        epoch_1=round(results["ours"]["epoch_1"] / results["guide"]["epoch_1"], 2),
-        epochs_2_3=round(results["ours"]["epochs_2_3"] / results["guide"]["epochs_2_3"], 4),
+        ours_over_guide_epoch_1=round(results["ours"]["epoch_1"] / results["guide"]["epoch_1"], 2),
+        ours_later_over_ours_epoch_1=round(results["ours"]["epochs_2_3"] / results["ours"]["epoch_1"], 2),
     )
     return results
 
 
+def quick_real_photo_settings(build_dir):
+    """Environment for the quick profile on ../shared's photos with the MobileNetV2 ImageNet file."""
+    return dict(
+        COURSE_PROFILE="quick",
+        COURSE_DATA_DIR=str(SHARED_PHOTOS),
+        COURSE_BASE_MODEL="mobilenet_v2_0.35",
+        COURSE_WEIGHTS=str(SHARED_WEIGHTS),
+        COURSE_BUILD_DIR=str(build_dir),
+    )
+
+
 def bench_models(build_dir):
-    """Run notebooks 06 and 05 on the real photos with the ImageNet MobileNet; collect their figures.
-
-    Needs ../shared's photos and weights; returns None without them.
-    """
-    import os
-
+    """Run notebooks 06 and 05 on the real photos with the ImageNet MobileNetV2; collect their figures."""
     from helpers.run_course import execute_notebook, notebook_paths
 
-    if not (SHARED_PHOTOS.is_dir() and SHARED_WEIGHTS.is_file()):
-        return None
-    os.environ.update(
-        COURSE_PROFILE="quick", COURSE_DATA_DIR=str(SHARED_PHOTOS), COURSE_BASE_MODEL="mobilenet_v1_0.25",
-        COURSE_WEIGHTS=str(SHARED_WEIGHTS), COURSE_BUILD_DIR=str(build_dir),
-    )
+    os.environ.update(quick_real_photo_settings(build_dir))
     results = {}
     for source in notebook_paths():
         if source.stem in ("05_transfer_and_finetune", "06_feature_extraction"):
@@ -106,40 +95,150 @@ def bench_models(build_dir):
             results[source.stem] = json.loads((build_dir / "results" / f"{source.stem}.json").read_text())
     extraction, finetune = results["06_feature_extraction"], results["05_transfer_and_finetune"]
     return dict(
-        config="quick profile, folder ../shared/data/cats_vs_dogs_sample, mobilenet_v1_0.25, ImageNet weights file",
-        head_epoch_seconds_end_to_end=round(extraction["end_to_end_seconds_per_epoch"], 2),
-        head_epoch_seconds_feature_extraction=round(extraction["feature_seconds_per_epoch"], 3),
+        config="quick profile, folder ../shared/data/cats_vs_dogs_sample, mobilenet_v2_0.35, ImageNet weights file",
+        sizes=finetune["sizes"],
+        extraction_seconds=round(extraction["extraction_seconds"], 1),
+        head_epoch_seconds_through_base=round(extraction["end_to_end_seconds_per_epoch"], 2),
+        head_epoch_seconds_on_features=round(extraction["feature_seconds_per_epoch"], 3),
         feature_extraction_speedup=round(
             extraction["end_to_end_seconds_per_epoch"] / extraction["feature_seconds_per_epoch"], 1
         ),
-        val_accuracy_end_to_end=round(extraction["end_to_end_val_accuracy"], 4),
-        val_accuracy_feature_extraction=round(extraction["feature_val_accuracy"], 4),
-        extraction_seconds=round(extraction["extraction_seconds"], 1),
-        real_photo_test_accuracy=round(finetune["test_accuracy"], 4),
+        val_accuracy_through_base=round(extraction["end_to_end_val_accuracy"], 4),
+        val_accuracy_on_features=round(extraction["feature_val_accuracy"], 4),
+        val_accuracy_random_features=round(extraction["random_features_val_accuracy"], 4),
         finetune_seconds_per_step=round(finetune["finetune_seconds_per_step"], 3),
+        notebook_05_training_seconds=round(finetune["training_seconds"], 1),
+        notebook_05_test_accuracy=round(finetune["test_accuracy"], 4),
+        notebook_05_test_before_finetune=round(finetune["test_before_finetune"], 4),
     )
+
+
+def train_recipe(recipe, course_data, settings, head_epochs, finetune_epochs):
+    """Train one recipe from the same start; return its test accuracy and fine-tuning validation curve.
+
+    "guide": augment then cache, no shuffle, the whole base unfrozen (BatchNormalization statistics
+    move), `BinaryAccuracy()` at 0.5. "course": cache, then shuffle and augment afresh, BatchNormalization
+    frozen, threshold 0, the best fine-tuning epoch restored.
+    """
+    import keras
+
+    from helpers import models
+
+    keras.utils.set_random_seed(settings.seed)
+    size, batch = settings.image_size, settings.batch_size
+    if recipe == "guide":
+
+        def build(ds, training):
+            return pipelines.guide_pipeline(ds, size, batch, training)
+    else:
+
+        def build(ds, training):
+            return pipelines.pipeline(ds, size, batch, training, seed=settings.seed)
+
+    train, validation, test = (
+        build(getattr(course_data, name), name == "train") for name in ("train", "validation", "test")
+    )
+    threshold = 0.5 if recipe == "guide" else 0.0
+    base = models.build_base(settings.base_model, size, settings.weights)
+    base.trainable = False
+    inputs = keras.Input((size, size, 3))
+    x = base(keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs), training=False)
+    model = keras.Model(
+        inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x)))
+    )
+
+    def compile_with(learning_rate):
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=keras.losses.BinaryCrossentropy(from_logits=True),
+            metrics=[keras.metrics.BinaryAccuracy(threshold=threshold)],
+        )
+
+    compile_with(1e-3)
+    model.fit(train, epochs=head_epochs, validation_data=validation, verbose=0)
+    if recipe == "guide":
+        base.trainable = True
+        callbacks = []
+    else:
+        models.unfreeze_keep_batchnorm_frozen(base)
+        callbacks = [
+            keras.callbacks.EarlyStopping(
+                monitor="val_binary_accuracy", mode="max", patience=finetune_epochs, restore_best_weights=True
+            )
+        ]
+    compile_with(1e-5)
+    before = model.evaluate(validation, return_dict=True, verbose=0)["binary_accuracy"]
+    history = model.fit(train, epochs=finetune_epochs, validation_data=validation, callbacks=callbacks, verbose=0)
+    labels = np.concatenate([y.numpy() for _, y in test])
+    logits = model.predict(test, verbose=0)[:, 0]
+    return dict(
+        test_accuracy=round(float(((logits > threshold) == labels).mean()), 4),
+        test_images=int(len(labels)),
+        validation_before_finetune=round(before, 4),
+        finetune_validation_curve=[round(v, 4) for v in history.history["val_binary_accuracy"]],
+    )
+
+
+def compare_recipes(build_dir, head_epochs=5, finetune_epochs=4):
+    """The guide's recipe and the course's on the same base, photos, split and epochs."""
+    os.environ.update(quick_real_photo_settings(build_dir))
+    settings = load_settings()
+    course_data = data.load_folder(settings.data_dir, 0, 0, settings.seed)
+    results = {
+        recipe: train_recipe(recipe, course_data, settings, head_epochs, finetune_epochs)
+        for recipe in ("guide", "course")
+    }
+    results["course_minus_guide"] = round(results["course"]["test_accuracy"] - results["guide"]["test_accuracy"], 4)
+    results["config"] = (
+        f"mobilenet_v2_0.35 ImageNet file, {settings.image_size} px, batch {settings.batch_size}, "
+        f"{head_epochs} head + {finetune_epochs} fine-tuning epochs, split {course_data.sizes}"
+    )
+    return results
 
 
 def main():
     """Measure, print tables, write build/bench.json."""
-    folder = bench_folder()
-    print(f"Input pipelines on {folder} (150 px, batch 64, training split), no model attached:")
-    pipelines = bench_pipelines(folder)
-    rows = [[name, r["epoch_1"], r["epochs_2_3"], f"{r['repeated_in_epoch_2']:.0%}"]
-            for name, r in pipelines.items() if name != "ratios"]
-    print(Table(["pipeline", "epoch 1 images/s", "epochs 2-3 images/s", "epoch 2 repeats epoch 1"], rows))
-    print(f"ours / guide: epoch 1 {pipelines['ratios']['epoch_1']}x (target >= 1.5), "
-          f"epochs 2-3 {pipelines['ratios']['epochs_2_3']}x (target >= 0.5)")
     build_dir = Path(load_settings().build_dir)
-    report = dict(folder=str(folder), pipelines=pipelines, models=bench_models(build_dir / "bench"))
-    if report["models"] is None:
-        print("Model figures skipped: they need ../shared's photos and MobileNet weights file.")
+    folder = bench_folder()
+    print(f"Input pipelines on {folder} (150 px, batch 64, training split), no model attached:", flush=True)
+    started = time.perf_counter()
+    report = dict(folder=str(folder), pipelines=bench_pipelines(folder))
+    rows = [
+        [name, r["epoch_1"], r["epochs_2_3"], f"{r['repeated_in_epoch_2']:.0%}"]
+        for name, r in report["pipelines"].items()
+        if name != "ratios"
+    ]
+    print(Table(["pipeline", "epoch 1 images/s", "epochs 2-3 images/s", "epoch 2 repeats epoch 1"], rows))
+    ratios = report["pipelines"]["ratios"]
+    print(
+        f"ours / guide, epoch 1: {ratios['ours_over_guide_epoch_1']}x (target >= 1.5); "
+        f"ours, later epochs / epoch 1: {ratios['ours_later_over_ours_epoch_1']}x (target >= 2)",
+        flush=True,
+    )
+    if not (SHARED_PHOTOS.is_dir() and SHARED_WEIGHTS.is_file()):
+        print("Model figures and the recipe comparison skipped: they need ../shared's photos and MobileNetV2 file.")
     else:
-        print(Table(["measure", "value"], report["models"].items(), title="\nModels (mobilenet_v1_0.25, real photos)"))
-        print("targets: feature extraction >= 20x faster per head epoch, validation accuracy within 1 point")
+        report["models"] = bench_models(build_dir / "bench")
+        print(Table(["measure", "value"], report["models"].items(), title="\nModels (quick profile, real photos)"))
+        print("target: feature extraction >= 20x faster per head epoch, validation accuracy within 1 point", flush=True)
+        report["recipes"] = compare_recipes(build_dir / "bench")
+        recipes = report["recipes"]
+        print(
+            Table(
+                ["recipe", "test accuracy", "validation before fine-tuning", "fine-tuning validation curve"],
+                [
+                    [name, r["test_accuracy"], r["validation_before_finetune"], r["finetune_validation_curve"]]
+                    for name, r in recipes.items()
+                    if name in ("guide", "course")
+                ],
+                title=f"\nThe guide's recipe against the course's ({recipes['config']})",
+            )
+        )
+        print(f"course - guide: {recipes['course_minus_guide']:+.4f} on {recipes['course']['test_images']} test images")
+    report["seconds"] = round(time.perf_counter() - started)
     path = build_dir / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
+    path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {path}")
     return 0
 

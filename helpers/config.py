@@ -6,6 +6,12 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Test material beside the repository, not part of it: real photos and genuine ImageNet weights files.
+# Tests and `make bench` use it when present; no notebook needs it.
+SHARED_DIR = REPO_ROOT.parent / "shared"
+SHARED_PHOTOS = SHARED_DIR / "data" / "cats_vs_dogs_sample"
+SHARED_WEIGHTS = SHARED_DIR / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+
 PROFILES = {
     # Seconds, for CI: synthetic images, random weights, one short epoch each.
     "smoke": dict(
@@ -37,14 +43,16 @@ PROFILES = {
     ),
 }
 
-# Xception handles about 7 times fewer images per second than MobileNet 0.25 (measured on 2 CPU cores,
-# forward pass: 23 vs 160 images/s at their default sizes), so quick gives it less data and fewer epochs.
+# How many images and epochs fit in a few minutes on a CPU laptop depends on the base. MobileNetV2 0.35
+# (about 59 million multiply-adds per 224 px image) is the quick profile's base; Xception (the guide's,
+# about 4.6 billion at 150 px) gets far fewer images when someone picks it for quick.
 QUICK_SIZES = {
+    "mobilenet_v2_0.35": dict(train_images=2000, eval_images=400, epochs_head=5, epochs_finetune=2, batch_size=32),
     "xception": dict(train_images=300, eval_images=150, epochs_head=3, epochs_finetune=1),
-    "mobilenet_v1_0.25": dict(train_images=1700, eval_images=400, epochs_head=5, epochs_finetune=2),
 }
 
-BASE_MODELS = {"xception": 150, "mobilenet_v1_0.25": 224}  # name -> default image size
+BASE_MODELS = {"xception": 150, "mobilenet_v2_0.35": 224}  # name -> default image size
+DEFAULT_BASE = {"smoke": "mobilenet_v2_0.35", "quick": "mobilenet_v2_0.35", "full": "xception"}
 DATA_SOURCES = ("tfds", "folder", "synthetic")
 NAMED_WEIGHTS = ("imagenet", "none")
 
@@ -101,9 +109,7 @@ def _weights(env, default):
         return value
     path = Path(value).expanduser()
     if not path.is_file():
-        raise SettingsError(
-            f"COURSE_WEIGHTS={value!r} is neither 'imagenet', 'none' nor an existing weights file."
-        )
+        raise SettingsError(f"COURSE_WEIGHTS={value!r} is neither 'imagenet', 'none' nor an existing weights file.")
     return str(path.resolve())
 
 
@@ -123,7 +129,7 @@ def load_settings(env=None):
     """Read the profile and COURSE_* overrides from `env` (default: the process environment)."""
     env = os.environ if env is None else env
     profile_name = _choice(env, "COURSE_PROFILE", tuple(PROFILES), "quick")
-    base_model = _choice(env, "COURSE_BASE_MODEL", tuple(BASE_MODELS), "xception")
+    base_model = _choice(env, "COURSE_BASE_MODEL", tuple(BASE_MODELS), DEFAULT_BASE[profile_name])
     profile = {**PROFILES[profile_name], **(QUICK_SIZES[base_model] if profile_name == "quick" else {})}
     data_source, data_dir = _data_source(env, profile["data_source"])
     image_size = _positive_int(env, "COURSE_IMAGE_SIZE", BASE_MODELS[base_model])

@@ -1,4 +1,7 @@
-"""Data sources (TFDS, a folder, synthetic) and the input pipelines, ours and the guide's."""
+"""Data sources (TFDS, a folder, synthetic), their splits, and the checks that keep bad files out.
+
+The pipelines that turn these splits into batches are in `helpers/pipelines.py`.
+"""
 
 import re
 from dataclasses import dataclass, field
@@ -6,14 +9,21 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_datasets as tfds
 from PIL import Image, UnidentifiedImageError
 
-from helpers.network import network_available
+from helpers.offline import (
+    TFDS_NAME,
+    DataUnavailable,
+    _tfds_missing_message,
+    network_available,
+    tfds_data_dir,
+    tfds_host,
+    tfds_prepared,
+)
 
 AUTOTUNE = tf.data.AUTOTUNE
-TFDS_NAME = "cats_vs_dogs"
 TFDS_CLASS_NAMES = ["cat", "dog"]  # label 0 is cat, 1 is dog, as in TFDS
-TFDS_SPLITS = ["train[:40%]", "train[40%:50%]", "train[50%:60%]"]  # the guide's split
 FOLDER_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test of a folder of images
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
 DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
@@ -21,10 +31,6 @@ DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image rea
 
 class DataError(ValueError):
     """The data asked for cannot be used: a missing, empty or badly laid out folder."""
-
-
-class DataUnavailable(RuntimeError):
-    """The data asked for is neither cached nor downloadable."""
 
 
 @dataclass
@@ -214,21 +220,29 @@ def report_skipped(skipped, total):
 # ---------------------------------------------------------------- TFDS
 
 
-def tfds_data_dir(cache_dir):
-    """Where TFDS keeps prepared datasets inside the course cache."""
-    return Path(cache_dir) / "tensorflow_datasets"
+def load_guide_split(data_dir):
+    """The guide's split of TFDS cats_vs_dogs: (train, validation, test) datasets of (image, label).
+
+    Taught in notebook 04.
+    """
+    return tfds.load(
+        "cats_vs_dogs",
+        split=["train[:40%]", "train[40%:50%]", "train[50%:60%]"],
+        as_supervised=True,
+        data_dir=data_dir,
+    )
 
 
 def load_tfds(cache_dir, train_images, eval_images):
-    """The guide's split of TFDS cats_vs_dogs; `train_images`/`eval_images` > 0 take a smaller slice."""
-    import tensorflow_datasets as tfds
+    """The guide's split of TFDS cats_vs_dogs; `train_images`/`eval_images` > 0 take a smaller slice.
 
+    Fails in seconds with one sentence when the data is neither prepared nor downloadable.
+    """
     data_dir = tfds_data_dir(cache_dir)
-    prepared = tfds.builder(TFDS_NAME, data_dir=str(data_dir)).is_prepared()
-    if not prepared and not network_available():  # fail in seconds, not after minutes of retries
-        raise DataUnavailable(_tfds_missing_message(data_dir, "no network"))
+    if not tfds_prepared(cache_dir) and not network_available(tfds_host()):  # fail in seconds, not minutes
+        raise DataUnavailable(_tfds_missing_message(data_dir, f"no network to {tfds_host()}"))
     try:
-        splits = tfds.load(TFDS_NAME, split=TFDS_SPLITS, as_supervised=True, data_dir=str(data_dir))
+        splits = load_guide_split(str(data_dir))
     except Exception as error:  # TFDS raises many kinds of errors when a download fails
         raise DataUnavailable(_tfds_missing_message(data_dir, type(error).__name__)) from None
     limits = [train_images, eval_images, eval_images]
@@ -242,14 +256,6 @@ def load_tfds(cache_dir, train_images, eval_images):
     )
 
 
-def _tfds_missing_message(data_dir, reason):
-    return (
-        f"TFDS {TFDS_NAME} is not prepared in {data_dir} and could not be downloaded ({reason}). "
-        "Run `make prefetch` on a connected machine and copy the cache folder here (or set "
-        "COURSE_CACHE_DIR to it), or use your own photos with COURSE_DATA_DIR=<folder with cat/ and dog/>."
-    )
-
-
 def load_data(settings):
     """The train/validation/test data the settings ask for."""
     if settings.data_source == "synthetic":
@@ -257,64 +263,3 @@ def load_data(settings):
     if settings.data_source == "folder":
         return load_folder(settings.data_dir, settings.train_images, settings.eval_images, settings.seed)
     return load_tfds(settings.cache_dir, settings.train_images, settings.eval_images)
-
-
-# ---------------------------------------------------------------- pipelines
-
-
-def augmentation_layers(seed=None):
-    """The guide's augmentation: random horizontal flip and rotation up to 10% of a turn."""
-    import keras
-
-    return [keras.layers.RandomFlip("horizontal", seed=seed), keras.layers.RandomRotation(0.1, seed=seed)]
-
-
-def augment(images, layers):
-    """Apply augmentation layers in order to a batch of images."""
-    for layer in layers:
-        images = layer(images)
-    return images
-
-
-def pipeline(dataset, image_size, batch_size, training, seed=0):
-    """Our pipeline: parallel decode and resize, cache, seeded shuffle, batch, augment, prefetch.
-
-    The cache holds resized uint8 images, before any randomness, so every epoch draws fresh
-    augmentations and a fresh order. Validation and test data (`training=False`) are neither
-    shuffled nor augmented.
-    """
-    def resize(image, label):
-        return tf.cast(tf.round(tf.image.resize(image, (image_size, image_size))), tf.uint8), label
-
-    dataset = dataset.map(resize, num_parallel_calls=AUTOTUNE).cache()
-    if training:
-        dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), AUTOTUNE)
-    if training:
-        layers = augmentation_layers(seed)
-        # One batch at a time: the layers draw from a shared random state, so parallel calls would
-        # take the draws in a racy order and the same seed could give different batches.
-        dataset = dataset.map(lambda x, y: (augment(x, layers), y))
-    return dataset.prefetch(AUTOTUNE)
-
-
-def guide_pipeline(dataset, image_size, batch_size, training):
-    """The guide's pipeline, kept as written for comparison: augments, then caches (so it repeats)."""
-    import keras
-
-    resize_fn = keras.layers.Resizing(image_size, image_size)
-    dataset = dataset.map(lambda x, y: (resize_fn(x), y))
-    if training:
-        layers = augmentation_layers()
-        dataset = dataset.map(lambda x, y: (augment(x, layers), y))
-    return dataset.batch(batch_size).prefetch(AUTOTUNE).cache()
-
-
-def datasets_for_training(data, settings):
-    """Our pipeline applied to the three splits: (train, validation, test) batched datasets."""
-    args = dict(image_size=settings.image_size, batch_size=settings.batch_size, seed=settings.seed)
-    return (
-        pipeline(data.train, training=True, **args),
-        pipeline(data.validation, training=False, **args),
-        pipeline(data.test, training=False, **args),
-    )

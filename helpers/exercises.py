@@ -7,7 +7,7 @@ solution while a learner's unfinished attempt just prints a hint.
 import keras
 import numpy as np
 
-from helpers.models import batchnorm_layers, changed, moving_statistics, weight_values
+from helpers.models import changed, moving_statistics, weight_values
 
 
 def _verdict(ok, confirmation, hint):
@@ -15,8 +15,20 @@ def _verdict(ok, confirmation, hint):
     return ok
 
 
+def _empty_function(*args, **kwargs): ...
+
+
 def _unanswered(answer):
-    if answer is None or answer is Ellipsis or (isinstance(answer, list) and Ellipsis in answer):
+    """True, with a hint, while an exercise still holds a `...` or a function whose body is only `...`."""
+    values = list(answer.values()) if isinstance(answer, dict) else answer if isinstance(answer, list) else [answer]
+    empty = [
+        value is None
+        or value is Ellipsis
+        or getattr(value, "__code__", None) is not None
+        and value.__code__.co_code == _empty_function.__code__.co_code
+        for value in values
+    ]
+    if any(empty):
         print("Not yet: replace the `...` with your answer and run the cell again.")
         return True
     return False
@@ -99,51 +111,61 @@ def check_nested_trainable_count(answer):
 # ---------------------------------------------------------------- notebook 03
 
 
-def batchnorm_moves(trainable, training):
-    """Whether a BatchNormalization layer's moving mean changes when called with these flags."""
-    layer = keras.layers.BatchNormalization(momentum=0.5)
-    layer.build((None, 2))
-    layer.trainable = trainable
-    before = layer.moving_mean.numpy()
-    layer(np.full((8, 2), 5.0, "float32"), training=training)
-    return not np.allclose(before, layer.moving_mean.numpy())
+def check_stale_step_prediction(answer):
+    """Exercise: after `fit`, a BatchNormalization layer is frozen and `fit` runs again without `compile`.
 
-
-def check_batchnorm_moves(answer):
-    """Exercise: for each (trainable, training) pair, do the moving statistics move?"""
+    `answer` predicts, for "moving_mean" and "gamma", whether the second `fit` changes it. The check
+    measures it on a fresh model.
+    """
     if _unanswered(answer):
         return False
-    truth = {(t, tr): batchnorm_moves(t, tr) for t in (True, False) for tr in (True, False)}
-    wrong = [key for key in truth if answer.get(key) != truth[key]]
+    inputs = keras.Input((4,))
+    batchnorm = keras.layers.BatchNormalization()
+    model = keras.Model(inputs, keras.layers.Dense(1)(batchnorm(keras.layers.Dense(4)(inputs))))
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.random.default_rng(0).random((32, 4)) + 3, np.ones((32, 1))
+    model.fit(x, y, verbose=0)
+    batchnorm.trainable = False
+    before = {"moving_mean": batchnorm.moving_mean.numpy(), "gamma": batchnorm.gamma.numpy()}
+    model.fit(x, y, verbose=0)
+    truth = {name: not np.allclose(value, getattr(batchnorm, name).numpy()) for name, value in before.items()}
+    wrong = [name for name in truth if answer.get(name) != truth[name]]
     return _verdict(
         not wrong,
-        "only trainable=True with training=True updates the moving statistics.",
-        f"look again at (trainable, training) = {wrong}.",
+        f"measured {truth}: the training step built by the first fit() still treats the layer as trainable, "
+        "in its gradients and in its BatchNormalization mode, until you compile again.",
+        f"your prediction for {wrong} differs from the measurement: what decides is the training step "
+        "the first fit() built, not the flag you set afterwards.",
     )
 
 
-def check_unfreeze_keep_bn(unfreeze):
-    """Exercise: your own version of the helper that unfreezes a model but keeps BatchNorm frozen."""
+def check_unfreeze_last_keep_batchnorm_frozen(unfreeze):
+    """Exercise: `unfreeze(model, n)` makes the last n layers trainable but keeps BatchNormalization frozen."""
     if _unanswered(unfreeze):
         return False
-    inner = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(4), keras.layers.BatchNormalization(), keras.layers.Dense(4)]
-    )
-    model = keras.Sequential([keras.Input((4,)), inner, keras.layers.BatchNormalization(), keras.layers.Dense(1)])
-    model.trainable = False
-    unfreeze(model)
-    bns = batchnorm_layers(model)
-    others = [layer for layer in inner.layers + model.layers if layer not in bns and layer is not inner]
-    if any(layer.trainable for layer in bns):
-        return _verdict(False, "", "every BatchNormalization layer, nested ones too, must stay frozen.")
-    if not all(layer.trainable for layer in others) or not inner.trainable:
-        return _verdict(False, "", "every other layer, and the nested model itself, must become trainable.")
+    for n in (0, 2, 4):
+        model = keras.Sequential(
+            [keras.Input((4,))]
+            + [keras.layers.BatchNormalization() if i % 2 else keras.layers.Dense(4) for i in range(6)]
+            + [keras.layers.Dense(1)]
+        )
+        model.trainable = False
+        unfreeze(model, n)
+        expected = [
+            i >= len(model.layers) - n and not isinstance(layer, keras.layers.BatchNormalization)
+            for i, layer in enumerate(model.layers)
+        ]
+        flags = [layer.trainable for layer in model.layers]
+        if flags != expected:
+            return _verdict(False, "", f"with n={n} the flags are {flags}; expected {expected}.")
+    if not model.trainable:
+        return _verdict(False, "", "the model itself must stay trainable, or nothing inside it trains.")
     stats = moving_statistics(model)
     model.compile(optimizer="adam", loss="mse")
     model.fit(np.random.rand(16, 4), np.random.rand(16, 1), verbose=0)
     return _verdict(
         not changed(stats, moving_statistics(model)),
-        "the Dense layers train and the moving statistics did not move.",
+        "the last n layers train, BatchNormalization stays frozen, its statistics did not move.",
         "after fit the moving statistics moved: a BatchNormalization layer is still trainable.",
     )
 
@@ -151,16 +173,22 @@ def check_unfreeze_keep_bn(unfreeze):
 # ---------------------------------------------------------------- notebook 05
 
 
-def check_head_params(answer, base_model):
-    """Exercise: the trainable parameter count of the model while its base was frozen."""
-    if _unanswered(answer):
+def check_head_params(head_params, base_model):
+    """Exercise: `head_params(features)`, the trainable parameters of the model while its base is frozen."""
+    if _unanswered(head_params):
         return False
-    truth = base_model.output.shape[-1] + 1
-    return _verdict(
-        answer == truth,
-        f"{truth:,}: one weight per feature the base outputs, plus the bias.",
-        "with the base frozen only the Dense(1) head trains: one weight per feature channel plus a bias.",
-    )
+    for features in (base_model.output.shape[-1], 2048):
+        inputs = keras.Input((features,))
+        head = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(inputs)))
+        truth = int(sum(np.prod(w.shape) for w in head.trainable_weights))
+        if head_params(features) != truth:
+            return _verdict(
+                False,
+                "",
+                f"for {features:,} features the head has {truth:,}, not {head_params(features)!r}: "
+                "one weight per feature channel plus a bias; pooling and dropout have none.",
+            )
+    return _verdict(True, "for Xception's 2,048 features that is the guide's 2,049.", "")
 
 
 def check_accept_finetune(accept_finetune):
@@ -200,36 +228,34 @@ def check_pipeline_order(order):
     )
 
 
-def check_usable_count(answer):
-    """Exercise: how many of 15 files (10 good, 3 truncated, 2 Thumbs.db) the folder source uses."""
-    if _unanswered(answer):
+def check_fresh_pipeline(build):
+    """Exercise: `build(dataset)` caches before it shuffles and augments, so each epoch is new."""
+    if _unanswered(build):
         return False
-    import tempfile
-    from contextlib import redirect_stdout
-    from io import StringIO
-    from pathlib import Path
+    import tensorflow as tf
 
-    from PIL import Image
+    from helpers.data import synthetic_images
+    from helpers.pipelines import epoch_images, indexed
 
-    from helpers.data import load_folder
-
-    with tempfile.TemporaryDirectory() as folder:
-        for i in range(10):
-            label = ("cat", "dog")[i % 2]
-            (Path(folder) / label).mkdir(exist_ok=True)
-            Image.new("RGB", (40, 30), (i * 20, 0, 0)).save(Path(folder) / label / f"{label}.{i}.jpg")
-        good = (Path(folder) / "cat" / "cat.0.jpg").read_bytes()
-        for i in range(3):
-            (Path(folder) / "cat" / f"broken.{i}.jpg").write_bytes(good[: len(good) // 2])
-        for label in ("cat", "dog"):
-            (Path(folder) / label / "Thumbs.db").write_bytes(b"\0" * 64)
-        with redirect_stdout(StringIO()):
-            data = load_folder(folder, 0, 0, seed=0)
-    truth = sum(data.sizes.values())
+    images, labels = synthetic_images(64, 48, seed=0)
+    dataset = build(indexed(tf.data.Dataset.from_tensor_slices((images, labels))))
+    if dataset is None:
+        return _verdict(False, "", "return the dataset from your function.")
+    first, second = epoch_images(dataset), epoch_images(dataset)
+    batch = next(iter(dataset))[0]
+    repeated = np.mean([np.array_equal(first[i], second[i]) for i in first])
+    rules = [
+        (sorted(first) == list(range(64)), "every one of the 64 images must come out once per epoch."),
+        (tuple(batch.shape[1:]) == (64, 64, 3), f"resize to 64 x 64 pixels (the batch has shape {batch.shape})."),
+        (batch.shape[0] == 8, f"batch by 8 (the first batch holds {batch.shape[0]})."),
+        (repeated < 0.5, f"{repeated:.0%} of the images repeat in epoch 2: cache before augmenting."),
+        (list(first) != list(second), "epoch 2 has the order of epoch 1: shuffle after the cache."),
+    ]
+    broken = [hint for ok, hint in rules if not ok]
     return _verdict(
-        answer == truth,
-        f"{truth}: the 5 unusable files are counted, listed once, and left out.",
-        "only files that decode to an RGB image are used; the rest are skipped.",
+        not broken,
+        f"{repeated:.0%} of the images repeat in epoch 2, and the order changes.",
+        broken[0] if broken else "",
     )
 
 

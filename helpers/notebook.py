@@ -1,20 +1,37 @@
-"""The first cell of every notebook: read the settings, show them, seed everything."""
+"""The first cell of every notebook: read the settings, say which are in force, seed everything.
 
+Also how a notebook stops with one sentence instead of a stack trace, and where it writes what it measured.
+"""
+
+import contextlib
+import dataclasses
+import json
+import logging
 import warnings
 from pathlib import Path
 
+from helpers import import_tensorflow_quietly
+
+# Before Keras imports TensorFlow: keeps its start-up log lines out of the notebook (the imports below
+# therefore come after a statement; pyproject.toml allows that in this file).
+import_tensorflow_quietly()
+
 import keras
+import numpy as np
 
 from helpers.config import SettingsError, load_settings
-from helpers.data import DataError, DataUnavailable
-from helpers.models import WeightsUnavailable
+from helpers.data import DataError
+from helpers.offline import DataUnavailable, WeightsUnavailable
 from helpers.tables import settings_table
+
+FAKE_RESULTS_WARNING = "the accuracies below mean nothing about real photos"
 
 
 def start():
-    """Load and display the settings in force, seed Keras, NumPy and Python; return the settings.
+    """Print the settings in force in two lines, seed Keras, NumPy and Python; return the settings.
 
-    A bad COURSE_* value stops the notebook with one sentence instead of a stack trace.
+    A bad COURSE_* value stops the notebook with one sentence instead of a stack trace. Synthetic
+    images or random weights add a warning line. `show_settings(settings)` shows every setting.
     """
     try:
         settings = load_settings()
@@ -23,9 +40,44 @@ def start():
     # Keras warns about these for every tf.data input of unknown length; they are expected here.
     warnings.filterwarnings("ignore", message=".*ran out of data.*")
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    # TensorFlow's "triggered tf.function retracing" notes: expected where a notebook compiles small
+    # models again and again to compare them, and not something a learner can act on.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(settings.seed)
-    _show(settings_table(settings))
+    print(settings_summary(settings))
+    warning = fake_results_warning(settings)
+    if warning:
+        print(warning)
     return settings
+
+
+def settings_summary(settings):
+    """The settings in force, in two lines."""
+    weights = settings.weights if settings.weights in ("imagenet", "none") else Path(settings.weights).name
+    return (
+        f"Settings: profile {settings.profile}, data {settings.data_source}, base {settings.base_model}, "
+        f"weights {weights}, backend {keras.backend.backend()}\n"
+        f"          {settings.image_size} px images, batch {settings.batch_size}, "
+        f"epochs {settings.epochs_head} head + {settings.epochs_finetune} fine-tuning "
+        "(notebook.show_settings(settings) lists them all)"
+    )
+
+
+def fake_results_warning(settings):
+    """A warning line when the run learns from synthetic images or starts from random weights, else ''."""
+    fakes = []
+    if settings.data_source == "synthetic":
+        fakes.append("synthetic images")
+    if settings.weights == "none":
+        fakes.append("random weights")
+    if not fakes:
+        return ""
+    return f"Warning: this run uses {' and '.join(fakes)}, so {FAKE_RESULTS_WARNING}."
+
+
+def show_settings(settings):
+    """Display every setting in force, as a table."""
+    _show(settings_table(settings))
 
 
 def _show(table):
@@ -37,12 +89,29 @@ def _show(table):
         print(table)
 
 
-def explain_errors(load, *args):
-    """Call `load(*args)`; missing data or weights and bad folders stop the notebook with one sentence."""
+@contextlib.contextmanager
+def friendly_errors():
+    """Inside this block, missing data or weights and bad folders stop the notebook with one sentence.
+
+        with notebook.friendly_errors():
+            base_model = keras.applications.Xception(weights=..., include_top=False)
+
+    Only the course's own errors (DataError, DataUnavailable, WeightsUnavailable) and FileNotFoundError
+    (a weights or image path that does not exist) are turned into a sentence; anything else keeps its
+    stack trace.
+    """
     try:
-        return load(*args)
+        yield
     except (DataError, DataUnavailable, WeightsUnavailable) as error:
         raise SystemExit(str(error)) from None
+    except FileNotFoundError as error:
+        raise SystemExit(f"File not found: {error.filename or error}.") from None
+
+
+def explain_errors(load, *args):
+    """Call `load(*args)` inside `friendly_errors()` (kept for older cells; prefer the `with` block)."""
+    with friendly_errors():
+        return load(*args)
 
 
 def results_path(settings, notebook_name):
@@ -50,3 +119,21 @@ def results_path(settings, notebook_name):
     path = Path(settings.build_dir) / "results" / f"{notebook_name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def save_results(settings, notebook_name, **figures):
+    """Write the settings (under "settings") and the figures a notebook measured to its results file.
+
+    Returns None, so a notebook cell that ends with this call shows nothing.
+    """
+    results = {"settings": dataclasses.asdict(settings), **figures}
+    results_path(settings, notebook_name).write_text(json.dumps(results, indent=2, default=_plain) + "\n")
+
+
+def _plain(value):
+    """NumPy numbers and arrays, and paths, as JSON can hold them."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot be saved as JSON")

@@ -37,3 +37,41 @@ def image_grid(images, titles, columns=3, size=3):
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_phases(phases, metrics=("loss", "binary_accuracy"), title=""):
+    """Training phases one after another on the same axes, a dotted line where each new phase starts.
+
+    `phases` maps a phase's name to its Keras History (or `.history` dict), in training order.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        start = 0
+        for i, (name, history) in enumerate(phases.items()):
+            values = getattr(history, "history", history)
+            epochs = np.arange(start + 1, start + len(values[metric]) + 1)
+            if start:
+                ax.axvline(start + 0.5, color="gray", linestyle=":")
+            ax.plot(epochs, values[metric], "--", color=f"C{i}", alpha=0.6, label=f"{name} (train)")
+            if f"val_{metric}" in values:
+                ax.plot(epochs, values[f"val_{metric}"], "o-", color=f"C{i}", label=f"{name} (validation)")
+            start += len(values[metric])
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_by_step(series, ylabel, title=""):
+    """One line per run: `series` maps a run's name to {step: value}."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, values in series.items():
+        ax.plot(list(values), list(values.values()), "o-", label=name)
+    ax.set_xlabel("fine-tuning step")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

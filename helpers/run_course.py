@@ -1,23 +1,34 @@
 """`make run`: execute every notebook, in order, into build/executed/, and print a summary.
 
-The notebooks in notebooks/ are only read. Without network, unavailable data or weights are
-replaced by synthetic images and random weights, and the summary says so.
+The notebooks in notebooks/ are only read. Without network, data or weights that cannot be had are
+replaced by synthetic images and random weights, but only where the user left the setting at its
+default; a setting the user chose that cannot be met stops the run with one sentence. A notebook that
+fails, times out or kills its kernel is named in the summary and the others still run.
 """
 
+import logging
 import os
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from helpers.availability import offline_fallback
+from helpers import import_tensorflow_quietly
+
+# Some helpers import Keras; TensorFlow's start-up lines must not reach make run's terminal either.
+import_tensorflow_quietly()
+
 from helpers.config import REPO_ROOT, SettingsError, load_settings
-from helpers.network import network_available
+from helpers.offline import DataUnavailable, WeightsUnavailable, offline_fallback
 from helpers.tables import Table
+
+TIMEOUT_VARIABLE = "COURSE_NOTEBOOK_TIMEOUT"  # set from the Makefile's NOTEBOOK_TIMEOUT, as nbmake's is
+DEFAULT_TIMEOUT = 600  # seconds per cell when run without the Makefile
 
 
 def notebook_paths(folder=REPO_ROOT / "notebooks"):
@@ -25,18 +36,30 @@ def notebook_paths(folder=REPO_ROOT / "notebooks"):
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(source, target, timeout=3600):
-    """Run `source` in a fresh kernel, write the executed copy to `target`; return (ok, seconds, error)."""
+def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
+    """Run `source` in a fresh kernel, write the executed copy to `target`; return (ok, seconds, error).
+
+    `timeout` is per cell, as nbmake's. The kernel's own stderr (transport warnings, a crash report)
+    goes to a `.kernel.log` file beside `target`, not to the terminal; cell outputs are in the copy.
+    """
     notebook = nbformat.read(source, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": str(source.parent)}})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    kernel_log = target.with_suffix(".kernel.log")
     started = time.perf_counter()
     error = ""
     try:
-        client.execute()
+        with open(kernel_log, "wb") as log:
+            client.execute(stdout=log, stderr=log)
     except CellExecutionError as failure:
         error = _last_line(str(failure))
+    except CellTimeoutError:
+        error = f"CellTimeoutError: a cell ran longer than {timeout} s (for more: make run NOTEBOOK_TIMEOUT=...)"
+    except DeadKernelError:
+        error = f"DeadKernelError: the kernel died; see {kernel_log}"
+    except Exception as failure:  # a kernel that cannot start, a broken notebook file: still summarise
+        error = f"{type(failure).__name__}: {_last_line(str(failure))}"
     finally:
-        target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
     return not error, time.perf_counter() - started, error
 
@@ -47,32 +70,81 @@ def _last_line(text):
     return lines[-1][:160] if lines else "failed"
 
 
-def main():
-    """Run the course; exit non-zero when a setting is bad or a notebook fails."""
-    os.environ.setdefault("COURSE_PROFILE", "quick")
+def notebook_timeout(env=None):
+    """Seconds a cell may run, from COURSE_NOTEBOOK_TIMEOUT (the Makefile's NOTEBOOK_TIMEOUT)."""
+    env = os.environ if env is None else env
+    raw = env.get(TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{TIMEOUT_VARIABLE}={raw!r} is not accepted; use a whole number of seconds.")
+    return int(raw)
+
+
+def user_choices(env=None):
+    """The COURSE_* variables the user set (to a non-empty value), read before any default is filled in."""
+    env = os.environ if env is None else env
+    return {name for name, value in env.items() if name.startswith("COURSE_") and value.strip()}
+
+
+def plan_run(env):
+    """Settings for the run, after the offline fallback: (settings, overrides applied, sentence).
+
+    Raises SettingsError for a bad value, DataUnavailable or WeightsUnavailable for a choice of the
+    user's that cannot be met (a missing folder, or TFDS or ImageNet weights offline without a cache).
+    `env` is updated in place with the overrides, so the notebooks' kernels see them.
+    """
+    chosen = user_choices(env)
+    env.setdefault("COURSE_PROFILE", "quick")
+    settings = load_settings(env)
+    overrides, sentence = offline_fallback(settings, chosen)
+    if overrides:
+        env.update(overrides)
+        settings = load_settings(env)
+    return settings, overrides, sentence
+
+
+def quiet_jupyter():
+    """Keep kernel-transport warnings and log lines (jupyter_client, zmq, tornado) off the terminal."""
+    for name in ("traitlets", "jupyter_client", "nbclient", "asyncio", "tornado", "zmq"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    for module in ("jupyter_client", "jupyter_core", "nbclient", "zmq", "tornado", "asyncio"):
+        warnings.filterwarnings("ignore", module=module)
+
+
+def main(folder=REPO_ROOT / "notebooks"):
+    """Run the notebooks in `folder`; exit 2 when a setting is bad or cannot be met, 1 when a notebook fails."""
+    quiet_jupyter()
     try:
-        settings = load_settings()
+        timeout = notebook_timeout()
+        settings, _, fallback = plan_run(os.environ)
     except SettingsError as error:
         print(f"Settings problem: {error}")
         return 2
-    overrides, removed, fallback = offline_fallback(settings, network_available())
+    except (DataUnavailable, WeightsUnavailable) as error:
+        print(error)
+        return 2
     if fallback:
         print(fallback)
-        os.environ.update(overrides)
-        for name in removed:
-            os.environ.pop(name, None)
-        settings = load_settings()
     executed_dir = Path(settings.build_dir) / "executed"
     rows = []
-    for source in notebook_paths():
-        print(f"running {source.name} ...", flush=True)
-        ok, seconds, error = execute_notebook(source, executed_dir / source.name)
+    for source in notebook_paths(folder):
+        print(f"running {source.name} ...", end=" ", flush=True)
+        try:
+            ok, seconds, error = execute_notebook(source, executed_dir / source.name, timeout)
+        except KeyboardInterrupt:
+            print("interrupted")
+            rows.append([source.stem, "INTERRUPTED", "", ""])
+            break
+        print(f"{'ok' if ok else 'FAILED'} ({round(seconds)} s)", flush=True)
         rows.append([source.stem, "ok" if ok else "FAILED", round(seconds), error])
     print()
     if fallback:
         print(fallback)
-    print(f"profile {settings.profile}, data {settings.data_source}, base {settings.base_model}, "
-          f"weights {settings.weights}; executed copies in {executed_dir}")
+    print(
+        f"profile {settings.profile}, data {settings.data_source}, base {settings.base_model}, "
+        f"weights {settings.weights}; executed copies in {executed_dir}"
+    )
     print(Table(["notebook", "status", "seconds", "error"], rows))
     return 0 if all(row[1] == "ok" for row in rows) else 1
 

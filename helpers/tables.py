@@ -5,6 +5,8 @@ from dataclasses import asdict
 
 import numpy as np
 
+from helpers.models import count_params
+
 
 class Table:
     """Rows under a header; Jupyter shows `_repr_html_`, a terminal shows `str()`."""
@@ -54,11 +56,6 @@ def _is_number(text):
     return text.replace(",", "").replace(".", "").replace("-", "").replace("e", "").isdigit()
 
 
-def count_params(weights):
-    """Total number of scalars in a list of Keras variables."""
-    return int(sum(np.prod(w.shape) for w in weights))
-
-
 def layer_table(model, title=""):
     """One row per top-level layer of `model`: name, type, trainable, parameter counts, and a totals row."""
     header = ["layer", "type", "trainable", "trainable params", "non-trainable params"]
@@ -72,9 +69,7 @@ def layer_table(model, title=""):
         ]
         for layer in model.layers
     ]
-    rows.append(
-        ["total", "", None, count_params(model.trainable_weights), count_params(model.non_trainable_weights)]
-    )
+    rows.append(["total", "", None, count_params(model.trainable_weights), count_params(model.non_trainable_weights)])
     return Table(header, rows, title=title)
 
 

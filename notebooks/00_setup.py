@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 00 · Check your setup
 #
@@ -31,7 +39,8 @@ versions = {"Python": platform.python_version(), "TensorFlow": tf.__version__,
 display(Table(["package", "version"], versions.items()))
 assert keras.__version__.startswith("3.15"), "The course is checked on Keras 3.15: run `make setup`."
 assert tf.__version__.startswith("2.21"), "The course is checked on TensorFlow 2.21: run `make setup`."
-assert keras.backend.backend() == "tensorflow", "The data pipeline uses tf.data: set KERAS_BACKEND=tensorflow."
+print(f"Keras backend: {keras.backend.backend()} (set KERAS_BACKEND to change it; the input pipelines use "
+      "tf.data, which feeds every backend)")
 
 # %% [markdown]
 # ## Devices
@@ -50,15 +59,15 @@ if not any(d.device_type == "GPU" for d in devices):
 # here; the table says whether each is cached, downloadable, or missing, and what to do if missing.
 
 # %%
-from helpers.availability import availability_table
-from helpers.network import network_available
+from helpers.offline import availability_table, network_available, tfds_host, weights_host
 
-online = network_available()
-print("Network to the download host:", "yes" if online else "no")
-display(availability_table(settings, online))
+for host in sorted({tfds_host(), weights_host(settings.base_model)}):
+    print(f"Network to {host}:", "yes" if network_available(host) else "no")
+display(availability_table(settings))
 
 # %% [markdown]
 # If a row says **NOT AVAILABLE**: on a machine with network, `make prefetch` fills `cache/`
 # (or the folder `COURSE_CACHE_DIR` names); copy that folder to this machine. Or bring your own
-# photos: `COURSE_DATA_DIR=/path/to/folder` with `cat/` and `dog/` subfolders. `make run` itself
-# falls back to synthetic images and random weights when offline, and says so.
+# photos: `COURSE_DATA_DIR=/path/to/folder` with `cat/` and `dog/` subfolders. Offline, `make run`
+# replaces missing photos or weights by synthetic images or random weights, but only for settings
+# you left at their defaults, and says which; a setting you chose that cannot be met stops it.

@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 01 · Trainable and non-trainable weights
 #
@@ -39,7 +47,7 @@ assert weight_counts(dense) == (2, 2, 0)
 print("Dense:", [w.path for w in dense.trainable_weights])
 
 # %% [markdown]
-# `BatchNormalization` is the built-in layer with weights that gradient descent never touches: the
+# Some layers own weights that gradient descent never touches. `BatchNormalization` has two: the
 # moving mean and moving variance, which the layer updates itself during the forward pass.
 
 # %%
@@ -48,6 +56,17 @@ batchnorm.build((None, 4))
 assert weight_counts(batchnorm) == (4, 2, 2)
 print("trainable:    ", [w.name for w in batchnorm.trainable_weights])
 print("non-trainable:", [w.name for w in batchnorm.non_trainable_weights])
+
+# %% [markdown]
+# It is not the only one. `Normalization`, the layer the guide's text names, learns a mean and a
+# variance from data with `adapt()` and keeps a count of what it has seen: three weights, none of them
+# trainable.
+
+# %%
+normalization = keras.layers.Normalization()
+normalization.build((None, 4))
+assert weight_counts(normalization) == (3, 0, 3)
+print("Normalization, non-trainable:", [w.name for w in normalization.non_trainable_weights])
 
 # %% [markdown]
 # ## Freezing
@@ -119,11 +138,11 @@ def freeze_all_but_last(model):
 
 exercises.check_freeze_all_but_last(freeze_all_but_last);
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Reference solutions
 # Try first, then compare. These cells run in CI, so the solutions cannot rot.
 
-# %%
+# %% tags=["solution"]
 assert exercises.check_frozen_batchnorm_counts((4, 0, 4))
 
 

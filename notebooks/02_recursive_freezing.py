@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 02 · Freezing is recursive
 #
@@ -46,14 +54,27 @@ display(layer_table(model, title="Outer model frozen"))
 
 # %% [markdown]
 # ## Unfreeze it again
-# Unfreezing is just as recursive: every inner layer becomes trainable, including any you had frozen
-# one by one before. If some layers must stay frozen, set them *after* unfreezing the model.
+# Unfreezing a frozen model is just as recursive: every inner layer becomes trainable, including any
+# you had frozen one by one before. If some layers must stay frozen, set them *after* unfreezing.
 
 # %%
 inner_model.layers[0].trainable = False
 model.trainable = True
 assert all(layer.trainable for layer in all_layers(model)), "unfreezing the outer model thaws everything"
 assert len(model.trainable_weights) == 6  # three Dense layers, kernel and bias each
+
+# %% [markdown]
+# A trap: the recursion runs when the flag *changes*. On a model that is already trainable,
+# `trainable = True` leaves alone a layer you froze one by one (measured on this Keras version):
+
+# %%
+inner_model.layers[0].trainable = False
+model.trainable = True  # already True: nothing reaches the inner layer
+assert inner_model.layers[0].trainable is False
+model.trainable = False
+model.trainable = True  # a real change: every layer follows
+assert inner_model.layers[0].trainable is True
+print("trainable = True on an already trainable model does not thaw a layer frozen one by one.")
 
 # %% [markdown]
 # ## Partial unfreezing
@@ -76,8 +97,9 @@ assert flags == [False] * 4 + [True] * 2
 assert len(full_model.trainable_weights) == 2 * (unfreeze_last_n + 1)  # the thawed blocks and the head
 
 # %% [markdown]
-# In a real base (notebook 05) you would unfreeze the last few *blocks*, and keep every
-# BatchNormalization layer frozen: notebook 03 shows why.
+# The same loop works on a real base: you can unfreeze only its last few blocks. That is a common
+# choice when data is scarce (advice; the course does not measure it). Notebook 05 unfreezes the whole
+# base and keeps every BatchNormalization layer frozen; notebook 03 shows why.
 
 # %% [markdown]
 # ## Exercises
@@ -103,10 +125,10 @@ exercises.check_unfreeze_last(unfreeze_last);
 my_count = ...
 exercises.check_nested_trainable_count(my_count);
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Reference solutions
 
-# %%
+# %% tags=["solution"]
 def reference_unfreeze_last(model, n):
     model.trainable = True
     for layer in model.layers[: len(model.layers) - n]:

@@ -1,11 +1,20 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 04 · The cats-vs-dogs data and a pipeline that really augments
 #
 # **What you will learn**
-# - where the images come from (TFDS, your own folder, or synthetic stripes) and how they are split;
-# - what random augmentation does to one photo;
-# - a fault in the guide's pipeline: it caches *after* augmenting, so every epoch after the first
-#   replays the first epoch's "random" images; and it never shuffles. Ours fixes both, and is faster.
+# - to load the photos: with TFDS, as the guide does, or from a folder of your own with
+#   `keras.utils.image_dataset_from_directory`, and why the course checks every file first;
+# - the augmentation layers `RandomFlip` and `RandomRotation`, and why each needs its own seed;
+# - the guide's `tf.data` pipeline and ours, step by step: the guide's caches *after* augmenting, so
+#   every epoch after the first replays the first epoch's "random" images, and never shuffles.
 
 # %%
 from helpers import notebook
@@ -13,23 +22,89 @@ from helpers import notebook
 settings = notebook.start()
 
 # %%
-import time
+import math
+import shutil
+from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import data
+from helpers import data, pipelines
 from helpers.plots import image_grid
 from helpers.tables import Table
 
+AUTOTUNE = tf.data.AUTOTUNE
+
 # %% [markdown]
-# ## Load and split
-# `data.load_data` picks the source from the settings. A folder is split 70/15/15 with the seed, so
-# the split is the same on every machine; TFDS uses the guide's 40/10/10 slices. Unreadable files
-# (truncated, empty, not images) are skipped and reported once.
+# ## Loading with TFDS, as the guide does
+# TFDS has one split of `cats_vs_dogs`; the guide slices it: the first 40 % to train, the next 10 % to
+# validate, the 10 % after that to test. `as_supervised=True` gives `(image, label)` pairs, label 0 for
+# cat and 1 for dog. The first call downloads about 800 MB; the course keeps it in its cache folder.
 
 # %%
-course_data = notebook.explain_errors(data.load_data, settings)
+import tensorflow_datasets as tfds
+
+
+def load_guide_split(data_dir):
+    """The guide's split of TFDS cats_vs_dogs: (train, validation, test) datasets of (image, label).
+
+    Taught in notebook 04.
+    """
+    return tfds.load(
+        "cats_vs_dogs",
+        split=["train[:40%]", "train[40%:50%]", "train[50%:60%]"],
+        as_supervised=True,
+        data_dir=data_dir,
+    )
+
+
+# %% [markdown]
+# ## Loading a folder of your own photos
+# For your own data, Keras reads a folder with one subfolder per class. We write a small folder of
+# JPEGs (photos from this run's data) and load it. Classes are the sorted subfolder names.
+
+# %%
+with notebook.friendly_errors():
+    course_data = data.load_data(settings)
+folder = Path(settings.build_dir) / "my_photos"
+shutil.rmtree(folder, ignore_errors=True)
+for name in course_data.class_names:
+    (folder / name).mkdir(parents=True)
+for i, (image, label) in enumerate(course_data.train.take(12)):
+    keras.utils.save_img(folder / course_data.class_names[int(label)] / f"{i}.jpg", image.numpy())
+
+photos = keras.utils.image_dataset_from_directory(
+    folder, labels="inferred", label_mode="int", image_size=(settings.image_size, settings.image_size),
+    batch_size=None, shuffle=False,
+)
+assert photos.class_names == sorted(course_data.class_names)
+assert len(list(photos)) == 12
+
+# %% [markdown]
+# Real folders hold surprises: a download that stopped halfway, a `Thumbs.db`, a text file named
+# `.jpg`. `image_dataset_from_directory` picks files by their extension only, so one such file stops
+# training with an error, at whatever point of an epoch the pipeline reaches it:
+
+# %%
+(folder / "cat" / "not_a_photo.jpg").write_text("a text file with a .jpg name")
+photos = keras.utils.image_dataset_from_directory(folder, image_size=(64, 64), batch_size=None, shuffle=False)
+try:
+    list(photos)
+    stopped = False
+except tf.errors.InvalidArgumentError as error:
+    stopped = True
+    print("image_dataset_from_directory:", error.message.splitlines()[0])
+assert stopped, "a file that is not an image stops the dataset"
+print("the course's file check:", data.check_image_file(folder / "cat" / "not_a_photo.jpg"))
+
+# %% [markdown]
+# That is why the course's loader checks every file's header before building a dataset: unusable
+# files are left out and reported once. It reads the source the settings name (TFDS with
+# `load_guide_split`, a folder split 70/15/15 with the seed, or synthetic stripes) and returns
+# unbatched `(image, label)` datasets, like `tfds.load`. This run's data:
+
+# %%
 print(course_data.description)
 
 
@@ -48,85 +123,204 @@ for split in ("train", "validation", "test"):
 display(Table(["split", "images", *course_data.class_names, f"share of {course_data.class_names[1]}"], rows))
 assert all(row[1] > 0 for row in rows)
 
-# %% [markdown]
-# ## The first nine training images
-# Real photos come in all sizes; each title is the class name of its label.
-
-# %%
 first_nine = list(course_data.train.take(9))
 image_grid([image for image, _ in first_nine], [course_data.class_names[int(label)] for _, label in first_nine]);
 
 # %% [markdown]
-# ## Augmentation
-# A random horizontal flip and a random rotation of up to 10 % of a full turn (±36°). Nine draws for
-# the same image:
+# ## The augmentation layers
+# The guide augments with two Keras layers: a random horizontal flip, and a random rotation of up to
+# 10 % of a full turn (±36°). Each call draws new random numbers. Nine calls on the same image:
 
 # %%
 image, label = first_nine[0]
 resized = tf.image.resize(image, (settings.image_size, settings.image_size))[None]
-layers = data.augmentation_layers(seed=settings.seed)
-draws = [data.augment(resized, layers)[0] for _ in range(9)]
+flip = keras.layers.RandomFlip("horizontal", seed=settings.seed)
+rotation = keras.layers.RandomRotation(0.1, seed=settings.seed + 1)
+draws = [rotation(flip(resized))[0] for _ in range(9)]
 image_grid(draws, [course_data.class_names[int(label)]] * 9);
-assert len({float(tf.reduce_sum(d)) for d in draws}) > 1, "augmentation produced identical images"
+assert len({float(tf.reduce_sum(draw)) for draw in draws}) > 1, "augmentation produced identical images"
 
 # %% [markdown]
-# ## The guide's pipeline next to ours
-# The guide: `map(resize)`, `map(augment)`, `batch`, `prefetch`, **then `cache`**. The cache is filled
-# in epoch 1 with already-augmented images, and from epoch 2 on it replays them.
-#
-# Ours: decode and resize in parallel, **cache the plain resized images**, shuffle (seeded, a new
-# order every epoch), batch, augment whole batches, prefetch. The random part comes after the cache.
-#
-# To see which images repeat, we tag every image with its index (in place of the label) and compare
-# each image between epoch 1 and epoch 2.
+# Why `seed + 1` for the rotation? Two random layers given the *same* seed draw the *same* numbers.
+# `RandomFlip` flips when its number is at most 0.5, and `RandomRotation` turns by a negative angle
+# exactly then: every mirrored image would turn one way and every other image the other. We measure
+# it on 512 copies, asking each layer which transformation it drew:
+
 
 # %%
-from helpers.bench import indexed, pipeline_throughput, repeated_share
+def rotation_shares(flip, rotation, copies=512):
+    """P(angle > 0 | flipped) and P(angle > 0 | not flipped) over `copies` draws."""
+    batch = tf.zeros((copies, 8, 8, 3))
+    flipped = np.asarray(flip.get_random_transformation(batch)["flips"]).reshape(-1)
+    positive = np.asarray(rotation.get_random_transformation(batch)["angle"]) > 0
+    return positive[flipped].mean(), positive[~flipped].mean()
 
+
+rows = []
+for name, rotation_seed in [("same seed", settings.seed), ("separate seeds", settings.seed + 1)]:
+    flip = keras.layers.RandomFlip("horizontal", seed=settings.seed)
+    rotation = keras.layers.RandomRotation(0.1, seed=rotation_seed)
+    rows.append([name, *rotation_shares(flip, rotation)])
+display(Table(["seeds", "P(angle > 0 | flipped)", "P(angle > 0 | not flipped)"], rows))
+(_, same_flipped, same_not), (_, separate_flipped, separate_not) = rows
+assert same_flipped == 0.0 and same_not == 1.0, "one seed couples the flip and the rotation"
+assert abs(separate_flipped - separate_not) < 0.15, "separate seeds make them independent"
+
+# %% [markdown]
+# ## The guide's pipeline
+# Written as the guide writes it. Resize every image to one size, augment, batch, prefetch, cache.
+# The cache comes last, so it stores the batches of the first epoch *after* their random augmentation.
+
+
+# %%
+def guide_pipeline(dataset, image_size, batch_size, training):
+    """The guide's pipeline, kept as written: resize, augment, batch, prefetch, cache.
+
+    Taught in notebook 04.
+    """
+    import keras
+
+    resize_fn = keras.layers.Resizing(image_size, image_size)
+    dataset = dataset.map(lambda x, y: (resize_fn(x), y))
+    if training:
+        augmentation_layers = [keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1)]
+
+        def data_augmentation(x):
+            for layer in augmentation_layers:
+                x = layer(x)
+            return x
+
+        dataset = dataset.map(lambda x, y: (data_augmentation(x), y))
+    return dataset.batch(batch_size).prefetch(AUTOTUNE).cache()
+
+
+# %% [markdown]
+# ## Our pipeline
+# The same work in another order: resize, **cache the plain resized images**, shuffle, batch,
+# augment, prefetch. The random steps come after the cache, so every epoch gets a new order and new
+# augmentations, and the slow steps (decoding, resizing) still run only once.
+#
+# One change in the augmentation itself. Keras's random layers keep one random state each, and
+# `tf.data` runs a `map` on several batches at once when asked to (`num_parallel_calls`): which batch
+# takes which draw then depends on timing, and the same seed can give different batches. So we
+# write the same flip and rotation with TensorFlow's *stateless* random ops, whose draws depend only
+# on the seed they are given, and give every batch its own seed. Parallel, and the same every time.
+
+# %%
+rotate_images = pipelines.rotate_images  # the rotation RandomRotation applies, for angles we draw
+
+
+def resize_image(image, image_size):
+    """Resize to a square uint8 image, bilinear: the one resize for training, evaluation and prediction.
+
+    Taught in notebook 04.
+    """
+    resized = tf.image.resize(image, (image_size, image_size))  # bilinear
+    return tf.cast(tf.round(resized), tf.uint8)
+
+
+def augment_batch(images, seed):
+    """A random horizontal flip and a random rotation of up to 10 % of a turn, for each image of a batch.
+
+    Taught in notebook 04. `seed` (two integers) decides every draw, so batches can be augmented in
+    parallel and the same seed always gives the same batch. Flip and rotation get separate seeds.
+    """
+    flip_seed, rotation_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    images = tf.image.stateless_random_flip_left_right(images, flip_seed)
+    turns = tf.random.stateless_uniform([tf.shape(images)[0]], rotation_seed, minval=-0.1, maxval=0.1)
+    return rotate_images(images, turns * 2 * math.pi)
+
+
+def pipeline(dataset, image_size, batch_size, training, seed=0):
+    """Our pipeline: resize, cache, shuffle, batch, augment, prefetch.
+
+    Taught in notebook 04.
+    """
+    dataset = dataset.map(lambda image, label: (resize_image(image, image_size), label), num_parallel_calls=AUTOTUNE)
+    dataset = dataset.cache()  # plain resized images: decoding and resizing happen once
+    if training:
+        dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)  # a new order every epoch
+    dataset = dataset.batch(batch_size)
+    dataset = dataset.map(lambda images, labels: (tf.cast(images, tf.float32), labels), num_parallel_calls=AUTOTUNE)
+    if training:
+        # Two fresh random numbers per batch, a new stream every epoch, the same streams for the same seed.
+        batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, batch_seeds).map(
+            lambda batch, batch_seed: (augment_batch(batch[0], batch_seed), batch[1]),
+            num_parallel_calls=AUTOTUNE,  # parallel and still deterministic: no shared random state
+        )
+    return dataset.prefetch(AUTOTUNE)  # the next batch is prepared while the model trains
+
+
+# %% [markdown]
+# Validation and test data (`training=False`) are resized, cached and batched, never shuffled or
+# augmented. Notebooks 05 and 06 use exactly these functions (`helpers.pipelines` holds a copy that a
+# test keeps identical to the cells above).
+#
+# ## What each pipeline does across epochs
+# To follow images, we tag each one with its index in place of the label, run two epochs, and compare
+# every image with itself.
+
+# %%
 size, batch = settings.image_size, settings.batch_size
-guide_repeats = repeated_share(lambda ds: data.guide_pipeline(ds, size, batch, training=True), course_data.train)
-our_repeats = repeated_share(
-    lambda ds: data.pipeline(ds, size, batch, training=True, seed=settings.seed), course_data.train
-)
-print(f"identical in epochs 1 and 2: guide {guide_repeats:.0%}, ours {our_repeats:.0%}")
-assert guide_repeats == 1.0, "the guide's cache replays epoch 1"
-assert our_repeats < 0.5, "our augmentation must be fresh each epoch"
+first_64 = pipelines.indexed(course_data.train)
+
+
+def epochs_1_and_2(dataset):
+    """Two epochs of an indexed pipeline: ({index: image}, {index: image}, order 1, order 2)."""
+    orders, images = [], []
+    for _ in range(2):
+        seen = {}
+        for xs, ids in dataset:
+            seen.update(zip(ids.numpy().tolist(), xs.numpy()))
+        orders.append(list(seen))
+        images.append(seen)
+    return images[0], images[1], orders[0], orders[1]
+
+
+rows = []
+for name, dataset in [("guide", guide_pipeline(first_64, size, batch, training=True)),
+                      ("ours", pipeline(first_64, size, batch, training=True, seed=settings.seed))]:
+    first, second, order_1, order_2 = epochs_1_and_2(dataset)
+    repeated = np.mean([np.array_equal(first[i], second[i]) for i in first])
+    rows.append([name, f"{repeated:.0%}", order_1 != sorted(order_1), order_1 != order_2])
+display(Table(["pipeline", "images identical in epochs 1 and 2", "shuffled", "new order in epoch 2"], rows))
+assert rows[0][1:] == ["100%", False, False], "the guide's cache replays epoch 1, in file order"
+assert rows[1][2:] == [True, True] and float(rows[1][1].rstrip("%")) < 50
 
 # %% [markdown]
-# With a flip that has a 50 % chance, an identical image in ours means both epochs drew "no flip" and
-# a near-zero rotation, which is rare. Ours also shuffles: the order of epoch 2 differs from epoch 1.
+# In ours an image is identical in two epochs only when both drew "no flip" and nearly the same
+# angle, which is rare. And the same seed gives the same batches, although they are augmented in
+# parallel:
 
 # %%
-def label_order(dataset):
-    return np.concatenate([labels.numpy() for _, labels in dataset])
+def first_batch(seed):
+    return next(iter(pipeline(course_data.train, size, batch, training=True, seed=seed)))[0].numpy()
 
 
-first_64 = indexed(course_data.train)
-ours = data.pipeline(first_64, size, batch, training=True, seed=settings.seed)
-guide = data.guide_pipeline(first_64, size, batch, training=True)
-assert not np.array_equal(label_order(ours), label_order(ours)), "ours reshuffles each epoch"
-assert np.array_equal(label_order(guide), np.arange(len(label_order(guide)))), "the guide never shuffles"
+assert np.array_equal(first_batch(settings.seed), first_batch(settings.seed))
+assert not np.array_equal(first_batch(settings.seed), first_batch(settings.seed + 1))
+print("same seed, same first batch; another seed, another batch")
 
 # %% [markdown]
 # ## Speed
-# Images per second through each pipeline, no model attached: epoch 1 (decode, resize, and the
-# guide's augmentation) and epochs 2-3 (from the cache). `make bench` measures the same on a folder
-# of real JPEGs and writes `build/bench.json`.
+# Images per second through each pipeline, no model attached, in epoch 1 (reading, resizing,
+# augmenting) and in epochs 2-3 (from the cache). The sentence below the table is chosen by the
+# measurement. `make bench` measures the same on a folder of real JPEGs, where decoding makes epoch 1
+# slower.
 
 # %%
 sample = course_data.train.take(256)
 speed = {
-    "guide": pipeline_throughput(data.guide_pipeline(sample, size, batch, training=True)),
-    "ours": pipeline_throughput(data.pipeline(sample, size, batch, training=True, seed=settings.seed)),
+    "guide": pipelines.pipeline_throughput(guide_pipeline(sample, size, batch, training=True)),
+    "ours": pipelines.pipeline_throughput(pipeline(sample, size, batch, training=True, seed=settings.seed)),
 }
-display(Table(["pipeline", "epoch 1 images/s", "epochs 2-3 images/s"],
-              [[name, *values] for name, values in speed.items()]))
+display(Table(["pipeline", "epoch 1 images/s", "epochs 2-3 images/s"], [[k, *v] for k, v in speed.items()]))
+ratio = speed["ours"][0] / speed["guide"][0]
+print(f"In epoch 1 ours handled {ratio:.2f} times as many images per second as the guide's "
+      f"({'faster' if ratio > 1 else 'not faster'} on this machine, with this data). In later epochs the "
+      "guide's replays stored batches and does no work; ours augments afresh every epoch.")
 assert all(value > 0 for values in speed.values() for value in values)
-
-# %% [markdown]
-# The guide's later epochs are fast because they do no work at all: they replay stale images. Ours
-# pays for fresh augmentation every epoch, batched and parallel. With real JPEGs, epoch 1 is dominated
-# by decoding, which ours spreads over all cores (`make bench` reports the ratio).
 
 # %% [markdown]
 # ## Exercises
@@ -140,16 +334,30 @@ my_order = [...]
 exercises.check_pipeline_order(my_order);
 
 # %% [markdown]
-# **2.** A folder of cat and dog photos holds 15 files: 10 good JPEGs, 3 truncated JPEGs and 2
-# `Thumbs.db` files. How many images does the folder source use? (The check builds that folder.)
+# **2.** Write `my_pipeline(dataset)` with the `tf.data` calls above: resize to 64 px, then cache,
+# shuffle, batch by 8, augment with `augment_batch`, prefetch. The check runs two epochs on 64 indexed
+# images and measures how many come back identical, and whether the order changes.
 
 # %%
-my_usable = ...
-exercises.check_usable_count(my_usable);
+def my_pipeline(dataset):
+    ...  # your code here
 
-# %% [markdown]
+
+exercises.check_fresh_pipeline(my_pipeline);
+
+# %% [markdown] tags=["solution"]
 # ### Reference solutions
 
-# %%
+# %% tags=["solution"]
 assert exercises.check_pipeline_order(["decode_resize", "cache", "shuffle", "batch", "augment", "prefetch"])
-assert exercises.check_usable_count(10)
+
+
+def reference_pipeline(dataset):
+    dataset = dataset.map(lambda image, label: (resize_image(image, 64), label)).cache()
+    dataset = dataset.shuffle(64, seed=0).batch(8).map(lambda images, labels: (tf.cast(images, tf.float32), labels))
+    seeds = tf.data.Dataset.random(seed=0, rerandomize_each_iteration=True).batch(2)
+    dataset = tf.data.Dataset.zip(dataset, seeds).map(lambda batch, seed: (augment_batch(batch[0], seed), batch[1]))
+    return dataset.prefetch(AUTOTUNE)
+
+
+assert exercises.check_fresh_pipeline(reference_pipeline)

@@ -1,11 +1,20 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
-# # 06 · Feature extraction: the fast workflow
+# # 06 · Feature extraction: the fast workflow, and why transfer works
 #
 # **What you will learn**
 # - the guide's second workflow, which it describes but never shows: run the frozen base **once**
 #   over the data, keep its outputs, and train the head on those;
 # - how much faster that is than training the head through the frozen base, measured here;
-# - what it costs (no augmentation, no fine-tuning) and when each workflow is the right choice.
+# - why transfer learning works at all: the same head on ImageNet features and on random features;
+# - that a head trained on features can go back on the base and be fine-tuned.
 
 # %%
 from helpers import notebook
@@ -13,81 +22,95 @@ from helpers import notebook
 settings = notebook.start()
 
 # %%
-import json
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 
-from helpers import data, models
+from helpers import data, models, offline
+from helpers.pipelines import pipeline
 from helpers.plots import plot_curves
 from helpers.tables import Table
 
-course_data = notebook.explain_errors(data.load_data, settings)
-train_ds, validation_ds, _ = data.datasets_for_training(course_data, settings)
-base_model = notebook.explain_errors(models.base_from_settings, settings)
-base_model.trainable = False
+with notebook.friendly_errors():
+    course_data = data.load_data(settings)
+    weights = offline.resolve_weights(settings)
+size, batch_size = settings.image_size, settings.batch_size
+train_ds = pipeline(course_data.train, size, batch_size, training=True, seed=settings.seed)
+validation_ds = pipeline(course_data.validation, size, batch_size, training=False)
 print(course_data.description, course_data.sizes)
 
 # %% [markdown]
 # ## Extract the features once
-# The extractor is the frozen base with its scaling and pooling: one 1-D feature vector per image.
-# Training images go through *without* augmentation: the features are computed once, so a random
-# flip would be frozen into them anyway.
+# The extractor is notebook 05's model up to the pooling: scaling, the frozen base, average pooling.
+# One feature vector per image. Training images go through *without* augmentation: the features are
+# computed once, so a random flip would be frozen into them anyway.
+
 
 # %%
-inputs = keras.Input((settings.image_size, settings.image_size, 3))
-x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
-features_out = keras.layers.GlobalAveragePooling2D()(base_model(x, training=False))
-extractor = keras.Model(inputs, features_out)
+def feature_extractor(base_weights):
+    """Scaling, the frozen base (notebook 05's `build_base`), average pooling: one vector per image."""
+    base_model = models.build_base(settings.base_model, size, base_weights)
+    base_model.trainable = False
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = base_model(x, training=False)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x)), base_model
 
-plain = dict(image_size=settings.image_size, batch_size=settings.batch_size, training=False)
-splits = {"train": data.pipeline(course_data.train, **plain), "validation": validation_ds}
-features, labels = {}, {}
+
+def extract(extractor):
+    """Features and labels of the (unaugmented) training and validation splits."""
+    splits = {"train": pipeline(course_data.train, size, batch_size, training=False), "validation": validation_ds}
+    return {name: (extractor.predict(ds, verbose=0), np.concatenate([y.numpy() for _, y in ds]))
+            for name, ds in splits.items()}
+
+
+extractor, base_model = feature_extractor(weights)
 started = time.perf_counter()
-for name, dataset in splits.items():
-    features[name] = extractor.predict(dataset, verbose=0)
-    labels[name] = np.concatenate([y.numpy() for _, y in dataset])
+features = extract(extractor)
 extraction_seconds = time.perf_counter() - started
-
-feature_dir = Path(settings.build_dir) / "features"
-feature_dir.mkdir(parents=True, exist_ok=True)
-for name in features:
-    np.save(feature_dir / f"{name}_features.npy", features[name])
-    np.save(feature_dir / f"{name}_labels.npy", labels[name])
-print(f"extracted {sum(len(f) for f in features.values())} feature vectors of width "
-      f"{features['train'].shape[1]} in {extraction_seconds:.1f} s; saved under {feature_dir}")
-assert features["train"].shape == (course_data.sizes["train"], base_model.output.shape[-1])
+(train_features, train_labels), (validation_features, validation_labels) = features.values()
+print(f"{len(train_features) + len(validation_features)} feature vectors of width {train_features.shape[1]} "
+      f"in {extraction_seconds:.1f} s")
+assert train_features.shape == (course_data.sizes["train"], base_model.output.shape[-1])
 
 # %% [markdown]
-# ## Train the same head on the features
-# The head is the one from notebook 05, dropout and one Dense unit, now on vectors instead of images.
+# ## Train notebook 05's head on the features
+# The same head as notebook 05: dropout and one Dense unit, compiled the same way; its input is now
+# a vector instead of the pooled output of the base.
+
 
 # %%
-def new_head():
-    head_inputs = keras.Input((features["train"].shape[1],))
-    head = keras.Model(head_inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(head_inputs)))
+def new_head(width):
+    """Notebook 05's head, dropout and Dense(1), as a model that takes feature vectors."""
+    inputs = keras.Input((width,))
+    x = keras.layers.Dropout(0.2)(inputs)
+    outputs = keras.layers.Dense(1)(x)
+    head = keras.Model(inputs, outputs)
     head.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
     return head
 
 
-keras.utils.set_random_seed(settings.seed)
-head = new_head()
-started = time.perf_counter()
-fast_history = head.fit(features["train"], labels["train"], batch_size=settings.batch_size,
-                        epochs=settings.epochs_head, validation_data=(features["validation"], labels["validation"]),
-                        verbose=0)
-fast_seconds_per_epoch = (time.perf_counter() - started) / settings.epochs_head
+def train_head_on(train_x, validation_x):
+    """A new head trained on feature vectors; returns (head, history, seconds per epoch)."""
+    keras.utils.set_random_seed(settings.seed)
+    head = new_head(train_x.shape[1])
+    started = time.perf_counter()
+    history = head.fit(train_x, train_labels, batch_size=batch_size, epochs=settings.epochs_head,
+                       validation_data=(validation_x, validation_labels), verbose=0)
+    return head, history, (time.perf_counter() - started) / settings.epochs_head
+
+
+head, fast_history, fast_seconds_per_epoch = train_head_on(train_features, validation_features)
 
 # %% [markdown]
 # ## The same head, trained through the frozen base
-# This is notebook 05's head training: every epoch runs every (augmented) image through the base.
+# Notebook 05's way: every epoch runs every (augmented) image through the base.
 
 # %%
 keras.utils.set_random_seed(settings.seed)
-end_to_end = keras.Model(inputs, new_head()(features_out))
+end_to_end = keras.Model(extractor.input, new_head(train_features.shape[1])(extractor.output))
 end_to_end.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
                    metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 started = time.perf_counter()
@@ -107,22 +130,58 @@ speedup = slow_seconds_per_epoch / fast_seconds_per_epoch
 print(f"feature extraction trains the head {speedup:.0f}x faster per epoch")
 assert speedup > 1, "an epoch over stored vectors must beat an epoch through the base"
 
-results = dict(
-    settings=settings.__dict__, extraction_seconds=extraction_seconds,
-    feature_seconds_per_epoch=fast_seconds_per_epoch, end_to_end_seconds_per_epoch=slow_seconds_per_epoch,
-    feature_val_accuracy=fast_history.history["val_binary_accuracy"][-1],
-    end_to_end_val_accuracy=slow_history.history["val_binary_accuracy"][-1],
-)
-notebook.results_path(settings, "06_feature_extraction").write_text(json.dumps(results, indent=2))
+# %% [markdown]
+# ## Why transfer learning works
+# The head above learns from what ImageNet taught the base. Give the same head the features of the
+# same architecture with **random** weights, and there is little left to learn from.
+
+# %%
+random_extractor, _ = feature_extractor(None)
+random_features = extract(random_extractor)
+_, random_history, _ = train_head_on(random_features["train"][0], random_features["validation"][0])
+transfer = {"this run's weights": fast_history.history["val_binary_accuracy"][-1],
+            "random weights": random_history.history["val_binary_accuracy"][-1]}
+display(Table(["base weights", "validation accuracy of the same head"], transfer.items()))
+if settings.uses_pretrained_weights:
+    assert transfer["this run's weights"] - transfer["random weights"] >= 0.15, "pretrained features must help"
+else:
+    print("This run's base has random weights too, so both rows are random features.")
 
 # %% [markdown]
-# ## Which workflow when
+# ## From features back to fine-tuning
+# Training through the base is not the only road to fine-tuning. The head trained on features can be
+# put on top of the base it came from, since the features are exactly what that base computes, and
+# the whole model fine-tuned from there, with BatchNormalization frozen and a small learning rate.
+
+# %%
+model = keras.Model(extractor.input, head(extractor.output))
+model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+              metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+before = model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
+assert abs(before - head.evaluate(validation_features, validation_labels, verbose=0)[1]) < 1e-6
+models.unfreeze_keep_batchnorm_frozen(base_model)
+model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+              metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+finetune_history = model.fit(train_ds, epochs=1, validation_data=validation_ds, verbose=0)
+after = finetune_history.history["val_binary_accuracy"][-1]
+print(f"validation accuracy: head from features {before:.4f}; after one epoch of fine-tuning {after:.4f}")
+
+notebook.save_results(
+    settings, "06_feature_extraction", extraction_seconds=extraction_seconds,
+    feature_seconds_per_epoch=fast_seconds_per_epoch, end_to_end_seconds_per_epoch=slow_seconds_per_epoch,
+    feature_val_accuracy=transfer["this run's weights"], random_features_val_accuracy=transfer["random weights"],
+    end_to_end_val_accuracy=slow_history.history["val_binary_accuracy"][-1],
+    finetune_from_features_before=before, finetune_from_features_after=after,
+)
+
+# %% [markdown]
+# ## Which workflow when (advice)
 # - **Feature extraction** costs one pass of the base, then each epoch is nearly free. Use it to try
 #   heads, learning rates and epochs quickly, on small data, or on a machine without a GPU.
-# - **Through the base** runs the base every epoch. It is the only way to use random augmentation
-#   (each epoch sees new versions of the images) and the necessary first step before fine-tuning,
-#   which needs the base inside the model. With little data, augmentation often wins back accuracy.
-# - A common path: explore with features, then train the chosen head through the base and fine-tune.
+# - **Through the base** runs the base every epoch. It is the only one of the two that can use random
+#   augmentation, since each epoch sees new versions of the images. Whether that wins accuracy
+#   depends on the data: compare the two rows of the table above for this run.
+# - A common path: explore with features, then put the chosen head on the base and fine-tune.
 
 # %% [markdown]
 # ## Exercises
@@ -136,10 +195,10 @@ from helpers import exercises
 my_break_even = ...
 exercises.check_break_even(my_break_even, extraction_seconds, fast_seconds_per_epoch, slow_seconds_per_epoch);
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Reference solution
 
-# %%
+# %% tags=["solution"]
 import math
 
 assert exercises.check_break_even(

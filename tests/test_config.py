@@ -3,14 +3,15 @@ import pytest
 from helpers.config import PROFILES, QUICK_SIZES, SettingsError, load_settings
 
 
-def test_defaults_are_the_quick_profile_with_xception_at_150():
+def test_defaults_are_the_quick_profile_with_mobilenet_v2_at_224():
     settings = load_settings({})
-    assert (settings.profile, settings.base_model, settings.image_size) == ("quick", "xception", 150)
+    assert (settings.profile, settings.base_model, settings.image_size) == ("quick", "mobilenet_v2_0.35", 224)
     assert settings.data_source == "tfds" and settings.weights == "imagenet"
 
 
 def test_full_profile_uses_the_guides_settings():
     settings = load_settings({"COURSE_PROFILE": "full"})
+    assert settings.base_model == "xception"
     assert (settings.image_size, settings.batch_size, settings.train_images) == (150, 64, 0)
 
 
@@ -23,8 +24,14 @@ def test_overrides_win_over_the_profile(tmp_path):
     weights = tmp_path / "w.h5"
     weights.write_bytes(b"x")
     settings = load_settings(
-        {"COURSE_PROFILE": "smoke", "COURSE_BATCH_SIZE": "8", "COURSE_EPOCHS_HEAD": "3",
-         "COURSE_BASE_MODEL": "mobilenet_v1_0.25", "COURSE_WEIGHTS": str(weights), "COURSE_SEED": "0"}
+        {
+            "COURSE_PROFILE": "smoke",
+            "COURSE_BATCH_SIZE": "8",
+            "COURSE_EPOCHS_HEAD": "3",
+            "COURSE_BASE_MODEL": "mobilenet_v2_0.35",
+            "COURSE_WEIGHTS": str(weights),
+            "COURSE_SEED": "0",
+        }
     )
     assert (settings.batch_size, settings.epochs_head, settings.seed) == (8, 3, 0)
     assert settings.image_size == 224 and settings.weights == str(weights)
@@ -43,7 +50,10 @@ def test_a_data_dir_implies_the_folder_source(tmp_path):
         ({"COURSE_DATA_SOURCE": "web"}, "COURSE_DATA_SOURCE='web' is not accepted"),
         ({"COURSE_BATCH_SIZE": "0"}, "COURSE_BATCH_SIZE='0' is not accepted; use a whole number of at least 1."),
         ({"COURSE_EPOCHS_HEAD": "two"}, "COURSE_EPOCHS_HEAD='two' is not accepted"),
-        ({"COURSE_IMAGE_SIZE": "64"}, "COURSE_IMAGE_SIZE=64 is too small for xception"),
+        (
+            {"COURSE_BASE_MODEL": "xception", "COURSE_IMAGE_SIZE": "64"},
+            "COURSE_IMAGE_SIZE=64 is too small for xception",
+        ),
         ({"COURSE_WEIGHTS": "/no/such/file.h5"}, "COURSE_WEIGHTS='/no/such/file.h5' is neither"),
         ({"COURSE_DATA_SOURCE": "folder"}, "COURSE_DATA_SOURCE=folder needs COURSE_DATA_DIR"),
         ({"COURSE_DATA_DIR": "/x", "COURSE_DATA_SOURCE": "tfds"}, "COURSE_DATA_DIR is set"),
@@ -62,8 +72,8 @@ def test_every_profile_names_every_setting():
 
 
 def test_quick_sizes_depend_on_the_base():
-    xception = load_settings({"COURSE_PROFILE": "quick"})
-    mobilenet = load_settings({"COURSE_PROFILE": "quick", "COURSE_BASE_MODEL": "mobilenet_v1_0.25"})
+    xception = load_settings({"COURSE_PROFILE": "quick", "COURSE_BASE_MODEL": "xception"})
+    mobilenet = load_settings({"COURSE_PROFILE": "quick"})
     assert (xception.train_images, xception.epochs_head) == (300, 3)
-    assert (mobilenet.train_images, mobilenet.epochs_head) == (1700, 5)
+    assert (mobilenet.train_images, mobilenet.epochs_head, mobilenet.batch_size) == (2000, 5, 32)
     assert load_settings({"COURSE_PROFILE": "quick", "COURSE_TRAIN_IMAGES": "50"}).train_images == 50

@@ -1,52 +1,200 @@
-"""make run's runner, the offline fallback, the setup checks and make prefetch's offline path."""
+"""A notebook's first cell and its helpers (helpers/notebook.py), make prefetch offline, and the Makefile.
 
-import nbformat
+The runner is tested in test_runner.py, where data and weights come from in test_offline.py.
+"""
 
-from helpers import availability, prefetch, run_course
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import notebook, offline, prefetch
 from helpers.config import load_settings
+from helpers.data import load_folder
+
+REPO = Path(__file__).resolve().parents[1]
+
+# ---------------------------------------------------------------- notebook.start()
 
 
-def test_the_runner_writes_an_executed_copy_and_leaves_the_source_alone(tmp_path):
-    source = tmp_path / "01_demo.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]), source)
-    before = source.read_bytes()
-    ok, seconds, error = run_course.execute_notebook(source, tmp_path / "out" / "01_demo.ipynb")
-    assert ok and error == "" and seconds > 0
-    assert source.read_bytes() == before
-    executed = nbformat.read(tmp_path / "out" / "01_demo.ipynb", as_version=4)
-    assert executed.cells[0].outputs[0].text == "42\n"
+def test_start_shows_the_settings_in_two_lines_and_warns_about_fake_results(capsys):
+    settings = notebook.start()  # conftest: the smoke profile, synthetic images and random weights
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("Settings: profile smoke, data synthetic, base ")
+    assert f"base {settings.base_model}, weights none, backend tensorflow" in lines[0]
+    assert f"{settings.image_size} px images, batch {settings.batch_size}" in lines[1]
+    assert lines[2] == (
+        "Warning: this run uses synthetic images and random weights, so the accuracies below mean nothing "
+        "about real photos."
+    )
 
 
-def test_a_failing_notebook_is_reported_in_one_line(tmp_path):
-    source = tmp_path / "02_broken.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")]), source)
-    ok, _, error = run_course.execute_notebook(source, tmp_path / "out.ipynb")
-    assert not ok and "ZeroDivisionError" in error and "\n" not in error
+def test_real_photos_and_imagenet_weights_give_no_warning(capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "quick")  # nothing is downloaded: start() only reads settings
+    settings = notebook.start()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "Warning" not in lines[1]
+    assert f"profile quick, data tfds, base {settings.base_model}, weights imagenet" in lines[0]
 
 
-def test_offline_without_a_cache_falls_back_to_the_smoke_profile(tmp_path):
-    settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
-    overrides, removed, sentence = availability.offline_fallback(settings, online=False)
-    assert overrides["COURSE_PROFILE"] == "smoke" and removed == ["COURSE_DATA_DIR"]
-    assert sentence.startswith("No network and no cached copy of the cats-vs-dogs photos or the ImageNet weights")
-    assert availability.offline_fallback(settings, online=True) == ({}, [], "")
+def test_only_random_weights_are_named_when_the_photos_are_real(tmp_path):
+    settings = load_settings({"COURSE_DATA_DIR": str(tmp_path), "COURSE_WEIGHTS": "none"})
+    assert notebook.fake_results_warning(settings).startswith("Warning: this run uses random weights, so")
 
 
-def test_a_filled_cache_needs_no_network(tmp_path):
-    (tmp_path / "tensorflow_datasets" / "cats_vs_dogs" / "4.0.1").mkdir(parents=True)
-    (tmp_path / "tensorflow_datasets" / "cats_vs_dogs" / "4.0.1" / "dataset_info.json").write_text("{}")
-    weights = tmp_path / "keras" / "models" / "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
-    weights.parent.mkdir(parents=True)
-    weights.write_bytes(b"w")
-    settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
-    assert availability.offline_fallback(settings, online=False) == ({}, [], "")
-    table = availability.availability_table(settings, online=False)
-    assert table.column("status") == ["available", "available"]
-    assert "(cached)" in table.column("from")[0] and str(weights) in table.column("from")[1]
+def test_a_bad_setting_stops_start_with_one_sentence(monkeypatch):
+    monkeypatch.setenv("COURSE_BATCH_SIZE", "many")
+    with pytest.raises(SystemExit, match="^Settings problem: COURSE_BATCH_SIZE='many' is not accepted"):
+        notebook.start()
+
+
+def test_show_settings_lists_every_setting(capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "IPython.display", None)  # no Jupyter: printed
+    settings = load_settings()
+    notebook.show_settings(settings)
+    shown = capsys.readouterr().out
+    for name in ("profile", "cache_dir", "epochs_finetune", "seed"):
+        assert name in shown
+
+
+# ---------------------------------------------------------------- friendly_errors()
+
+
+def test_course_errors_become_one_sentence(tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        with notebook.friendly_errors():
+            load_folder(tmp_path / "nowhere", 0, 0, 0)
+    assert str(stop.value) == f"The image folder {tmp_path / 'nowhere'} does not exist."
+    for error in (offline.DataUnavailable("no photos."), offline.WeightsUnavailable("no weights.")):
+        with pytest.raises(SystemExit, match=str(error)):
+            with notebook.friendly_errors():
+                raise error
+
+
+def test_a_missing_file_becomes_one_sentence(tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        with notebook.friendly_errors():
+            open(tmp_path / "weights.h5")
+    assert str(stop.value) == f"File not found: {tmp_path / 'weights.h5'}."
+
+
+def test_other_errors_keep_their_stack_trace():
+    with pytest.raises(ValueError):
+        with notebook.friendly_errors():
+            raise ValueError("a bug")
+
+
+def test_explain_errors_still_works(tmp_path):
+    assert notebook.explain_errors(lambda a, b: a + b, 2, 3) == 5
+    with pytest.raises(SystemExit, match="does not exist"):
+        notebook.explain_errors(load_folder, tmp_path / "nowhere", 0, 0, 0)
+
+
+# ---------------------------------------------------------------- save_results()
+
+
+def test_save_results_writes_the_settings_and_the_figures_in_one_call():
+    settings = load_settings()
+    returned = notebook.save_results(
+        settings, "99_demo", accuracy=np.float32(0.5), sizes={"train": 64}, curve=np.array([0.25, 0.75])
+    )
+    assert returned is None
+    path = notebook.results_path(settings, "99_demo")
+    assert path == Path(settings.build_dir) / "results" / "99_demo.json"
+    saved = json.loads(path.read_text())
+    assert saved["settings"]["profile"] == "smoke" and saved["settings"]["seed"] == settings.seed
+    assert saved["accuracy"] == 0.5 and saved["sizes"] == {"train": 64} and saved["curve"] == [0.25, 0.75]
+
+
+def test_save_results_refuses_what_json_cannot_hold():
+    with pytest.raises(TypeError, match="object cannot be saved as JSON"):
+        notebook.save_results(load_settings(), "99_demo", model=object())
+
+
+# ---------------------------------------------------------------- make prefetch
 
 
 def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
-    monkeypatch.setattr(prefetch, "network_available", lambda: False)
+    monkeypatch.setattr(prefetch, "network_available", lambda host: False)
     assert prefetch.main() == 1
     output = capsys.readouterr().out.strip()
-    assert output.startswith("No network: `make prefetch` needs to download") and "\n" not in output
+    assert output.startswith(f"No network to {offline.tfds_host()} or storage.googleapis.com: `make prefetch`")
+    assert "\n" not in output
+
+
+def test_prefetch_downloads_from_the_tfds_host_and_the_weights_host():
+    assert prefetch.download_hosts() == sorted({offline.tfds_host(), "storage.googleapis.com"})
+
+
+# ---------------------------------------------------------------- Makefile
+
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def make(*args, path=None, cwd=REPO):
+    env = {**os.environ, "PATH": path} if path is not None else os.environ
+    return subprocess.run(
+        [shutil.which("make"), "-f", str(REPO / "Makefile"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@needs_make
+def test_one_notebook_timeout_for_make_run_and_make_test():
+    run = make("-n", "run", "NOTEBOOK_TIMEOUT=77").stdout
+    test = make("-n", "test", "NOTEBOOK_TIMEOUT=77").stdout
+    assert "COURSE_NOTEBOOK_TIMEOUT=77 " in run and "-m helpers.run_course" in run
+    assert "--nbmake-timeout=77 " in test
+
+
+@needs_make
+def test_make_test_lints_first():
+    commands = [line for line in make("-n", "test").stdout.splitlines() if "ruff" in line or "pytest" in line]
+    assert "ruff check" in commands[0] and "ruff format --check" in commands[1] and "pytest" in commands[2]
+
+
+def fake_python(folder, name, version):
+    """An executable `name` that answers the Makefile's version check as Python `version` would."""
+    script = folder / name
+    script.write_text(
+        f'#!/bin/sh\nif [ "$1" = -c ]; then exec {shutil.which("python3")} -c \'import sys; sys.version_info = '
+        f'{version}; exec(sys.argv[1])\' "$2"; fi\necho "$0 $*"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+@needs_make
+def test_make_picks_the_first_python_from_3_11_to_3_13(tmp_path):
+    (tmp_path / "bin").mkdir()
+    show = '--eval=show: ; @echo "$(BASE_PYTHON)"'  # quoted: make runs it through the shell
+    fake_python(tmp_path / "bin", "python3.13", (3, 13, 0))
+    assert make(show, "show", path=str(tmp_path / "bin")).stdout.strip() == str(tmp_path / "bin" / "python3.13")
+    fake_python(tmp_path / "bin", "python3.12", (3, 12, 0))
+    assert make(show, "show", path=str(tmp_path / "bin")).stdout.strip() == str(tmp_path / "bin" / "python3.12")
+    assert make(show, "show", "BASE_PYTHON=/opt/py", path=str(tmp_path / "bin")).stdout.strip() == "/opt/py"
+
+
+@needs_make
+def test_make_setup_without_a_suitable_python_says_what_it_needs(tmp_path):
+    (tmp_path / "bin").mkdir()
+    for name in ("requirements.txt", "pyproject.toml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    result = make("setup", path=str(tmp_path / "bin"), cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stdout.strip() == (
+        "The course needs Python 3.11, 3.12 or 3.13: install one (python3.11, python3.12 or python3.13 on the "
+        "PATH) or set BASE_PYTHON=/path/to/python3.1x."
+    )
+    fake_python(tmp_path / "bin", "python3.10", (3, 10, 0))
+    too_old = make("setup", f"BASE_PYTHON={tmp_path / 'bin' / 'python3.10'}", path=str(tmp_path / "bin"), cwd=tmp_path)
+    assert too_old.returncode != 0 and too_old.stdout.startswith("The course needs Python 3.11, 3.12 or 3.13")
+    assert not (tmp_path / ".venv").exists()

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import data
+from helpers import data, pipelines
 
 
 def jpeg_bytes(color=(200, 100, 50), size=(40, 30), mode="RGB"):
@@ -79,7 +79,7 @@ def test_a_folder_with_every_kind_of_file_trains_without_crashing(tmp_path, caps
     assert report.count("\n  ") == 5  # at most five examples
     assert sum(course.sizes.values()) == 12 + len(GOOD_IMAGES)
     for name in ("train", "validation", "test"):
-        batches = data.pipeline(getattr(course, name), 32, 4, training=True)
+        batches = pipelines.pipeline(getattr(course, name), 32, 4, training=True)
         assert sum(int(x.shape[0]) for x, _ in batches) == course.sizes[name]
 
 
@@ -101,7 +101,10 @@ def test_class_subfolders_give_sorted_classes_and_a_seeded_split(tmp_path):
     again = data.load_folder(folder, 0, 0, seed=3)
     assert first.class_names == ["Cat", "Dog"]
     assert first.sizes == {"train": 28, "validation": 6, "test": 6}
-    labels = lambda course: [int(y) for _, y in course.test]
+
+    def labels(course):
+        return [int(y) for _, y in course.test]
+
     assert labels(first) == labels(again)
 
 
@@ -155,51 +158,13 @@ def test_synthetic_images_are_deterministic_and_learnable_by_rule():
     assert [data.synthetic_label(image) for image in images] == labels.tolist()
 
 
-@pytest.fixture
-def synthetic():
-    return data.load_synthetic(64, 48, 16, seed=2)
-
-
-def test_two_epochs_give_different_augmented_images(synthetic):
-    from helpers.bench import repeated_share
-
-    share = repeated_share(lambda ds: data.pipeline(ds, 64, 8, training=True, seed=1), synthetic.train, 48)
-    assert share < 0.5
-
-
-def test_labels_stay_with_their_images_through_the_pipeline(synthetic):
-    dataset = data.pipeline(synthetic.train, 64, 8, training=True, seed=4)
-    pairs = [(data.synthetic_label(x), int(y)) for xs, ys in dataset for x, y in zip(xs.numpy(), ys.numpy())]
-    assert len(pairs) == 48 and all(a == b for a, b in pairs)
-
-
-def test_the_same_seed_gives_the_same_first_batch(synthetic):
-    first = lambda seed: next(iter(data.pipeline(synthetic.train, 64, 8, training=True, seed=seed)))
-    (x1, y1), (x2, y2), (x3, _) = first(7), first(7), first(8)
-    assert np.array_equal(x1, x2) and np.array_equal(y1, y2) and not np.array_equal(x1, x3)
-
-
-def test_validation_data_is_neither_shuffled_nor_augmented(synthetic):
-    dataset = data.pipeline(synthetic.validation, 64, 8, training=False)
-    first = np.concatenate([x.numpy() for x, _ in dataset])
-    second = np.concatenate([x.numpy() for x, _ in dataset])
-    raw = np.stack([x.numpy() for x, _ in synthetic.validation]).astype("float32")
-    assert np.array_equal(first, second) and np.allclose(first, raw)
-
-
-def test_the_guide_pipeline_replays_epoch_one(synthetic):
-    from helpers.bench import repeated_share
-
-    assert repeated_share(lambda ds: data.guide_pipeline(ds, 64, 8, training=True), synthetic.train, 32) == 1.0
-
-
 # ---------------------------------------------------------------- TFDS, offline
 
 
 def test_tfds_source_uses_the_guides_split_and_the_cache_dir(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(data, "network_available", lambda: True)
+    monkeypatch.setattr(data, "network_available", lambda host: True)
     with tfds.testing.mock_data(num_examples=20):
         course = data.load_tfds(tmp_path, 8, 4)
     assert course.sizes == {"train": 8, "validation": 4, "test": 4}
@@ -209,7 +174,7 @@ def test_tfds_source_uses_the_guides_split_and_the_cache_dir(tmp_path, monkeypat
 
 
 def test_tfds_offline_without_a_cache_is_one_clear_sentence(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "network_available", lambda: False)
+    monkeypatch.setattr(data, "network_available", lambda host: False)
     with pytest.raises(data.DataUnavailable) as error:
         data.load_tfds(tmp_path, 0, 0)
     message = str(error.value)
@@ -219,7 +184,7 @@ def test_tfds_offline_without_a_cache_is_one_clear_sentence(tmp_path, monkeypatc
 def test_a_failing_tfds_download_is_one_clear_sentence(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(data, "network_available", lambda: True)
+    monkeypatch.setattr(data, "network_available", lambda host: True)
 
     def fail(*args, **kwargs):
         raise ConnectionError("simulated: no route to host")

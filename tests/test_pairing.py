@@ -31,8 +31,12 @@ def _differences(script, notebook):
         if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None):
             problems.append("the .ipynb holds outputs or execution counts (run `make sync` on a clean copy)")
             break
-    cells_a = [(c.cell_type, c.source.strip()) for c in from_script.cells]
-    cells_b = [(c.cell_type, c.source.strip()) for c in from_notebook.cells]
+    if set(from_notebook.metadata) - {"kernelspec", "jupytext"}:
+        problems.append(f"the .ipynb holds metadata beyond kernelspec: {sorted(from_notebook.metadata)}")
+    if from_notebook.metadata.get("kernelspec", {}).get("name") != "python3":
+        problems.append("the .ipynb names no python3 kernel, so Jupyter would ask for one")
+    cells_a = [(c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in from_script.cells]
+    cells_b = [(c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in from_notebook.cells]
     if cells_a != cells_b:
         first = next((i for i, (a, b) in enumerate(zip(cells_a, cells_b)) if a != b), min(len(cells_a), len(cells_b)))
         problems.append(f"cells differ from cell {first + 1} on (run `make sync`)")
@@ -77,3 +81,30 @@ def test_outputs_are_caught(pair):
 def test_a_missing_twin_is_caught(pair):
     (pair / "00_setup.ipynb").unlink()
     assert pair_problems(pair) == ["00_setup: missing .ipynb twin"]
+
+
+def test_a_lost_tag_is_caught(pair):
+    (pair / "01.py").write_text((NOTEBOOKS / "01_trainable_weights.py").read_text())
+    (pair / "01.ipynb").write_text((NOTEBOOKS / "01_trainable_weights.ipynb").read_text())
+    notebook = nbformat.read(pair / "01.ipynb", as_version=4)
+    tagged = next(c for c in notebook.cells if "solution" in c.metadata.get("tags", []))
+    tagged.metadata["tags"] = []
+    nbformat.write(notebook, pair / "01.ipynb")
+    assert pair_problems(pair) == [
+        f"01: cells differ from cell {notebook.cells.index(tagged) + 1} on (run `make sync`)"
+    ]
+
+
+def test_a_missing_kernelspec_is_caught(pair):
+    notebook = nbformat.read(pair / "00_setup.ipynb", as_version=4)
+    del notebook.metadata["kernelspec"]
+    nbformat.write(notebook, pair / "00_setup.ipynb")
+    assert pair_problems(pair) == ["00_setup: the .ipynb names no python3 kernel, so Jupyter would ask for one"]
+
+
+def test_reference_solutions_are_tagged():
+    for script in sorted(NOTEBOOKS.glob("0[1-9]_*.py")):
+        cells = jupytext.read(script).cells
+        heading = next(i for i, c in enumerate(cells) if c.source.startswith("### Reference solution"))
+        assert all("solution" in c.metadata.get("tags", []) for c in cells[heading:]), script.name
+        assert not any("solution" in c.metadata.get("tags", []) for c in cells[:heading]), script.name

@@ -1,4 +1,10 @@
-"""Proof on real photos, offline: notebook 05 with the ImageNet MobileNet on ../shared's cats and dogs."""
+"""Proof on real photos, offline: notebook 05 with the ImageNet MobileNetV2 0.35 on ../shared's cats and dogs.
+
+The pretrained run uses the quick profile as a learner gets it, so its asserts (test accuracy, and in the
+notebook itself the learning-rate and unfreeze-first experiments) hold for the course's defaults. The
+random-weights run is shorter, to save CI time: with the full quick settings it scored 0.5111 on the same
+360 test photos (measured once on a 2-core CPU), no better than the short run can.
+"""
 
 import json
 from pathlib import Path
@@ -11,13 +17,15 @@ from helpers.run_course import execute_notebook
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_transfer_and_finetune.ipynb"
 
 
-def run_notebook_05(monkeypatch, build_dir, weights):
+def run_notebook_05(monkeypatch, build_dir, weights, **overrides):
     """Execute notebook 05 in the quick profile on the real photos; return the results it wrote."""
     monkeypatch.setenv("COURSE_PROFILE", "quick")
     monkeypatch.setenv("COURSE_DATA_DIR", str(REAL_PHOTOS))
-    monkeypatch.setenv("COURSE_BASE_MODEL", "mobilenet_v1_0.25")
+    monkeypatch.setenv("COURSE_BASE_MODEL", "mobilenet_v2_0.35")
     monkeypatch.setenv("COURSE_WEIGHTS", weights)
     monkeypatch.setenv("COURSE_BUILD_DIR", str(build_dir))
+    for name, value in overrides.items():
+        monkeypatch.setenv(name, value)
     ok, _, error = execute_notebook(NOTEBOOK, build_dir / "executed.ipynb")
     assert ok, error
     return json.loads((build_dir / "results" / "05_transfer_and_finetune.json").read_text())
@@ -30,9 +38,16 @@ def shared_material():
 
 def test_pretrained_mobilenet_beats_random_weights_on_real_photos(shared_material, monkeypatch, tmp_path):
     pretrained = run_notebook_05(monkeypatch, tmp_path / "pretrained", str(MOBILENET_WEIGHTS))
-    random = run_notebook_05(monkeypatch, tmp_path / "random", "none")
+    random = run_notebook_05(
+        monkeypatch,
+        tmp_path / "random",
+        "none",
+        COURSE_TRAIN_IMAGES="320",
+        COURSE_EPOCHS_HEAD="1",
+        COURSE_EPOCHS_FINETUNE="1",
+    )
     print(f"test accuracy: ImageNet weights {pretrained['test_accuracy']:.4f}, random {random['test_accuracy']:.4f}")
-    assert pretrained["sizes"]["test"] >= 300
-    assert pretrained["test_accuracy"] >= 0.90
-    assert pretrained["test_accuracy"] - random["test_accuracy"] >= 0.15
+    assert pretrained["sizes"]["test"] == random["sizes"]["test"] >= 300
+    assert pretrained["test_accuracy"] >= 0.95
+    assert pretrained["test_accuracy"] - random["test_accuracy"] >= 0.30
     assert (tmp_path / "pretrained" / "models" / "cats_vs_dogs.keras").is_file()

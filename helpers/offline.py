@@ -1,0 +1,296 @@
+"""Where the course's data and weights come from, and whether they can be had right now.
+
+The hosts that downloads really use and a probe for them, the Keras weight files (download, hash check,
+cache), whether TFDS cats_vs_dogs is prepared in the cache, the one-sentence messages when something is
+missing, notebook 00's availability table and `make run`'s offline fallback.
+Nothing here imports TensorFlow: `make run` asks these questions before any notebook starts.
+"""
+
+import hashlib
+import os
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+TFDS_NAME = "cats_vs_dogs"
+OFFLINE_ADVICE = "Not cached and no network: run `make prefetch` on a connected machine, copy cache/."
+
+_KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+# Where keras.applications downloads each base's ImageNet weights (include_top=False), and the hash
+# to check. Xception's md5 is Keras's own. Keras pins no hash for MobileNetV2; this sha256 is the file's
+# (see shared/weights/SOURCE.md), so a changed or corrupted download is refused.
+WEIGHT_FILES = {
+    "xception": dict(
+        fname="xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        origin=_KERAS_APPS + "xception/xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        file_hash="b0042744bf5b25fce3cb969f33bebb97",
+    ),
+    "mobilenet_v2_0.35": dict(
+        fname="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
+        origin=_KERAS_APPS + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
+        file_hash="df1c3db1d0d9193719c4c70f707c56f7021f999f825bdc57454c275cf6def19f",
+    ),
+}
+
+
+class DataUnavailable(RuntimeError):
+    """The data asked for is neither cached nor downloadable."""
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights are neither cached nor downloadable."""
+
+
+# ---------------------------------------------------------------- network
+
+
+def network_available(host, port=443, timeout=3.0):
+    """True when a TCP connection to `host` opens within `timeout` seconds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tfds_host():
+    """The host TFDS downloads cats_vs_dogs from, read from TFDS's own builder (its `_URL`)."""
+    import tensorflow_datasets as tfds  # does not import TensorFlow
+
+    module = sys.modules[tfds.builder_cls(TFDS_NAME).__module__]
+    return urlparse(module._URL).hostname
+
+
+def weights_host(base_model):
+    """The host Keras downloads the ImageNet weights of `base_model` from."""
+    return urlparse(_weight_file(base_model)["origin"]).hostname
+
+
+# ---------------------------------------------------------------- Keras weights
+
+
+def keras_cache_dir(cache_dir):
+    """The folder that holds Keras weight files inside the course cache (Keras's own layout)."""
+    return Path(cache_dir) / "keras"
+
+
+def _weight_file(base_model):
+    if base_model not in WEIGHT_FILES:
+        raise WeightsUnavailable(
+            f"The course knows no ImageNet weights file for {base_model}; use one of: {', '.join(WEIGHT_FILES)}."
+        )
+    return WEIGHT_FILES[base_model]
+
+
+def file_hash_matches(path, file_hash):
+    """True when the file's sha256 (64 hex digits) or md5 (32) is `file_hash`, as keras.utils.get_file checks."""
+    hasher = hashlib.sha256() if len(file_hash) == 64 else hashlib.md5()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest() == file_hash
+
+
+def cached_weights_file(base_model, cache_dir):
+    """The cached ImageNet weights file of `base_model`, or None when it is missing or fails its hash."""
+    spec = _weight_file(base_model)
+    path = keras_cache_dir(cache_dir) / "models" / spec["fname"]
+    return path if path.is_file() and file_hash_matches(path, spec["file_hash"]) else None
+
+
+def download_weights(base_model, cache_dir):
+    """Return the ImageNet weights file of `base_model`, downloading it (hash checked) if not cached."""
+    cached = cached_weights_file(base_model, cache_dir)
+    if cached:
+        return cached
+    spec = _weight_file(base_model)
+    host = weights_host(base_model)
+    if host and not network_available(host):  # fail in seconds; a file:// origin needs no network
+        raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, f"no network to {host}"))
+    import keras
+
+    target = keras_cache_dir(cache_dir) / "models" / spec["fname"]
+    try:  # get_file quietly writes to /tmp/.keras when the folder it is given is missing or read-only
+        target.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(target.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, f"{target.parent} is not writable"))
+    try:
+        path = keras.utils.get_file(
+            spec["fname"],
+            spec["origin"],
+            file_hash=spec["file_hash"],
+            cache_subdir="models",
+            cache_dir=str(keras_cache_dir(cache_dir)),
+        )
+    except ValueError as error:  # get_file raises ValueError when the hash does not match
+        target.unlink(missing_ok=True)  # Keras leaves the refused file in place
+        reason = "its hash does not match" if "hash" in str(error) else type(error).__name__
+        raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, reason)) from None
+    except Exception as error:  # get_file raises plain Exception for network failures
+        raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, type(error).__name__)) from None
+    return Path(path)
+
+
+def _weights_missing_message(base_model, cache_dir, reason):
+    return (
+        f"The ImageNet weights for {base_model} are not in {keras_cache_dir(cache_dir)} and could not be "
+        f"downloaded ({reason}). Run `make prefetch` on a connected machine and copy the cache folder here, "
+        "point COURSE_WEIGHTS at a weights file, or set COURSE_WEIGHTS=none."
+    )
+
+
+def resolve_weights(settings):
+    """What to pass as `weights=` to keras.applications: None, or the path of a weights file."""
+    if settings.weights == "none":
+        return None
+    if settings.weights == "imagenet":
+        return str(download_weights(settings.base_model, settings.cache_dir))
+    return settings.weights
+
+
+# ---------------------------------------------------------------- TFDS
+
+
+def tfds_data_dir(cache_dir):
+    """Where TFDS keeps prepared datasets inside the course cache."""
+    return Path(cache_dir) / "tensorflow_datasets"
+
+
+def tfds_prepared(cache_dir):
+    """True when TFDS cats_vs_dogs is prepared in the course cache, so `tfds.load` needs no download.
+
+    TFDS's own rule (`DatasetBuilder.is_prepared`): the builder's version folder holds dataset_info.json.
+    Checked without building the builder, which would parse that file and fail on a partial copy.
+    """
+    import tensorflow_datasets as tfds  # does not import TensorFlow
+
+    version = str(tfds.builder_cls(TFDS_NAME).VERSION)
+    return (tfds_data_dir(cache_dir) / TFDS_NAME / version / "dataset_info.json").is_file()
+
+
+def _tfds_missing_message(data_dir, reason):
+    return (
+        f"TFDS {TFDS_NAME} is not prepared in {data_dir} and could not be downloaded ({reason}). "
+        "Run `make prefetch` on a connected machine and copy the cache folder here (or set "
+        "COURSE_CACHE_DIR to it), or use your own photos with COURSE_DATA_DIR=<folder with cat/ and dog/>."
+    )
+
+
+# ---------------------------------------------------------------- what the settings need
+
+
+def data_status(settings):
+    """(where the data comes from, whether it can be had, what to do if not). Probes only when needed."""
+    if settings.data_source == "synthetic":
+        return "generated in memory (synthetic stripes)", True, ""
+    if settings.data_source == "folder":
+        found = Path(settings.data_dir).is_dir()
+        return settings.data_dir, found, "" if found else "This folder does not exist; fix COURSE_DATA_DIR."
+    where = str(tfds_data_dir(settings.cache_dir))
+    if tfds_prepared(settings.cache_dir):
+        return f"{where} (cached)", True, ""
+    host = tfds_host()
+    if network_available(host):
+        return f"{where} (downloads about 800 MB from {host} on first use)", True, ""
+    return where, False, f"{OFFLINE_ADVICE} (no network to {host})"
+
+
+def weights_status(settings):
+    """(where the base's weights come from, whether they can be had, what to do if not)."""
+    if settings.weights == "none":
+        return "random initialisation (COURSE_WEIGHTS=none)", True, ""
+    if settings.weights != "imagenet":
+        return settings.weights, True, ""
+    if settings.base_model not in WEIGHT_FILES:
+        return "", False, f"No ImageNet weights file is known for {settings.base_model}."
+    cached = cached_weights_file(settings.base_model, settings.cache_dir)
+    if cached:
+        return f"{cached} (cached)", True, ""
+    where = str(keras_cache_dir(settings.cache_dir) / "models")
+    host = weights_host(settings.base_model)
+    if network_available(host):
+        return f"{where} (downloads from {host} on first use)", True, ""
+    return where, False, f"{OFFLINE_ADVICE} (no network to {host})"
+
+
+def availability_table(settings):
+    """A table of the data and weights the settings need, with their status and advice."""
+    from helpers.tables import Table  # here, not at the top: helpers.tables imports Keras
+
+    rows = [["data", *data_status(settings)], [f"weights ({settings.base_model})", *weights_status(settings)]]
+    for row in rows:
+        row[2] = "available" if row[2] else "NOT AVAILABLE"
+    return Table(["what", "from", "status", "what to do"], rows, title="Data and weights")
+
+
+# ---------------------------------------------------------------- make run without network
+
+# The settings that make data or weights necessary, most specific first, as the user may set them.
+_NEEDS_DATA = ("COURSE_DATA_SOURCE", "COURSE_PROFILE")
+_NEEDS_WEIGHTS = ("COURSE_WEIGHTS", "COURSE_PROFILE")
+
+
+def offline_fallback(settings, chosen):
+    """Environment overrides that let a run go ahead when its data or weights cannot be had.
+
+    `chosen` holds the names of the COURSE_* variables the user set. Only settings left at their defaults
+    are replaced: missing photos become synthetic images, missing weights become random ones, and a
+    default profile becomes `smoke` (minutes of training on either is pointless). Returns (overrides, one
+    sentence naming each replaced setting); ({}, "") when nothing is missing. When a setting the user
+    chose cannot be met, raises DataUnavailable or WeightsUnavailable with one sentence instead.
+    """
+    values = {
+        "COURSE_PROFILE": settings.profile,
+        "COURSE_DATA_SOURCE": settings.data_source,
+        "COURSE_WEIGHTS": settings.weights,
+    }
+    overrides, missing = {}, []
+    where, ok, _ = data_status(settings)
+    if not ok:
+        if settings.data_source == "folder":
+            raise DataUnavailable(f"The image folder {settings.data_dir} (COURSE_DATA_DIR) does not exist.")
+        needs = [name for name in _NEEDS_DATA if name in chosen]
+        _refuse_if_chosen(DataUnavailable, needs, values, f"TFDS {TFDS_NAME}", where, tfds_host())
+        overrides["COURSE_DATA_SOURCE"] = "synthetic"
+        missing.append("the cats-vs-dogs photos")
+    where, ok, _ = weights_status(settings)
+    if not ok:
+        what = f"the ImageNet weights for {settings.base_model}"
+        needs = [name for name in _NEEDS_WEIGHTS if name in chosen]
+        _refuse_if_chosen(WeightsUnavailable, needs, values, what, where, weights_host(settings.base_model))
+        overrides["COURSE_WEIGHTS"] = "none"
+        missing.append(what)
+    if not overrides:
+        return {}, ""
+    if "COURSE_PROFILE" not in chosen and settings.profile != "smoke":
+        overrides = {"COURSE_PROFILE": "smoke", **overrides}
+    replaced = ", ".join(f"{name} {values[name]} -> {value}" for name, value in overrides.items())
+    fake = " and ".join(
+        text
+        for text, used in (
+            ("synthetic images", "COURSE_DATA_SOURCE" in overrides),
+            ("random weights", "COURSE_WEIGHTS" in overrides),
+        )
+        if used
+    )
+    sentence = (
+        f"No network and no cached copy of {' or '.join(missing)}, so this run replaces settings you left at "
+        f"their defaults ({replaced}): with {fake} its accuracies mean nothing about real photos; run "
+        "`make prefetch` on a connected machine to get the real ones."
+    )
+    return overrides, sentence
+
+
+def _refuse_if_chosen(error, chosen_names, values, what, where, host):
+    if chosen_names:
+        name = chosen_names[0]
+        raise error(
+            f"You set {name}={values[name]}, which needs {what}, but it is not in {where} and {host} cannot be "
+            "reached to download it: run `make prefetch` on a connected machine and copy the cache folder here, "
+            f"or change {name}."
+        )

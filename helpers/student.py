@@ -1,0 +1,70 @@
+"""`make student`: the student edition, in build/student/ and build/student.zip.
+
+Every notebook without its reference solutions (cells tagged "solution") and without outputs, the
+helpers, what set-up needs (Makefile, requirements.txt, pyproject.toml), and the README's set-up part.
+The repository's notebooks are only read.
+"""
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+
+from helpers.config import REPO_ROOT
+
+SOLUTION_TAG = "solution"
+SETUP_FILES = ("Makefile", "requirements.txt", "pyproject.toml")
+
+
+def student_notebook(source):
+    """The notebook at `source` without its solution cells and without outputs."""
+    notebook = nbformat.read(source, as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata.pop("jupytext", None)  # the edition has no .py twins to pair with
+    return notebook
+
+
+def readme_setup_part(readme):
+    """The README's title, first paragraphs and its "Two commands" section, with a note for students."""
+    text = Path(readme).read_text()
+    title_and_intro = text[: text.index("\n## ")]
+    setup = re.search(r"\n## Two commands\n.*?(?=\n## )", text, flags=re.S).group(0)
+    note = (
+        "\n\nThis is the student edition: each notebook ends with exercises that check themselves; the "
+        "reference solutions are left out. Use `make run` or `make lab` (the test targets are not included).\n"
+    )
+    return title_and_intro.rstrip() + note + setup.rstrip() + "\n"
+
+
+def build_student_edition(target, repo=REPO_ROOT):
+    """Write the edition to the folder `target` (replaced if it exists) and a zip beside it; return the zip."""
+    target, repo = Path(target), Path(repo)
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "notebooks").mkdir(parents=True)
+    for source in sorted((repo / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nbformat.write(student_notebook(source), target / "notebooks" / source.name)
+    shutil.copytree(repo / "helpers", target / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in SETUP_FILES:
+        shutil.copy(repo / name, target / name)
+    (target / "README.md").write_text(readme_setup_part(repo / "README.md"))
+    return Path(shutil.make_archive(str(target), "zip", root_dir=target.parent, base_dir=target.name))
+
+
+def main():
+    """Build the edition under the build folder and say where it is."""
+    from helpers.config import load_settings
+
+    target = Path(load_settings().build_dir) / "student"
+    archive = build_student_edition(target)
+    count = len(list((target / "notebooks").glob("*.ipynb")))
+    print(f"Student edition: {count} notebooks without reference solutions in {target}, zipped as {archive}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""Where data and weights come from: hosts and the probe, weight files and their hashes, the TFDS cache,
+notebook 00's availability table and make run's offline fallback."""
+
+import hashlib
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from helpers import offline
+from helpers.config import load_settings
+
+SHARED_V2_WEIGHTS = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "weights"
+    / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+)
+
+
+def no_probe(host):
+    raise AssertionError(f"probed {host} although nothing needed the network")
+
+
+def fake_weights(monkeypatch, base_model, content, origin="https://storage.googleapis.com/fake.h5", file_hash=None):
+    """Make WEIGHT_FILES[base_model] a small file with `content`; its hash is the content's unless given."""
+    spec = dict(
+        fname=f"{base_model}_fake.h5", origin=origin, file_hash=file_hash or hashlib.sha256(content).hexdigest()
+    )
+    monkeypatch.setitem(offline.WEIGHT_FILES, base_model, spec)
+    return spec
+
+
+def prepare_tfds(cache_dir):
+    """What a prepared TFDS cats_vs_dogs looks like to TFDS: its version folder with dataset_info.json."""
+    import tensorflow_datasets as tfds
+
+    folder = Path(cache_dir) / "tensorflow_datasets" / "cats_vs_dogs" / str(tfds.builder_cls("cats_vs_dogs").VERSION)
+    folder.mkdir(parents=True)
+    (folder / "dataset_info.json").write_text("{}")
+
+
+# ---------------------------------------------------------------- hosts and the probe
+
+
+def test_the_tfds_host_is_the_one_in_tfds_own_builder():
+    from tensorflow_datasets.image_classification import cats_vs_dogs
+
+    assert offline.tfds_host() == urlparse(cats_vs_dogs._URL).hostname
+    assert offline.tfds_host() not in {offline.weights_host(base) for base in offline.WEIGHT_FILES}
+
+
+def test_the_weights_host_is_the_one_in_each_origin():
+    for base_model, spec in offline.WEIGHT_FILES.items():
+        assert offline.weights_host(base_model) == urlparse(spec["origin"]).hostname == "storage.googleapis.com"
+
+
+def test_the_probe_sees_an_open_port_and_a_closed_one():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert offline.network_available("127.0.0.1", port, timeout=2)
+    assert not offline.network_available("127.0.0.1", port, timeout=2)
+
+
+# ---------------------------------------------------------------- weight files
+
+
+def test_the_course_bases_and_their_pinned_hashes():
+    assert set(offline.WEIGHT_FILES) == {"xception", "mobilenet_v2_0.35"}
+    v2 = offline.WEIGHT_FILES["mobilenet_v2_0.35"]
+    assert v2["origin"].endswith("/mobilenet_v2/" + v2["fname"])
+    assert v2["file_hash"] == "df1c3db1d0d9193719c4c70f707c56f7021f999f825bdc57454c275cf6def19f"
+
+
+def test_the_pinned_v2_hash_is_the_real_files():
+    if not SHARED_V2_WEIGHTS.is_file():
+        pytest.skip(f"test material not found: {SHARED_V2_WEIGHTS}")
+    assert offline.file_hash_matches(SHARED_V2_WEIGHTS, offline.WEIGHT_FILES["mobilenet_v2_0.35"]["file_hash"])
+
+
+def test_cached_weights_are_used_without_network(tmp_path, monkeypatch):
+    spec = fake_weights(monkeypatch, "xception", b"weights")
+    monkeypatch.setattr(offline, "network_available", no_probe)
+    cached = tmp_path / "keras" / "models" / spec["fname"]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"weights")
+    assert offline.cached_weights_file("xception", tmp_path) == cached
+    assert offline.download_weights("xception", tmp_path) == cached
+
+
+def test_a_cached_file_with_the_wrong_hash_is_not_the_weights(tmp_path, monkeypatch):
+    spec = fake_weights(monkeypatch, "xception", b"weights")
+    cached = tmp_path / "keras" / "models" / spec["fname"]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"truncated")
+    assert offline.cached_weights_file("xception", tmp_path) is None
+
+
+def test_missing_weights_offline_is_one_clear_sentence(tmp_path, monkeypatch):
+    probed = []
+    monkeypatch.setattr(offline, "network_available", lambda host: probed.append(host) or False)
+    with pytest.raises(offline.WeightsUnavailable) as error:
+        offline.download_weights("mobilenet_v2_0.35", tmp_path)
+    message = str(error.value)
+    assert probed == ["storage.googleapis.com"]
+    assert "not in" in message and "no network to storage.googleapis.com" in message and "make prefetch" in message
+    assert "\n" not in message
+
+
+def test_a_failed_download_is_one_clear_sentence(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setattr(offline, "network_available", lambda host: True)
+
+    def refuse(*args, **kwargs):
+        raise Exception("URL fetch failure")  # what get_file raises
+
+    monkeypatch.setattr(keras.utils, "get_file", refuse)
+    with pytest.raises(offline.WeightsUnavailable, match="could not be downloaded"):
+        offline.download_weights("xception", tmp_path)
+
+
+def test_download_asks_keras_for_the_right_file_and_hash(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setattr(offline, "network_available", lambda host: True)
+    calls = {}
+
+    def fake_get_file(fname, origin, file_hash, cache_subdir, cache_dir):
+        calls.update(fname=fname, origin=origin, file_hash=file_hash, cache_dir=cache_dir)
+        return f"{cache_dir}/{cache_subdir}/{fname}"
+
+    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
+    path = offline.download_weights("mobilenet_v2_0.35", tmp_path)
+    assert path.name == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+    assert calls["origin"].endswith(path.name) and calls["cache_dir"] == str(tmp_path / "keras")
+    assert calls["file_hash"] == "df1c3db1d0d9193719c4c70f707c56f7021f999f825bdc57454c275cf6def19f"
+
+
+def test_keras_refuses_a_download_whose_hash_does_not_match(tmp_path, monkeypatch):
+    served = tmp_path / "served" / "weights.h5"
+    served.parent.mkdir()
+    served.write_bytes(b"not the MobileNetV2 weights")
+    real_hash = offline.WEIGHT_FILES["mobilenet_v2_0.35"]["file_hash"]
+    spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", b"", origin=served.as_uri(), file_hash=real_hash)
+    monkeypatch.setattr(offline, "network_available", no_probe)  # a file:// origin needs no network
+    cache = tmp_path / "cache"
+    with pytest.raises(offline.WeightsUnavailable) as error:
+        offline.download_weights("mobilenet_v2_0.35", cache)
+    message = str(error.value)
+    assert "could not be downloaded (its hash does not match)" in message and "\n" not in message
+    assert not (cache / "keras" / "models" / spec["fname"]).exists(), "the refused file must not stay in the cache"
+    assert offline.cached_weights_file("mobilenet_v2_0.35", cache) is None
+
+
+def test_keras_accepts_a_download_whose_hash_matches(tmp_path, monkeypatch):
+    served = tmp_path / "served" / "weights.h5"
+    served.parent.mkdir()
+    served.write_bytes(b"exactly these bytes")
+    fake_weights(monkeypatch, "mobilenet_v2_0.35", b"exactly these bytes", origin=served.as_uri())
+    monkeypatch.setattr(offline, "network_available", no_probe)
+    path = offline.download_weights("mobilenet_v2_0.35", tmp_path / "cache")
+    assert path.read_bytes() == b"exactly these bytes"
+    assert offline.cached_weights_file("mobilenet_v2_0.35", tmp_path / "cache") == path
+
+
+def test_resolve_weights_gives_none_a_path_or_the_cached_file(tmp_path, monkeypatch):
+    spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", b"w")
+    cached = tmp_path / "keras" / "models" / spec["fname"]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"w")
+    env = {"COURSE_PROFILE": "smoke", "COURSE_CACHE_DIR": str(tmp_path), "COURSE_BASE_MODEL": "mobilenet_v2_0.35"}
+    assert offline.resolve_weights(load_settings(env)) is None
+    assert offline.resolve_weights(load_settings({**env, "COURSE_WEIGHTS": str(cached)})) == str(cached)
+    assert offline.resolve_weights(load_settings({**env, "COURSE_WEIGHTS": "imagenet"})) == str(cached)
+
+
+# ---------------------------------------------------------------- TFDS
+
+
+def test_tfds_is_prepared_only_with_its_version_folder(tmp_path):
+    assert not offline.tfds_prepared(tmp_path)
+    other = tmp_path / "tensorflow_datasets" / "cats_vs_dogs" / "1.0.0"
+    other.mkdir(parents=True)
+    (other / "dataset_info.json").write_text("{}")
+    assert not offline.tfds_prepared(tmp_path), "another version would make tfds.load download"
+    prepare_tfds(tmp_path)
+    assert offline.tfds_prepared(tmp_path)
+
+
+def test_load_tfds_probes_the_tfds_host(tmp_path, monkeypatch):
+    from helpers import data
+
+    probed = []
+    monkeypatch.setattr(data, "network_available", lambda host: probed.append(host) or False)
+    with pytest.raises(offline.DataUnavailable, match=f"no network to {offline.tfds_host()}"):
+        data.load_tfds(tmp_path, 0, 0)
+    assert probed == [offline.tfds_host()]
+
+
+# ---------------------------------------------------------------- notebook 00's table
+
+
+def test_a_filled_cache_needs_no_network(tmp_path, monkeypatch):
+    prepare_tfds(tmp_path)
+    spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", b"w")
+    weights = tmp_path / "keras" / "models" / spec["fname"]
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"w")
+    monkeypatch.setattr(offline, "network_available", no_probe)
+    settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
+    table = offline.availability_table(settings)
+    assert table.column("status") == ["available", "available"]
+    assert "(cached)" in table.column("from")[0] and str(weights) in table.column("from")[1]
+
+
+def test_the_table_says_what_is_missing_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(offline, "network_available", lambda host: False)
+    settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
+    table = offline.availability_table(settings)
+    assert table.column("status") == ["NOT AVAILABLE", "NOT AVAILABLE"]
+    advice = table.column("what to do")
+    assert offline.tfds_host() in advice[0] and "storage.googleapis.com" in advice[1]
+
+
+# ---------------------------------------------------------------- make run's offline fallback
+
+
+def quick_offline(tmp_path, monkeypatch, **env):
+    monkeypatch.setattr(offline, "network_available", lambda host: False)
+    return load_settings({"COURSE_CACHE_DIR": str(tmp_path), **env})
+
+
+def test_offline_defaults_are_replaced_and_each_replacement_is_named(tmp_path, monkeypatch):
+    settings = quick_offline(tmp_path, monkeypatch)
+    overrides, sentence = offline.offline_fallback(settings, chosen={"COURSE_CACHE_DIR"})
+    assert overrides == {"COURSE_PROFILE": "smoke", "COURSE_DATA_SOURCE": "synthetic", "COURSE_WEIGHTS": "none"}
+    for replaced in (
+        "COURSE_PROFILE quick -> smoke",
+        "COURSE_DATA_SOURCE tfds -> synthetic",
+        "COURSE_WEIGHTS imagenet -> none",
+    ):
+        assert replaced in sentence
+    assert "mean nothing about real photos" in sentence and "\n" not in sentence
+
+
+def test_online_nothing_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(offline, "network_available", lambda host: True)
+    settings = load_settings({"COURSE_CACHE_DIR": str(tmp_path)})
+    assert offline.offline_fallback(settings, chosen=set()) == ({}, "")
+
+
+def test_the_smoke_profile_never_probes(tmp_path, monkeypatch):
+    monkeypatch.setattr(offline, "network_available", no_probe)
+    settings = load_settings({"COURSE_PROFILE": "smoke", "COURSE_CACHE_DIR": str(tmp_path)})
+    assert offline.offline_fallback(settings, chosen={"COURSE_PROFILE"}) == ({}, "")
+
+
+def test_an_explicit_profile_that_needs_tfds_stops_instead(tmp_path, monkeypatch):
+    settings = quick_offline(tmp_path, monkeypatch, COURSE_PROFILE="quick")
+    with pytest.raises(offline.DataUnavailable) as error:
+        offline.offline_fallback(settings, chosen={"COURSE_PROFILE"})
+    message = str(error.value)
+    assert message.startswith("You set COURSE_PROFILE=quick, which needs TFDS cats_vs_dogs") and "\n" not in message
+
+
+def test_explicit_imagenet_weights_stop_instead(tmp_path, monkeypatch):
+    settings = quick_offline(tmp_path, monkeypatch, COURSE_WEIGHTS="imagenet")
+    with pytest.raises(offline.WeightsUnavailable, match="^You set COURSE_WEIGHTS=imagenet, which needs the ImageNet"):
+        offline.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
+
+
+def test_own_photos_stay_and_only_the_weights_are_replaced(tmp_path, monkeypatch):
+    for name in ("cat", "dog"):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+    settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "photos"))
+    overrides, sentence = offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
+    assert overrides == {"COURSE_PROFILE": "smoke", "COURSE_WEIGHTS": "none"}
+    assert "with random weights its accuracies" in sentence and "synthetic" not in sentence
+
+
+def test_a_folder_that_does_not_exist_is_an_error_naming_it(tmp_path, monkeypatch):
+    settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "nowhere"))
+    with pytest.raises(offline.DataUnavailable, match=f"^The image folder {tmp_path / 'nowhere'} .* does not exist"):
+        offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})

@@ -1,0 +1,164 @@
+"""`make run`'s runner: executed copies, failures named in the summary, settings it may and may not replace,
+and a terminal and notebooks free of TensorFlow's start-up lines."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import offline, run_course
+from helpers.config import SettingsError
+
+
+def write_notebook(path, *cells):
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells]), path)
+    return path
+
+
+# ---------------------------------------------------------------- one notebook
+
+
+def test_the_runner_writes_an_executed_copy_and_leaves_the_source_alone(tmp_path):
+    source = write_notebook(tmp_path / "01_demo.ipynb", "print(6 * 7)")
+    before = source.read_bytes()
+    ok, seconds, error = run_course.execute_notebook(source, tmp_path / "out" / "01_demo.ipynb")
+    assert ok and error == "" and seconds > 0
+    assert source.read_bytes() == before
+    executed = nbformat.read(tmp_path / "out" / "01_demo.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0].text == "42\n"
+
+
+def test_a_failing_notebook_is_reported_in_one_line(tmp_path):
+    source = write_notebook(tmp_path / "02_broken.ipynb", "1 / 0")
+    ok, _, error = run_course.execute_notebook(source, tmp_path / "out.ipynb")
+    assert not ok and "ZeroDivisionError" in error and "\n" not in error
+
+
+def test_no_tensorflow_start_up_lines_reach_the_notebook(tmp_path, monkeypatch):
+    # ipykernel copies what is written to file descriptors 1 and 2 into the cell's outputs, except under
+    # pytest (it looks for this variable, which kernels inherit): here it must behave as in Jupyter.
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    source = write_notebook(
+        tmp_path / "03_tf.ipynb", "from helpers import notebook\nimport tensorflow as tf\ntf.constant(1) + 1"
+    )
+    ok, _, error = run_course.execute_notebook(source, tmp_path / "out" / "03_tf.ipynb", timeout=120)
+    assert ok, error
+    outputs = nbformat.read(tmp_path / "out" / "03_tf.ipynb", as_version=4).cells[0].outputs
+    text = "\n".join(str(output.get("text", "")) + str(output.get("data", "")) for output in outputs)
+    assert "numpy=2" in text
+    for noise in ("oneDNN", "cuInit", "absl", "cuda"):
+        assert noise not in text
+    assert not [output for output in outputs if output.get("name") == "stderr"]
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def test_a_timeout_and_a_dead_kernel_are_named_and_the_others_still_run(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "01_slow.ipynb", "import time\ntime.sleep(30)")
+    write_notebook(folder / "02_crash.ipynb", "import os\nos._exit(1)")
+    write_notebook(folder / "03_fine.ipynb", "print('fine')")
+    monkeypatch.setenv("COURSE_NOTEBOOK_TIMEOUT", "2")
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
+    assert run_course.main(folder) == 1
+    output = capsys.readouterr().out
+    lines = output.splitlines()
+    assert lines[0].startswith("running 01_slow.ipynb ... FAILED (")
+    assert lines[1].startswith("running 02_crash.ipynb ... FAILED (")
+    assert lines[2].startswith("running 03_fine.ipynb ... ok (")
+    rows = {line.split()[0]: line for line in lines if line.startswith("0")}
+    assert "FAILED" in rows["01_slow"] and "CellTimeoutError: a cell ran longer than 2 s" in rows["01_slow"]
+    assert "FAILED" in rows["02_crash"] and "DeadKernelError: the kernel died" in rows["02_crash"]
+    assert rows["03_fine"].split()[1] == "ok"
+    executed = tmp_path / "build" / "executed"
+    assert nbformat.read(executed / "03_fine.ipynb", as_version=4).cells[0].outputs[0].text == "fine\n"
+
+
+def test_the_terminal_shows_only_the_courses_lines(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "01_tf.ipynb", "from helpers import notebook\nsettings = notebook.start()")
+    write_notebook(folder / "02_tf.ipynb", "from helpers import models\nimport tensorflow as tf\ntf.constant(1) + 1")
+    # Without TF_CPP_MIN_LOG_LEVEL (helpers must set it) and without pytest's variable (see above).
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")}
+    env["COURSE_BUILD_DIR"] = str(tmp_path / "build")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; from helpers import run_course; sys.exit(run_course.main({str(folder)!r}))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(run_course.__file__).parents[1],
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stderr == ""
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("running 01_tf.ipynb ... ok") and lines[1].startswith("running 02_tf.ipynb ... ok")
+    assert lines[2] == "" and lines[3].startswith("profile smoke, data synthetic")
+    assert not [line for line in lines if "Kernel" in line or "oneDNN" in line or "absl" in line]
+
+
+def test_the_timeout_comes_from_the_makefile_setting():
+    assert run_course.notebook_timeout({}) == run_course.DEFAULT_TIMEOUT
+    assert run_course.notebook_timeout({"COURSE_NOTEBOOK_TIMEOUT": "90"}) == 90
+    with pytest.raises(SettingsError, match="COURSE_NOTEBOOK_TIMEOUT='soon' is not accepted"):
+        run_course.notebook_timeout({"COURSE_NOTEBOOK_TIMEOUT": "soon"})
+
+
+# ---------------------------------------------------------------- what the run may replace offline
+
+
+@pytest.fixture
+def offline_machine(monkeypatch, tmp_path):
+    monkeypatch.setattr(offline, "network_available", lambda host: False)
+    return {"COURSE_CACHE_DIR": str(tmp_path / "empty-cache"), "COURSE_BUILD_DIR": str(tmp_path / "build")}
+
+
+def test_what_the_user_left_at_its_defaults_is_replaced_and_said(offline_machine):
+    env = dict(offline_machine)
+    settings, overrides, sentence = run_course.plan_run(env)
+    assert (settings.profile, settings.data_source, settings.weights) == ("smoke", "synthetic", "none")
+    assert env["COURSE_PROFILE"] == "smoke" and env["COURSE_WEIGHTS"] == "none", "the kernels must see them"
+    assert "COURSE_PROFILE quick -> smoke" in sentence and "COURSE_WEIGHTS imagenet -> none" in sentence
+
+
+def test_the_default_profile_is_not_mistaken_for_a_choice(offline_machine):
+    env = {**offline_machine, "COURSE_PROFILE": ""}  # empty counts as not set, as in config
+    assert "COURSE_PROFILE" not in run_course.user_choices(env)
+    assert run_course.plan_run(env)[0].profile == "smoke"
+
+
+@pytest.mark.parametrize(
+    "chosen, error",
+    [
+        ({"COURSE_PROFILE": "quick"}, "You set COURSE_PROFILE=quick, which needs TFDS cats_vs_dogs"),
+        ({"COURSE_PROFILE": "full"}, "You set COURSE_PROFILE=full, which needs TFDS cats_vs_dogs"),
+        ({"COURSE_DATA_SOURCE": "tfds"}, "You set COURSE_DATA_SOURCE=tfds, which needs TFDS cats_vs_dogs"),
+        ({"COURSE_WEIGHTS": "imagenet"}, "You set COURSE_WEIGHTS=imagenet, which needs the ImageNet weights"),
+    ],
+)
+def test_what_the_user_chose_is_never_replaced(offline_machine, monkeypatch, capsys, chosen, error):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    for name, value in {**offline_machine, **chosen}.items():
+        monkeypatch.setenv(name, value)
+    assert run_course.main() == 2
+    output = capsys.readouterr().out.strip()
+    assert output.startswith(error) and "\n" not in output
+
+
+def test_a_folder_that_does_not_exist_stops_the_run_naming_it(offline_machine, monkeypatch, capsys, tmp_path):
+    for name, value in offline_machine.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nonexistent"))
+    assert run_course.main() == 2
+    output = capsys.readouterr().out.strip()
+    assert output == f"The image folder {tmp_path / 'nonexistent'} (COURSE_DATA_DIR) does not exist."

@@ -1,0 +1,82 @@
+"""`make student`: the edition holds no reference solution, and every notebook in it runs unanswered."""
+
+import zipfile
+
+import jupytext
+import nbformat
+import pytest
+
+from helpers import student
+from helpers.config import REPO_ROOT
+from helpers.run_course import execute_notebook
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    target = tmp_path_factory.mktemp("edition") / "student"
+    archive = student.build_student_edition(target)
+    return target, archive
+
+
+def solution_lines():
+    """Every line of the course's reference-solution cells that no other cell of the course holds."""
+    solutions, others = set(), set()
+    for script in NOTEBOOKS.glob("[0-9][0-9]_*.py"):
+        for cell in jupytext.read(script).cells:
+            lines = {line.strip() for line in cell.source.splitlines() if line.strip()}
+            if student.SOLUTION_TAG in cell.metadata.get("tags", []):
+                solutions |= lines
+            else:
+                others |= lines
+    return solutions - others
+
+
+def test_the_edition_holds_the_notebooks_helpers_and_setup_only(edition):
+    target, archive = edition
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        ["notebooks", "helpers", "README.md", *student.SETUP_FILES]
+    )
+    assert sorted(p.name for p in (target / "notebooks").iterdir()) == sorted(
+        p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+    )
+    assert "## Two commands" in (target / "README.md").read_text()
+    with zipfile.ZipFile(archive) as zipped:
+        assert "student/notebooks/05_transfer_and_finetune.ipynb" in zipped.namelist()
+
+
+def test_no_solution_leaks_into_the_edition(edition):
+    target, _ = edition
+    leaked = solution_lines()
+    assert leaked, "the course's notebooks tag their reference solutions"
+    for path in (target / "notebooks").glob("*.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            assert student.SOLUTION_TAG not in cell.metadata.get("tags", []), path.name
+            assert not cell.get("outputs"), path.name
+            lines = {line.strip() for line in cell.source.splitlines()}
+            assert not lines & leaked, f"{path.name}: a reference solution leaked: {lines & leaked}"
+
+
+def test_a_leaking_notebook_would_be_caught(tmp_path):
+    source = NOTEBOOKS / "02_recursive_freezing.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("tags", None)  # a solution cell someone forgot to tag
+    nbformat.write(notebook, tmp_path / source.name)
+    kept = student.student_notebook(tmp_path / source.name)
+    assert any({line.strip() for line in cell.source.splitlines()} & solution_lines() for cell in kept.cells)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("0[1-9]_*.ipynb")))
+def test_each_student_notebook_runs_with_every_exercise_unanswered(edition, name, tmp_path):
+    target, _ = edition
+    ok, _, error = execute_notebook(target / "notebooks" / name, tmp_path / name)
+    assert ok, error
+    executed = nbformat.read(tmp_path / name, as_version=4)
+    checks = [cell for cell in executed.cells if cell.cell_type == "code" and "exercises.check_" in cell.source]
+    assert checks, "every notebook ends with self-checking exercises"
+    for cell in checks:
+        text = "".join(output.get("text", "") for output in cell.outputs)
+        assert "Not yet: replace the `...`" in text, cell.source
