@@ -1,4 +1,5 @@
-"""Data sources (TFDS, a folder, synthetic), their splits, and the checks that keep bad files out.
+"""Data sources (cats_and_dogs_filtered, TFDS, a folder, synthetic), their splits, and the checks that keep
+bad files out.
 
 The pipelines that turn these splits into batches are in `helpers/pipelines.py`.
 """
@@ -13,9 +14,12 @@ import tensorflow_datasets as tfds
 from PIL import Image, UnidentifiedImageError
 
 from helpers.offline import (
+    FILTERED_CLASSES,
+    FILTERED_NAME,
     TFDS_NAME,
     DataUnavailable,
     _tfds_missing_message,
+    download_filtered,
     network_available,
     tfds_data_dir,
     tfds_host,
@@ -217,7 +221,81 @@ def report_skipped(skipped, total):
         print(f"  {path}: {reason}")
 
 
-# ---------------------------------------------------------------- TFDS
+# ---------------------------------------------------------------- cats_and_dogs_filtered (quick profile)
+
+
+def balanced_order(labels, seed):
+    """Positions of `labels` in a seeded order that alternates the classes: cat, dog, cat, dog, ...
+
+    Each class is shuffled with the seed; when one class runs out the other's rest follows. So while both
+    classes last, every pair (positions 2k, 2k + 1) holds one image of each, and any prefix of two or more
+    holds both classes.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    per_class = [rng.permutation(np.flatnonzero(labels == label)) for label in np.unique(labels)]
+    order = []
+    for rank in range(max(len(positions) for positions in per_class)):
+        order.extend(int(positions[rank]) for positions in per_class if rank < len(positions))
+    return np.asarray(order, dtype=np.int64)
+
+
+def _directory_images(folder, image_size):
+    """image_dataset_from_directory in file order (cats, then dogs): never reshuffled between iterations."""
+    import keras
+
+    dataset = keras.utils.image_dataset_from_directory(
+        folder, image_size=(image_size, image_size), batch_size=None, shuffle=False, verbose=False
+    )
+    assert dataset.class_names == list(FILTERED_CLASSES), f"{folder} holds classes {dataset.class_names}"
+    # image_dataset_from_directory sorts the class folders: cats is label 0 and dogs 1, as cat and dog in TFDS
+    labels = [dataset.class_names.index(Path(path).parent.name) for path in dataset.file_paths]
+    return dataset, labels
+
+
+def _select(dataset, count, positions):
+    """The elements of `dataset` at `positions` (in the dataset's own order), as uint8 images and int64 labels."""
+    keep = np.zeros(count, dtype=bool)
+    keep[positions] = True
+    keep = tf.constant(keep)
+    dataset = dataset.enumerate().filter(lambda i, example: keep[i])
+    return dataset.map(
+        lambda i, example: (tf.cast(tf.round(example[0]), tf.uint8), tf.cast(example[1], tf.int64)), AUTOTUNE
+    )
+
+
+def load_filtered(cache_dir, image_size, train_images, eval_images, seed):
+    """TensorFlow's cats_and_dogs_filtered photos: downloaded (about 68 MB) or read from the cache.
+
+    train is the archive's train/ folder; its validation/ folder is split in two, validation and test.
+    The seed picks which images (balanced between cats and dogs) when `train_images` or `eval_images`
+    caps a split (0: no cap) and which half of validation/ goes to each split; the same seed always picks
+    the same images, and no image is in two splits. Images are read by image_dataset_from_directory
+    (bilinear resize to `image_size`) and come in file order, cats first: the course's pipeline shuffles.
+    """
+    folder = download_filtered(cache_dir)
+    train, train_labels = _directory_images(folder / "train", image_size)
+    pool, pool_labels = _directory_images(folder / "validation", image_size)
+    order = balanced_order(train_labels, seed)
+    chosen = {"train": order[:train_images] if train_images else order}
+    order = balanced_order(pool_labels, seed)
+    halves = (np.arange(len(order)) // 2) % 2  # pairs (one cat, one dog) go to validation and test in turn
+    for half, name in enumerate(("validation", "test")):
+        positions = order[halves == half]
+        chosen[name] = positions[:eval_images] if eval_images else positions
+    sources = {"train": (train, len(train_labels)), "validation": (pool, len(pool_labels))}
+    sources["test"] = sources["validation"]
+    splits = {name: _select(*sources[name], chosen[name]) for name in chosen}
+    counts = f"{len(train_labels):,} train and {len(pool_labels):,} validation images"
+    return CourseData(
+        **splits,
+        class_names=TFDS_CLASS_NAMES,
+        description=f"{FILTERED_NAME} from {folder} ({counts}; validation/ split into validation and test)",
+        sizes={name: len(positions) for name, positions in chosen.items()},
+    )
+
+
+# ---------------------------------------------------------------- TFDS (full profile)
 
 
 def load_guide_split(data_dir):
@@ -262,4 +340,8 @@ def load_data(settings):
         return load_synthetic(settings.image_size, settings.train_images, settings.eval_images, settings.seed)
     if settings.data_source == "folder":
         return load_folder(settings.data_dir, settings.train_images, settings.eval_images, settings.seed)
+    if settings.data_source == "filtered":
+        return load_filtered(
+            settings.cache_dir, settings.image_size, settings.train_images, settings.eval_images, settings.seed
+        )
     return load_tfds(settings.cache_dir, settings.train_images, settings.eval_images)

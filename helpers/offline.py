@@ -1,8 +1,9 @@
 """Where the course's data and weights come from, and whether they can be had right now.
 
 The hosts that downloads really use and a probe for them, the Keras weight files (download, hash check,
-cache), whether TFDS cats_vs_dogs is prepared in the cache, the one-sentence messages when something is
-missing, notebook 00's availability table and `make run`'s offline fallback.
+cache), the quick profile's photos (TensorFlow's cats_and_dogs_filtered.zip: download, extract, layout
+check, cache), whether TFDS cats_vs_dogs (the full profile's) is prepared in the cache, the one-sentence
+messages when something is missing, notebook 00's availability table and `make run`'s offline fallback.
 Nothing here imports TensorFlow: `make run` asks these questions before any notebook starts.
 """
 
@@ -14,6 +15,15 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 TFDS_NAME = "cats_vs_dogs"
+FILTERED_NAME = "cats_and_dogs_filtered"
+# The TensorFlow transfer-learning tutorial's photos, about 68 MB: cats_and_dogs_filtered/train/{cats,dogs}
+# (1,000 JPEGs each) and cats_and_dogs_filtered/validation/{cats,dogs} (500 each). No hash is published
+# for this zip, so the layout check after extraction (filtered_layout) is its integrity check. Tests
+# point FILTERED_URL, or download_filtered's `origin`, at a file:// URL.
+FILTERED_URL = "https://download.mlcc.google.com/mledu-datasets/cats_and_dogs_filtered.zip"
+FILTERED_SPLITS = ("train", "validation")
+FILTERED_CLASSES = ("cats", "dogs")  # sorted, so image_dataset_from_directory labels cat 0 and dog 1
+FILTERED_IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
 OFFLINE_ADVICE = "Not cached and no network: run `make prefetch` on a connected machine, copy cache/."
 
 _KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -61,6 +71,16 @@ def tfds_host():
 
     module = sys.modules[tfds.builder_cls(TFDS_NAME).__module__]
     return urlparse(module._URL).hostname
+
+
+def filtered_host(origin=None):
+    """The host cats_and_dogs_filtered.zip is downloaded from (None for a file:// origin)."""
+    return urlparse(origin or FILTERED_URL).hostname
+
+
+def data_host(settings):
+    """The host the settings' data is downloaded from, or None when it needs no download."""
+    return {"tfds": tfds_host, "filtered": filtered_host}.get(settings.data_source, lambda: None)()
 
 
 def weights_host(base_model):
@@ -153,7 +173,113 @@ def resolve_weights(settings):
     return settings.weights
 
 
-# ---------------------------------------------------------------- TFDS
+# ---------------------------------------------------------------- cats_and_dogs_filtered (quick profile)
+
+
+def filtered_archive(cache_dir):
+    """Where keras.utils.get_file keeps the downloaded cats_and_dogs_filtered.zip in the course cache."""
+    return keras_cache_dir(cache_dir) / "datasets" / f"{FILTERED_NAME}.zip"
+
+
+def filtered_dir(cache_dir):
+    """The extracted cats_and_dogs_filtered folder (train/ and validation/) in the course cache.
+
+    keras.utils.get_file(fname="cats_and_dogs_filtered.zip", extract=True) extracts into
+    `<cache_dir>/keras/datasets/cats_and_dogs_filtered_extracted/`; the zip holds one top folder.
+    """
+    return keras_cache_dir(cache_dir) / "datasets" / f"{FILTERED_NAME}_extracted" / FILTERED_NAME
+
+
+def filtered_layout(folder):
+    """{split: {class: number of images}} of an extracted cats_and_dogs_filtered folder.
+
+    Raises DataUnavailable with one sentence naming every class folder that is missing or holds no
+    images. Other counts than the published 1,000 / 500 per class are accepted (a local test archive).
+    """
+    folder = Path(folder)
+    counts, problems = {}, []
+    for split in FILTERED_SPLITS:
+        counts[split] = {}
+        for name in FILTERED_CLASSES:
+            class_dir = folder / split / name
+            if not class_dir.is_dir():
+                problems.append(f"{class_dir} is missing")
+                continue
+            images = [p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in FILTERED_IMAGE_SUFFIXES]
+            counts[split][name] = len(images)
+            if not images:
+                problems.append(f"{class_dir} holds no images")
+    if problems:
+        raise DataUnavailable(_filtered_layout_message(folder, problems))
+    return counts
+
+
+def filtered_prepared(cache_dir):
+    """True when the extracted cats_and_dogs_filtered photos in the cache pass the layout check."""
+    try:
+        filtered_layout(filtered_dir(cache_dir))
+    except DataUnavailable:
+        return False
+    return True
+
+
+def download_filtered(cache_dir, origin=None):
+    """The extracted cats_and_dogs_filtered folder, downloaded and extracted by Keras if not cached.
+
+    Offline with the photos in the cache, nothing is probed or downloaded. With only the zip in the cache,
+    Keras extracts it again without the network. Otherwise the host is probed first, so offline fails in
+    seconds with one sentence (DataUnavailable); a download that fails, or an archive without the
+    expected class folders, is one sentence too.
+    """
+    folder = filtered_dir(cache_dir)
+    if filtered_prepared(cache_dir):
+        return folder
+    origin = origin or FILTERED_URL
+    host = filtered_host(origin)
+    archive = filtered_archive(cache_dir)
+    if not archive.is_file() and host and not network_available(host):  # a file:// origin needs no network
+        raise DataUnavailable(_filtered_missing_message(cache_dir, f"no network to {host}"))
+    try:  # get_file quietly writes to /tmp/.keras when the folder it is given is missing or read-only
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(archive.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        raise DataUnavailable(_filtered_missing_message(cache_dir, f"{archive.parent} is not writable"))
+    import keras
+
+    try:
+        keras.utils.get_file(
+            archive.name,
+            origin,
+            extract=True,
+            cache_subdir="datasets",
+            cache_dir=str(keras_cache_dir(cache_dir)),
+        )
+    except Exception as error:  # get_file raises plain Exception for network failures
+        raise DataUnavailable(_filtered_missing_message(cache_dir, type(error).__name__)) from None
+    filtered_layout(folder)  # the archive's integrity check: raises a sentence naming what is missing
+    return folder
+
+
+def _filtered_missing_message(cache_dir, reason):
+    return (
+        f"The {FILTERED_NAME} photos are not in {filtered_dir(cache_dir)} and could not be downloaded "
+        f"({reason}). Run `make prefetch` on a connected machine and copy the cache folder here (or set "
+        "COURSE_CACHE_DIR to it), or use your own photos with COURSE_DATA_DIR=<folder with cat/ and dog/>."
+    )
+
+
+def _filtered_layout_message(folder, problems):
+    datasets = folder.parent.parent
+    return (
+        f"The {FILTERED_NAME} photos in {folder} are incomplete: {'; '.join(problems)}. Delete "
+        f"{datasets / (FILTERED_NAME + '.zip')} and {folder.parent}, then run `make prefetch` on a connected "
+        "machine (or use your own photos with COURSE_DATA_DIR=<folder with cat/ and dog/>)."
+    )
+
+
+# ---------------------------------------------------------------- TFDS (full profile)
 
 
 def tfds_data_dir(cache_dir):
@@ -191,12 +317,28 @@ def data_status(settings):
     if settings.data_source == "folder":
         found = Path(settings.data_dir).is_dir()
         return settings.data_dir, found, "" if found else "This folder does not exist; fix COURSE_DATA_DIR."
+    if settings.data_source == "filtered":
+        return _filtered_status(settings.cache_dir)
     where = str(tfds_data_dir(settings.cache_dir))
     if tfds_prepared(settings.cache_dir):
         return f"{where} (cached)", True, ""
     host = tfds_host()
     if network_available(host):
         return f"{where} (downloads about 800 MB from {host} on first use)", True, ""
+    return where, False, f"{OFFLINE_ADVICE} (no network to {host})"
+
+
+def _filtered_status(cache_dir):
+    where = str(filtered_dir(cache_dir))
+    if filtered_prepared(cache_dir):
+        return f"{where} (cached)", True, ""
+    if filtered_archive(cache_dir).is_file():
+        return f"{where} (extracted from the cached {FILTERED_NAME}.zip on first use)", True, ""
+    host = filtered_host()
+    if not host:
+        return f"{where} (copied from {FILTERED_URL} on first use)", True, ""
+    if network_available(host):
+        return f"{where} (downloads about 68 MB from {host} on first use)", True, ""
     return where, False, f"{OFFLINE_ADVICE} (no network to {host})"
 
 
@@ -255,7 +397,8 @@ def offline_fallback(settings, chosen):
         if settings.data_source == "folder":
             raise DataUnavailable(f"The image folder {settings.data_dir} (COURSE_DATA_DIR) does not exist.")
         needs = [name for name in _NEEDS_DATA if name in chosen]
-        _refuse_if_chosen(DataUnavailable, needs, values, f"TFDS {TFDS_NAME}", where, tfds_host())
+        what = f"the {FILTERED_NAME} photos" if settings.data_source == "filtered" else f"TFDS {TFDS_NAME}"
+        _refuse_if_chosen(DataUnavailable, needs, values, what, where, data_host(settings))
         overrides["COURSE_DATA_SOURCE"] = "synthetic"
         missing.append("the cats-vs-dogs photos")
     where, ok, _ = weights_status(settings)

@@ -15,22 +15,24 @@ from helpers.data import decode_image
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def rotate_images(images, angles):
-    """Rotate each image of a float batch by its angle (radians) about its centre, reflecting at the edges.
+def flip_and_rotate(images, flips, angles):
+    """Mirror the images where `flips` is True, then rotate each by its angle (radians, counter-clockwise).
 
-    The same transform Keras's RandomRotation applies, for angles we draw ourselves.
+    What RandomFlip("horizontal") followed by RandomRotation does, for draws we make ourselves, in one
+    bilinear resampling (reflecting at the edges, as RandomRotation does) instead of two passes.
     """
     height = tf.cast(tf.shape(images)[1], tf.float32)
     width = tf.cast(tf.shape(images)[2], tf.float32)
     centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
     cos, sin = tf.cos(angles), tf.sin(angles)
+    mirror = tf.where(flips, -1.0, 1.0)  # a flip reads each row from the other end
     zeros = tf.zeros_like(angles)
-    # Each row maps an output pixel (x, y) to the input pixel it is read from.
+    # Each row maps an output pixel (x, y) to the input pixel it is read from: rotate, then mirror.
     transforms = tf.stack(
         [
-            cos,
-            -sin,
-            centre_x - cos * centre_x + sin * centre_y,
+            mirror * cos,
+            -mirror * sin,
+            centre_x - mirror * (cos * centre_x - sin * centre_y),
             sin,
             cos,
             centre_y - sin * centre_x - cos * centre_y,
@@ -73,9 +75,10 @@ def augment_batch(images, seed):
     parallel and the same seed always gives the same batch. Flip and rotation get separate seeds.
     """
     flip_seed, rotation_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
-    images = tf.image.stateless_random_flip_left_right(images, flip_seed)
-    turns = tf.random.stateless_uniform([tf.shape(images)[0]], rotation_seed, minval=-0.1, maxval=0.1)
-    return rotate_images(images, turns * 2 * math.pi)
+    count = tf.shape(images)[0]
+    flips = tf.random.stateless_uniform([count], flip_seed) < 0.5
+    turns = tf.random.stateless_uniform([count], rotation_seed, minval=-0.1, maxval=0.1)
+    return tf.cast(flip_and_rotate(images, flips, turns * 2 * math.pi), tf.float32)
 
 
 def pipeline(dataset, image_size, batch_size, training, seed=0):
@@ -88,7 +91,6 @@ def pipeline(dataset, image_size, batch_size, training, seed=0):
     if training:
         dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)  # a new order every epoch
     dataset = dataset.batch(batch_size)
-    dataset = dataset.map(lambda images, labels: (tf.cast(images, tf.float32), labels), num_parallel_calls=AUTOTUNE)
     if training:
         # Two fresh random numbers per batch, a new stream every epoch, the same streams for the same seed.
         batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
@@ -96,6 +98,8 @@ def pipeline(dataset, image_size, batch_size, training, seed=0):
             lambda batch, batch_seed: (augment_batch(batch[0], batch_seed), batch[1]),
             num_parallel_calls=AUTOTUNE,  # parallel and still deterministic: no shared random state
         )
+    else:
+        dataset = dataset.map(lambda images, labels: (tf.cast(images, tf.float32), labels))
     return dataset.prefetch(AUTOTUNE)  # the next batch is prepared while the model trains
 
 

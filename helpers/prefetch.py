@@ -1,9 +1,13 @@
-"""`make prefetch`: download TFDS cats_vs_dogs and the bases' ImageNet weights into the course cache.
+"""`make prefetch`: download what the profiles need into the course cache, with Keras's progress bars.
 
+By default: the quick profile's photos (TensorFlow's cats_and_dogs_filtered.zip, about 68 MB, extracted)
+and both bases' ImageNet weights (hash-checked), about 155 MB in all. With COURSE_PREFETCH_FULL=1 also
+the full profile's TFDS cats_vs_dogs (about 800 MB more, prepared by TFDS).
 Run it once on a connected machine; then copy the cache folder (COURSE_CACHE_DIR, default cache/)
-to every machine that should run the course offline. Weight files are hash-checked.
+to every machine that should run the course offline.
 """
 
+import os
 import sys
 
 from helpers import import_tensorflow_quietly
@@ -13,10 +17,14 @@ import_tensorflow_quietly()  # load_tfds needs TensorFlow; its start-up lines ne
 from helpers.config import load_settings
 from helpers.data import load_tfds
 from helpers.offline import (
+    FILTERED_NAME,
     WEIGHT_FILES,
     DataUnavailable,
     WeightsUnavailable,
+    download_filtered,
     download_weights,
+    filtered_host,
+    filtered_layout,
     network_available,
     tfds_data_dir,
     tfds_host,
@@ -24,33 +32,59 @@ from helpers.offline import (
     weights_host,
 )
 
+FULL_VARIABLE = "COURSE_PREFETCH_FULL"  # set to 1 to fetch the full profile's TFDS cats_vs_dogs too
 
-def download_hosts():
-    """Every host `make prefetch` downloads from: TFDS's for the photos, Keras's for the weights."""
-    return sorted({tfds_host(), *(weights_host(base_model) for base_model in WEIGHT_FILES)})
+
+def wants_full(env=None):
+    """True when COURSE_PREFETCH_FULL=1 asks for the full profile's data too."""
+    return (os.environ if env is None else env).get(FULL_VARIABLE, "").strip() == "1"
+
+
+def download_hosts(full=False):
+    """Every host `make prefetch` downloads from: the photos' hosts and Keras's for the weights."""
+    hosts = {filtered_host(), *(weights_host(base_model) for base_model in WEIGHT_FILES)}
+    if full:
+        hosts.add(tfds_host())
+    return sorted(host for host in hosts if host)
 
 
 def main():
     """Fill the cache; print where everything went. Exit 1 with one sentence when offline."""
     cache_dir = load_settings().cache_dir
-    unreachable = [host for host in download_hosts() if not network_available(host)]
+    full = wants_full()
+    hosts = download_hosts(full)
+    unreachable = [host for host in hosts if not network_available(host)]
     if unreachable:
         print(
-            f"No network to {' or '.join(unreachable)}: `make prefetch` needs to download about 900 MB from "
-            f"{' and '.join(download_hosts())}. Run it on a connected machine and copy {cache_dir} here."
+            f"No network to {' or '.join(unreachable)}: `make prefetch` needs to download about "
+            f"{'950' if full else '155'} MB from {' and '.join(hosts)}. Run it on a connected machine and "
+            f"copy {cache_dir} here."
         )
         return 1
     try:
         for base_model in WEIGHT_FILES:
             print(f"weights for {base_model}: {download_weights(base_model, cache_dir)}")
-        load_tfds(cache_dir, 0, 0)
+        folder = download_filtered(cache_dir)
+        counts = filtered_layout(folder)
+        print(f"{FILTERED_NAME} (quick profile): {folder} ({_counts(counts)})")
+        if full:
+            load_tfds(cache_dir, 0, 0)
+            assert tfds_prepared(cache_dir)
+            print(f"TFDS cats_vs_dogs (full profile): {tfds_data_dir(cache_dir)}")
     except (WeightsUnavailable, DataUnavailable) as error:
         print(error)
         return 1
-    assert tfds_prepared(cache_dir)
-    print(f"TFDS cats_vs_dogs: {tfds_data_dir(cache_dir)}")
+    if not full and not tfds_prepared(cache_dir):
+        print(
+            "The full profile's TFDS cats_vs_dogs (about 800 MB more) was not fetched: run "
+            f"`{FULL_VARIABLE}=1 make prefetch` to fetch it too."
+        )
     print(f"Done. Copy {cache_dir} to each machine (same path, or set COURSE_CACHE_DIR).")
     return 0
+
+
+def _counts(counts):
+    return ", ".join(f"{split} {' + '.join(str(n) for n in classes.values())}" for split, classes in counts.items())
 
 
 if __name__ == "__main__":

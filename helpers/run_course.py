@@ -91,7 +91,7 @@ def plan_run(env):
     """Settings for the run, after the offline fallback: (settings, overrides applied, sentence).
 
     Raises SettingsError for a bad value, DataUnavailable or WeightsUnavailable for a choice of the
-    user's that cannot be met (a missing folder, or TFDS or ImageNet weights offline without a cache).
+    user's that cannot be met (a missing folder, or photos or ImageNet weights offline without a cache).
     `env` is updated in place with the overrides, so the notebooks' kernels see them.
     """
     chosen = user_choices(env)

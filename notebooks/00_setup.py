@@ -55,13 +55,15 @@ if not any(d.device_type == "GPU" for d in devices):
 
 # %% [markdown]
 # ## Data and weights
-# The profile decides where the images and the base model's weights come from. Nothing is downloaded
-# here; the table says whether each is cached, downloadable, or missing, and what to do if missing.
+# The profile decides where the images and the base model's weights come from: `quick` reads TensorFlow's
+# `cats_and_dogs_filtered` photos (a 68 MB download), `full` the guide's TFDS `cats_vs_dogs` (about
+# 800 MB). Nothing is downloaded here; the table says whether each is cached, downloadable, or missing,
+# and what to do if missing.
 
 # %%
-from helpers.offline import availability_table, network_available, tfds_host, weights_host
+from helpers.offline import availability_table, data_host, network_available, weights_host
 
-for host in sorted({tfds_host(), weights_host(settings.base_model)}):
+for host in sorted({data_host(settings), weights_host(settings.base_model)} - {None}):
     print(f"Network to {host}:", "yes" if network_available(host) else "no")
 display(availability_table(settings))
 

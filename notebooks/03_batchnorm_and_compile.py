@@ -267,9 +267,10 @@ assert any("gamma" in key for key in moved) and any("kernel" in key for key in m
 # - **fine-tuning**, twice from the same weights, batch 4, learning rate 1e-5 (the weights barely
 #   move): once with BatchNormalization updating (the guide's code on Keras 3), once frozen.
 #
-# Our small base uses a BatchNormalization momentum of 0.9 (PyTorch's default) so that the drift
-# shows within 40 steps. With Keras's default of 0.99 the statistics move more slowly per step and the
-# same damage takes longer to appear; the cell prints how much of the way each momentum goes.
+# Our small base uses a BatchNormalization momentum of 0.9 (PyTorch's default, which PyTorch writes
+# as `momentum=0.1`) so that the drift shows within 40 steps. With Keras's default of 0.99 the
+# statistics move more slowly per step and the same damage takes longer to appear; the table below
+# prints how much of the way to B's statistics each momentum goes.
 
 # %%
 from helpers import data
@@ -366,7 +367,8 @@ print(f"after {steps[-1]} steps: accuracy {updating[steps[-1]][1]:.3f} with the 
 # BatchNormalization when fine-tuning. It is a safe default for small data, not a law (opinion, backed
 # by the literature rather than by a measurement here): when the new data differs from the old mainly
 # in the statistics themselves, re-estimating them can *help* (the idea behind AdaBN, Li et al.,
-# 2016), and fastai trains BatchNormalization layers by default.
+# 2016), and fastai keeps BatchNormalization layers training when it freezes the rest of a
+# pretrained model (its `train_bn=True` default).
 
 # %% [markdown]
 # ## Exercises

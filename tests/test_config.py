@@ -6,12 +6,12 @@ from helpers.config import PROFILES, QUICK_SIZES, SettingsError, load_settings
 def test_defaults_are_the_quick_profile_with_mobilenet_v2_at_224():
     settings = load_settings({})
     assert (settings.profile, settings.base_model, settings.image_size) == ("quick", "mobilenet_v2_0.35", 224)
-    assert settings.data_source == "tfds" and settings.weights == "imagenet"
+    assert settings.data_source == "filtered" and settings.weights == "imagenet"
 
 
 def test_full_profile_uses_the_guides_settings():
     settings = load_settings({"COURSE_PROFILE": "full"})
-    assert settings.base_model == "xception"
+    assert settings.base_model == "xception" and settings.data_source == "tfds"
     assert (settings.image_size, settings.batch_size, settings.train_images) == (150, 64, 0)
 
 

@@ -40,7 +40,7 @@ def test_real_photos_and_imagenet_weights_give_no_warning(capsys, monkeypatch):
     settings = notebook.start()
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and "Warning" not in lines[1]
-    assert f"profile quick, data tfds, base {settings.base_model}, weights imagenet" in lines[0]
+    assert f"profile quick, data filtered, base {settings.base_model}, weights imagenet" in lines[0]
 
 
 def test_only_random_weights_are_named_when_the_photos_are_real(tmp_path):
@@ -124,12 +124,58 @@ def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
     monkeypatch.setattr(prefetch, "network_available", lambda host: False)
     assert prefetch.main() == 1
     output = capsys.readouterr().out.strip()
-    assert output.startswith(f"No network to {offline.tfds_host()} or storage.googleapis.com: `make prefetch`")
-    assert "\n" not in output
+    assert output.startswith("No network to download.mlcc.google.com or storage.googleapis.com: `make prefetch`")
+    assert "about 155 MB" in output and "\n" not in output
 
 
-def test_prefetch_downloads_from_the_tfds_host_and_the_weights_host():
-    assert prefetch.download_hosts() == sorted({offline.tfds_host(), "storage.googleapis.com"})
+def test_prefetch_downloads_from_the_photos_host_and_the_weights_host():
+    assert prefetch.download_hosts() == ["download.mlcc.google.com", "storage.googleapis.com"]
+    assert prefetch.download_hosts(full=True) == sorted(
+        {"download.mlcc.google.com", offline.tfds_host(), "storage.googleapis.com"}
+    )
+
+
+def fake_downloads(monkeypatch, tmp_path):
+    """Record what make prefetch downloads; the photos are a cached look-alike layout."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(prefetch, "network_available", lambda host: True)
+    fetched = []
+    monkeypatch.setattr(prefetch, "download_weights", lambda base, cache: fetched.append(base) or f"{base}.h5")
+
+    def fake_filtered(cache_dir):
+        folder = offline.filtered_dir(cache_dir)
+        for split in ("train", "validation"):
+            for name in ("cats", "dogs"):
+                (folder / split / name).mkdir(parents=True, exist_ok=True)
+                (folder / split / name / "1.jpg").write_bytes(b"")
+        fetched.append("filtered")
+        return folder
+
+    monkeypatch.setattr(prefetch, "download_filtered", fake_filtered)
+    monkeypatch.setattr(prefetch, "load_tfds", lambda cache_dir, *sizes: fetched.append("tfds"))
+    monkeypatch.setattr(prefetch, "tfds_prepared", lambda cache_dir: "tfds" in fetched)
+    return fetched
+
+
+def test_prefetch_fetches_what_quick_needs_and_says_how_to_fetch_full(monkeypatch, tmp_path, capsys):
+    fetched = fake_downloads(monkeypatch, tmp_path)
+    assert prefetch.main() == 0
+    assert fetched == ["xception", "mobilenet_v2_0.35", "filtered"]
+    output = capsys.readouterr().out
+    assert (
+        f"cats_and_dogs_filtered (quick profile): {offline.filtered_dir(tmp_path)} (train 1 + 1, validation 1 + 1)"
+        in output
+    )
+    assert "run `COURSE_PREFETCH_FULL=1 make prefetch` to fetch it too." in output
+
+
+def test_prefetch_full_fetches_tfds_too(monkeypatch, tmp_path, capsys):
+    fetched = fake_downloads(monkeypatch, tmp_path)
+    monkeypatch.setenv("COURSE_PREFETCH_FULL", "1")
+    assert prefetch.main() == 0
+    assert fetched == ["xception", "mobilenet_v2_0.35", "filtered", "tfds"]
+    output = capsys.readouterr().out
+    assert "TFDS cats_vs_dogs (full profile)" in output and "COURSE_PREFETCH_FULL=1 make" not in output
 
 
 # ---------------------------------------------------------------- Makefile
@@ -138,9 +184,12 @@ needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make(*args, path=None, cwd=REPO):
-    env = {**os.environ, "PATH": path} if path is not None else os.environ
+    # Under `make test` the outer make's variables would make this one print "Entering directory".
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    if path is not None:
+        env["PATH"] = path
     return subprocess.run(
-        [shutil.which("make"), "-f", str(REPO / "Makefile"), *args],
+        [shutil.which("make"), "--no-print-directory", "-f", str(REPO / "Makefile"), *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -32,6 +32,15 @@ def fake_weights(monkeypatch, base_model, content, origin="https://storage.googl
     return spec
 
 
+def prepare_filtered(cache_dir):
+    """What extracted cats_and_dogs_filtered photos look like to the layout check: one file per class folder."""
+    for split in ("train", "validation"):
+        for name in ("cats", "dogs"):
+            folder = offline.filtered_dir(cache_dir) / split / name
+            folder.mkdir(parents=True)
+            (folder / f"{name}.1.jpg").write_bytes(b"")
+
+
 def prepare_tfds(cache_dir):
     """What a prepared TFDS cats_vs_dogs looks like to TFDS: its version folder with dataset_info.json."""
     import tensorflow_datasets as tfds
@@ -49,6 +58,18 @@ def test_the_tfds_host_is_the_one_in_tfds_own_builder():
 
     assert offline.tfds_host() == urlparse(cats_vs_dogs._URL).hostname
     assert offline.tfds_host() not in {offline.weights_host(base) for base in offline.WEIGHT_FILES}
+
+
+def test_the_filtered_photos_host_is_the_one_in_their_origin():
+    assert offline.filtered_host() == urlparse(offline.FILTERED_URL).hostname == "download.mlcc.google.com"
+    assert offline.FILTERED_URL.endswith("/cats_and_dogs_filtered.zip")
+    assert offline.filtered_host("file:///tmp/cats_and_dogs_filtered.zip") is None
+
+
+def test_each_data_source_names_the_host_it_needs():
+    assert offline.data_host(load_settings({"COURSE_PROFILE": "quick"})) == "download.mlcc.google.com"
+    assert offline.data_host(load_settings({"COURSE_PROFILE": "full"})) == offline.tfds_host()
+    assert offline.data_host(load_settings({"COURSE_PROFILE": "smoke"})) is None
 
 
 def test_the_weights_host_is_the_one_in_each_origin():
@@ -205,7 +226,7 @@ def test_load_tfds_probes_the_tfds_host(tmp_path, monkeypatch):
 
 
 def test_a_filled_cache_needs_no_network(tmp_path, monkeypatch):
-    prepare_tfds(tmp_path)
+    prepare_filtered(tmp_path)
     spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", b"w")
     weights = tmp_path / "keras" / "models" / spec["fname"]
     weights.parent.mkdir(parents=True)
@@ -214,7 +235,35 @@ def test_a_filled_cache_needs_no_network(tmp_path, monkeypatch):
     settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
     table = offline.availability_table(settings)
     assert table.column("status") == ["available", "available"]
-    assert "(cached)" in table.column("from")[0] and str(weights) in table.column("from")[1]
+    assert table.column("from")[0] == f"{offline.filtered_dir(tmp_path)} (cached)"
+    assert str(weights) in table.column("from")[1]
+
+
+def test_the_full_profiles_tfds_cache_needs_no_network(tmp_path, monkeypatch):
+    prepare_tfds(tmp_path)
+    monkeypatch.setattr(offline, "network_available", no_probe)
+    settings = load_settings({"COURSE_PROFILE": "full", "COURSE_CACHE_DIR": str(tmp_path)})
+    assert offline.data_status(settings) == (f"{tmp_path / 'tensorflow_datasets'} (cached)", True, "")
+
+
+def test_the_table_says_the_quick_photos_download_68_mb_online(tmp_path, monkeypatch):
+    probed = []
+    monkeypatch.setattr(offline, "network_available", lambda host: probed.append(host) or True)
+    settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
+    where, ok, advice = offline.data_status(settings)
+    assert (
+        where == f"{offline.filtered_dir(tmp_path)} (downloads about 68 MB from download.mlcc.google.com on first use)"
+    )
+    assert ok and advice == "" and probed == ["download.mlcc.google.com"]
+
+
+def test_a_cached_zip_is_enough_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(offline, "network_available", no_probe)
+    offline.filtered_archive(tmp_path).parent.mkdir(parents=True)
+    offline.filtered_archive(tmp_path).write_bytes(b"zip")
+    settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
+    where, ok, _ = offline.data_status(settings)
+    assert ok and where.endswith("(extracted from the cached cats_and_dogs_filtered.zip on first use)")
 
 
 def test_the_table_says_what_is_missing_offline(tmp_path, monkeypatch):
@@ -223,7 +272,10 @@ def test_the_table_says_what_is_missing_offline(tmp_path, monkeypatch):
     table = offline.availability_table(settings)
     assert table.column("status") == ["NOT AVAILABLE", "NOT AVAILABLE"]
     advice = table.column("what to do")
-    assert offline.tfds_host() in advice[0] and "storage.googleapis.com" in advice[1]
+    assert advice[0] == f"{offline.OFFLINE_ADVICE} (no network to download.mlcc.google.com)"
+    assert "storage.googleapis.com" in advice[1]
+    full = load_settings({"COURSE_PROFILE": "full", "COURSE_CACHE_DIR": str(tmp_path)})
+    assert offline.tfds_host() in offline.availability_table(full).column("what to do")[0]
 
 
 # ---------------------------------------------------------------- make run's offline fallback
@@ -240,7 +292,7 @@ def test_offline_defaults_are_replaced_and_each_replacement_is_named(tmp_path, m
     assert overrides == {"COURSE_PROFILE": "smoke", "COURSE_DATA_SOURCE": "synthetic", "COURSE_WEIGHTS": "none"}
     for replaced in (
         "COURSE_PROFILE quick -> smoke",
-        "COURSE_DATA_SOURCE tfds -> synthetic",
+        "COURSE_DATA_SOURCE filtered -> synthetic",
         "COURSE_WEIGHTS imagenet -> none",
     ):
         assert replaced in sentence
@@ -259,12 +311,24 @@ def test_the_smoke_profile_never_probes(tmp_path, monkeypatch):
     assert offline.offline_fallback(settings, chosen={"COURSE_PROFILE"}) == ({}, "")
 
 
-def test_an_explicit_profile_that_needs_tfds_stops_instead(tmp_path, monkeypatch):
+def test_an_explicit_profile_that_needs_the_filtered_photos_stops_instead(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_PROFILE="quick")
     with pytest.raises(offline.DataUnavailable) as error:
         offline.offline_fallback(settings, chosen={"COURSE_PROFILE"})
+    assert str(error.value) == (
+        "You set COURSE_PROFILE=quick, which needs the cats_and_dogs_filtered photos, but it is not in "
+        f"{offline.filtered_dir(tmp_path)} and download.mlcc.google.com cannot be reached to download it: run "
+        "`make prefetch` on a connected machine and copy the cache folder here, or change COURSE_PROFILE."
+    )
+
+
+def test_an_explicit_profile_that_needs_tfds_stops_instead(tmp_path, monkeypatch):
+    settings = quick_offline(tmp_path, monkeypatch, COURSE_PROFILE="full")
+    with pytest.raises(offline.DataUnavailable) as error:
+        offline.offline_fallback(settings, chosen={"COURSE_PROFILE"})
     message = str(error.value)
-    assert message.startswith("You set COURSE_PROFILE=quick, which needs TFDS cats_vs_dogs") and "\n" not in message
+    assert message.startswith("You set COURSE_PROFILE=full, which needs TFDS cats_vs_dogs") and "\n" not in message
+    assert offline.tfds_host() in message
 
 
 def test_explicit_imagenet_weights_stop_instead(tmp_path, monkeypatch):

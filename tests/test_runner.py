@@ -139,7 +139,11 @@ def test_the_default_profile_is_not_mistaken_for_a_choice(offline_machine):
 @pytest.mark.parametrize(
     "chosen, error",
     [
-        ({"COURSE_PROFILE": "quick"}, "You set COURSE_PROFILE=quick, which needs TFDS cats_vs_dogs"),
+        ({"COURSE_PROFILE": "quick"}, "You set COURSE_PROFILE=quick, which needs the cats_and_dogs_filtered photos"),
+        (
+            {"COURSE_DATA_SOURCE": "filtered"},
+            "You set COURSE_DATA_SOURCE=filtered, which needs the cats_and_dogs_filtered photos",
+        ),
         ({"COURSE_PROFILE": "full"}, "You set COURSE_PROFILE=full, which needs TFDS cats_vs_dogs"),
         ({"COURSE_DATA_SOURCE": "tfds"}, "You set COURSE_DATA_SOURCE=tfds, which needs TFDS cats_vs_dogs"),
         ({"COURSE_WEIGHTS": "imagenet"}, "You set COURSE_WEIGHTS=imagenet, which needs the ImageNet weights"),

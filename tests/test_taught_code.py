@@ -90,7 +90,7 @@ def test_a_one_sided_change_is_caught():
 def notebook_pipeline():
     """Notebook 04's cells that define the pipeline, executed on their own."""
     definitions = notebook_definitions("04")
-    namespace = {"AUTOTUNE": pipelines.AUTOTUNE, "rotate_images": pipelines.rotate_images}
+    namespace = {"AUTOTUNE": pipelines.AUTOTUNE, "flip_and_rotate": pipelines.flip_and_rotate}
     exec("import math\nimport tensorflow as tf\n", namespace)
     for name in ("resize_image", "augment_batch", "pipeline"):
         exec(definitions[name], namespace)
