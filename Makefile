@@ -17,7 +17,7 @@ LINT_PATHS := helpers tests notebooks/*.py conftest.py
 # ruff format would drop the `;` that hides a cell's value and fold exercise stubs, so notebooks are only checked.
 FORMAT_PATHS := helpers tests conftest.py
 
-.PHONY: setup lint test run lab sync bench prefetch student clean
+.PHONY: setup lint test run lab sync bench prefetch student wheelhouse clean
 
 setup: $(ENV_STAMP)
 
@@ -30,16 +30,27 @@ $(ENV_STAMP): requirements.txt pyproject.toml
 	  fi; \
 	  "$(BASE_PYTHON)" -m venv .venv; \
 	fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -e .
+	@if [ -d wheelhouse ]; then \
+	  echo "Installing from wheelhouse/ without the network."; \
+	  $(PY) -m pip install --quiet --no-index --find-links wheelhouse -r requirements.txt -e .; \
+	else \
+	  $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -r requirements.txt -e .; \
+	fi
 	@touch $@
+
+# Every pinned wheel, and what installing the helpers needs, in wheelhouse/, for machines without network
+# (same operating system, processor and Python version as this one). `make setup` uses it when present.
+wheelhouse:
+	@if [ -z "$(BASE_PYTHON)" ]; then echo "make wheelhouse needs Python 3.11, 3.12 or 3.13 (or BASE_PYTHON)."; exit 1; fi
+	"$(BASE_PYTHON)" -m pip download --quiet --dest wheelhouse -r requirements.txt "setuptools>=64" wheel
+	@du -sh wheelhouse
 
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
 
 test: lint
-	$(PY) -m pytest --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) tests notebooks
+	$(PY) -m pytest -n 2 --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --durations=20 tests notebooks
 
 run: setup
 	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) $(PY) -m helpers.run_course

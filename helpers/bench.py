@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from helpers import import_tensorflow_quietly
@@ -198,6 +199,9 @@ def compare_recipes(build_dir, head_epochs=5, finetune_epochs=4):
 
 def main():
     """Measure, print tables, write build/bench.json."""
+    # Keras's notes about tf.data inputs of unknown length: expected here, as in the notebooks.
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     build_dir = Path(load_settings().build_dir)
     folder = bench_folder()
     print(f"Input pipelines on {folder} (150 px, batch 64, training split), no model attached:", flush=True)

@@ -114,8 +114,8 @@ def check_nested_trainable_count(answer):
 def check_stale_step_prediction(answer):
     """Exercise: after `fit`, a BatchNormalization layer is frozen and `fit` runs again without `compile`.
 
-    `answer` predicts, for "moving_mean" and "gamma", whether the second `fit` changes it. The check
-    measures it on a fresh model.
+    `answer` predicts, for "moving_mean" and "gamma", whether the second `fit` changes it (True or False),
+    or "raises" where the second `fit` raises (JAX). The check measures it on a fresh model.
     """
     if _unanswered(answer):
         return False
@@ -127,8 +127,11 @@ def check_stale_step_prediction(answer):
     model.fit(x, y, verbose=0)
     batchnorm.trainable = False
     before = {"moving_mean": batchnorm.moving_mean.numpy(), "gamma": batchnorm.gamma.numpy()}
-    model.fit(x, y, verbose=0)
-    truth = {name: not np.allclose(value, getattr(batchnorm, name).numpy()) for name, value in before.items()}
+    try:
+        model.fit(x, y, verbose=0)
+        truth = {name: not np.allclose(value, getattr(batchnorm, name).numpy()) for name, value in before.items()}
+    except ValueError:  # JAX: the optimizer no longer matches the list of trainable weights
+        truth = dict.fromkeys(before, "raises")
     wrong = [name for name in truth if answer.get(name) != truth[name]]
     return _verdict(
         not wrong,

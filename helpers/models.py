@@ -43,8 +43,8 @@ def unfreeze_keep_batchnorm_frozen(model):
 
     Taught in notebook 03. A frozen BatchNormalization layer runs in inference mode whatever `training`
     says, so its moving mean and variance keep their pretrained values while the other weights train.
-    Every layer's flag is set, because `model.trainable = True` on a model that is already trainable
-    does not reach layers frozen one by one (notebook 02).
+    Every layer's flag is set, because on TensorFlow `model.trainable = True` on a model that is already
+    trainable does not reach layers frozen one by one (notebook 02).
     """
     model.trainable = True
     batchnorm = batchnorm_layers(model)

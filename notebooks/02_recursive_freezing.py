@@ -64,17 +64,21 @@ assert all(layer.trainable for layer in all_layers(model)), "unfreezing the oute
 assert len(model.trainable_weights) == 6  # three Dense layers, kernel and bias each
 
 # %% [markdown]
-# A trap: the recursion runs when the flag *changes*. On a model that is already trainable,
-# `trainable = True` leaves alone a layer you froze one by one (measured on this Keras version):
+# A trap, and a difference between Keras's backends: set `trainable = True` on a model that is
+# *already* trainable. On JAX, Keras's setter runs and thaws every layer inside. On TensorFlow the
+# assignment is skipped before the setter runs (its attribute tracking treats `x = x` as a no-op), so a
+# layer you froze by hand stays frozen. Freezing the model first, then unfreezing it, thaws everything
+# on both.
 
 # %%
 inner_model.layers[0].trainable = False
-model.trainable = True  # already True: nothing reaches the inner layer
-assert inner_model.layers[0].trainable is False
+model.trainable = True  # already True
+thawed = inner_model.layers[0].trainable
+print(f"backend {keras.backend.backend()}: the hand-frozen layer is", "thawed" if thawed else "still frozen")
+assert thawed == {"tensorflow": False, "jax": True}[keras.backend.backend()]
 model.trainable = False
-model.trainable = True  # a real change: every layer follows
+model.trainable = True  # a real change: every layer follows, on every backend
 assert inner_model.layers[0].trainable is True
-print("trainable = True on an already trainable model does not thaw a layer frozen one by one.")
 
 # %% [markdown]
 # ## Partial unfreezing
