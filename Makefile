@@ -65,18 +65,9 @@ prefetch: setup
 student: setup
 	$(PY) -m helpers.student
 
-# One entry per lesson in the file browser (the .py twins are hidden; jupytext still keeps them in sync),
-# no news pop-up (lab/overrides.json, installed by setup), and --allow-root only for root.
-LAB_SETTINGS := $(BIN)/../share/jupyter/lab/settings/overrides.json
-LAB_HIDDEN := ["*.py", "*.toml", "__pycache__", "*.pyc", ".ipynb_checkpoints"]
-lab: setup $(LAB_SETTINGS)
-	@echo "Starting JupyterLab on notebooks/: open the http://localhost:... address it prints below."
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ContentsManager.hide_globs='$(LAB_HIDDEN)' \
-	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
-
-$(LAB_SETTINGS): lab/overrides.json
-	@mkdir -p $(dir $@)
-	cp lab/overrides.json $@
+# JupyterLab on notebooks/: one entry per lesson, no kernel dialog, no news pop-up, works as root.
+lab: setup
+	$(PY) -m helpers.lab
 
 # Rewrites whichever file of each pair is older from the newer one.
 sync: setup

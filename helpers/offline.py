@@ -120,6 +120,19 @@ def cached_weights_file(base_model, cache_dir):
     return path if path.is_file() and file_hash_matches(path, spec["file_hash"]) else None
 
 
+def _writable_folder(folder):
+    """Create `folder` if needed; True when files can be written there.
+
+    Asked before every get_file: it quietly writes to /tmp/.keras when the folder it is given is
+    missing or read-only.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
 def download_weights(base_model, cache_dir):
     """Return the ImageNet weights file of `base_model`, downloading it (hash checked) if not cached."""
     cached = cached_weights_file(base_model, cache_dir)
@@ -132,12 +145,7 @@ def download_weights(base_model, cache_dir):
     import keras
 
     target = keras_cache_dir(cache_dir) / "models" / spec["fname"]
-    try:  # get_file quietly writes to /tmp/.keras when the folder it is given is missing or read-only
-        target.parent.mkdir(parents=True, exist_ok=True)
-        writable = os.access(target.parent, os.W_OK)
-    except OSError:
-        writable = False
-    if not writable:
+    if not _writable_folder(target.parent):
         raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, f"{target.parent} is not writable"))
     try:
         path = keras.utils.get_file(
@@ -239,12 +247,7 @@ def download_filtered(cache_dir, origin=None):
     archive = filtered_archive(cache_dir)
     if not archive.is_file() and host and not network_available(host):  # a file:// origin needs no network
         raise DataUnavailable(_filtered_missing_message(cache_dir, f"no network to {host}"))
-    try:  # get_file quietly writes to /tmp/.keras when the folder it is given is missing or read-only
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        writable = os.access(archive.parent, os.W_OK)
-    except OSError:
-        writable = False
-    if not writable:
+    if not _writable_folder(archive.parent):
         raise DataUnavailable(_filtered_missing_message(cache_dir, f"{archive.parent} is not writable"))
     import keras
 

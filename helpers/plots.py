@@ -9,15 +9,24 @@ def plot_curves(histories, metrics=("loss", "binary_accuracy"), title=""):
 
     `histories` maps a run's name to a Keras History or its `.history` dict.
     """
+    return _plot_histories(histories, metrics, title, one_after_another=False)
+
+
+def _plot_histories(histories, metrics, title, one_after_another):
+    """Each history's curves from epoch 1 (`one_after_another=False`) or after the previous one's."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
+        start = 0
         for i, (name, history) in enumerate(histories.items()):
             values = getattr(history, "history", history)
-            color = f"C{i}"
-            epochs = np.arange(1, len(values[metric]) + 1)
-            ax.plot(epochs, values[metric], "--", color=color, alpha=0.6, label=f"{name} (train)")
+            epochs = np.arange(start + 1, start + len(values[metric]) + 1)
+            if start:
+                ax.axvline(start + 0.5, color="gray", linestyle=":")
+            ax.plot(epochs, values[metric], "--", color=f"C{i}", alpha=0.6, label=f"{name} (train)")
             if f"val_{metric}" in values:
-                ax.plot(epochs, values[f"val_{metric}"], "o-", color=color, label=f"{name} (validation)")
+                ax.plot(epochs, values[f"val_{metric}"], "o-", color=f"C{i}", label=f"{name} (validation)")
+            if one_after_another:
+                start += len(values[metric])
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.legend(fontsize=8)
@@ -44,24 +53,7 @@ def plot_phases(phases, metrics=("loss", "binary_accuracy"), title=""):
 
     `phases` maps a phase's name to its Keras History (or `.history` dict), in training order.
     """
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        start = 0
-        for i, (name, history) in enumerate(phases.items()):
-            values = getattr(history, "history", history)
-            epochs = np.arange(start + 1, start + len(values[metric]) + 1)
-            if start:
-                ax.axvline(start + 0.5, color="gray", linestyle=":")
-            ax.plot(epochs, values[metric], "--", color=f"C{i}", alpha=0.6, label=f"{name} (train)")
-            if f"val_{metric}" in values:
-                ax.plot(epochs, values[f"val_{metric}"], "o-", color=f"C{i}", label=f"{name} (validation)")
-            start += len(values[metric])
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _plot_histories(phases, metrics, title, one_after_another=True)
 
 
 def plot_by_step(series, ylabel, title=""):

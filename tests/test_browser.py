@@ -1,0 +1,116 @@
+"""JupyterLab as a learner meets it, in a real browser: open notebook 01, run all cells, read the page.
+
+Starts JupyterLab the way `make lab` does (helpers.lab) on a free localhost port in the smoke profile,
+and drives headless Chromium (Debian's package) with Playwright. Skips when Chromium is missing, unless
+COURSE_REQUIRE_BROWSER=1 (set by .ci/run, which installs Chromium), where that is a failure.
+A screenshot is saved as build/browser/01_in_jupyterlab.png.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from helpers import lab
+from helpers.config import REPO_ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NOTEBOOK = "01_trainable_weights.ipynb"
+LAST_OUTPUT = "Correct: only the last layer's kernel and bias changed in training."
+# Without these, Chromium keeps trying to reach Google's services, which a closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path):
+    """A running JupyterLab on the course's notebooks: (base URL, token)."""
+    if not CHROMIUM:
+        if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
+            pytest.fail("COURSE_REQUIRE_BROWSER=1 but no chromium executable is on the PATH")
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    lab.install_settings()
+    # A copy of the notebooks: JupyterLab saves what it opens, and the course's own files stay untouched.
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(REPO_ROOT / "notebooks", notebooks)
+    port, token = free_port(), "course-browser-test"
+    server = subprocess.Popen(
+        lab.lab_command(port=port, token=token, open_browser=False, notebook_dir=notebooks),
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "lab.log", "wb"),
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail(f"JupyterLab did not start: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield url, token
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_notebook_01_runs_in_jupyterlab_without_a_dialog(jupyter_lab):
+    from playwright.sync_api import sync_playwright
+
+    url, token = jupyter_lab
+    screenshot = REPO_ROOT / "build" / "browser" / "01_in_jupyterlab.png"  # kept after the run, for people
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+        indicator = page.locator(".jp-Notebook-ExecutionIndicator")
+        indicator.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'",
+            timeout=60_000,
+        )
+        assert page.locator(".jp-Dialog").count() == 0, "a dialog (such as Select Kernel) appeared"
+        listing = page.locator(".jp-DirListing-itemText").all_inner_texts()
+        assert NOTEBOOK in listing and not any(name.endswith(".py") for name in listing), listing
+
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        # Running all cells ends on the last one, which JupyterLab then shows (it renders only what is
+        # in view): wait until that cell holds the notebook's last expected line and the kernel is idle.
+        page.wait_for_function(
+            """text => {
+                const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
+                const status = document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status;
+                return cells.length && cells[cells.length - 1].innerText.includes(text) && status === 'idle';
+            }""",
+            arg=LAST_OUTPUT,
+            timeout=180_000,
+        )
+        page.screenshot(path=str(screenshot), full_page=False)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        error_texts = [text for text in errors.all_inner_texts() if "Error" in text or "Traceback" in text]
+        assert error_texts == [], error_texts
+        assert page.locator(".jp-Dialog").count() == 0
+        assert page.get_by_text("official Jupyter news").count() == 0, "the news pop-up appeared"
+        browser.close()
+    assert screenshot.stat().st_size > 10_000
