@@ -108,12 +108,6 @@ def friendly_errors():
         raise SystemExit(f"File not found: {error.filename or error}.") from None
 
 
-def explain_errors(load, *args):
-    """Call `load(*args)` inside `friendly_errors()` (kept for older cells; prefer the `with` block)."""
-    with friendly_errors():
-        return load(*args)
-
-
 def results_path(settings, notebook_name):
     """Where a notebook writes the figures it measured (JSON), for the README, the bench and tests."""
     path = Path(settings.build_dir) / "results" / f"{notebook_name}.json"

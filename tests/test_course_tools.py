@@ -90,15 +90,6 @@ def test_other_errors_keep_their_stack_trace():
             raise ValueError("a bug")
 
 
-def test_explain_errors_still_works(tmp_path):
-    assert notebook.explain_errors(lambda a, b: a + b, 2, 3) == 5
-    with pytest.raises(SystemExit, match="does not exist"):
-        notebook.explain_errors(load_folder, tmp_path / "nowhere", 0, 0, 0)
-
-
-# ---------------------------------------------------------------- save_results()
-
-
 def test_save_results_writes_the_settings_and_the_figures_in_one_call():
     settings = load_settings()
     returned = notebook.save_results(
