@@ -276,3 +276,21 @@ def check_break_even(answer, extraction_seconds, fast_epoch_seconds, slow_epoch_
         f"{truth} epoch(s): from then on, extraction plus cheap epochs beats running the base every epoch.",
         "find the smallest n with extraction + n x (feature epoch) <= n x (epoch through the base).",
     )
+
+
+# ---------------------------------------------------------------- notebook 07
+
+
+def check_global_batch(answer, devices=4, per_device_batch=32, images=2000):
+    """Exercise: (global batch, updates per epoch) for data-parallel training on `devices` devices."""
+    if _unanswered(answer) or _unanswered(list(answer)):
+        return False
+    truth = (devices * per_device_batch, int(np.ceil(images / (devices * per_device_batch))))
+    global_batch, updates = answer
+    if global_batch != truth[0]:
+        return _verdict(False, "", "the global batch is the per-device batch times the number of devices.")
+    return _verdict(
+        updates == truth[1],
+        f"{truth[0]} images per update, {truth[1]} updates per epoch: four times fewer than on one device.",
+        "each update consumes one global batch; count how many it takes to cover every image (round up).",
+    )

@@ -76,6 +76,7 @@ CASES = [
     ),
     (exercises.check_fresh_pipeline, (stale_pipeline,), (fresh_pipeline,)),
     (exercises.check_break_even, (1, 10.0, 0.5, 3.0), (math.ceil(10 / 2.5), 10.0, 0.5, 3.0)),
+    (exercises.check_global_batch, ((128, 15),), ((128, 16),)),
 ]
 
 

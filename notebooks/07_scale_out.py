@@ -1,0 +1,291 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 07 · Fine-tuning across devices and machines
+#
+# **What you will learn**
+# - data-parallel training on several devices of one machine: TensorFlow's `MirroredStrategy`, and
+#   Keras's `keras.distribution.DataParallel` on JAX;
+# - what the *global* batch is, and the learning-rate question that follows;
+# - several machines with `MultiWorkerMirroredStrategy` and `TF_CONFIG`, run here as two processes on
+#   this machine;
+# - proof that it is the same training: one replicated step gives the same weights as one step on one
+#   device.
+#
+# The model is notebook 05's (the base, BatchNormalization frozen, a new head), at a small image size.
+
+# %%
+import os
+
+# JAX reads this when it starts: split this machine's CPU into two devices, so data parallelism can be
+# shown without a second GPU. It must come before anything imports JAX (the next cell does).
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+
+# %%
+from helpers import notebook
+
+settings = notebook.start()
+
+# %% [markdown]
+# ## The devices of this machine
+# With two GPUs or more, each GPU is a device. Otherwise we split the CPU into two devices, so the code
+# below runs the same way on a laptop. (TensorFlow accepts this split only before it first runs an operation,
+# hence this cell comes first.)
+
+# %%
+import keras
+import tensorflow as tf
+
+backend = keras.backend.backend()
+if backend == "tensorflow":
+    gpus = tf.config.list_physical_devices("GPU")
+    if len(gpus) >= 2:
+        devices = [f"/gpu:{i}" for i in range(len(gpus))]
+    else:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+else:
+    import jax
+
+    gpus = jax.devices("gpu") if jax.default_backend() == "gpu" else []
+    devices = gpus if len(gpus) >= 2 else jax.devices("cpu")
+print(f"{backend}: {len(devices)} devices: {devices}")
+assert len(devices) >= 2
+
+# %%
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from helpers import data, models, offline
+from helpers.pipelines import pipeline
+from helpers.tables import Table
+
+size = 96 if settings.base_model == "mobilenet_v2_0.35" else 150
+with notebook.friendly_errors():
+    weights = offline.resolve_weights(settings)
+
+
+def build_model():
+    """Notebook 05's model, BatchNormalization frozen and the base trainable, the same weights every time."""
+    keras.utils.set_random_seed(settings.seed)
+    base_model = models.build_base(settings.base_model, size, weights)
+    models.unfreeze_keep_batchnorm_frozen(base_model)
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = base_model(x, training=False)
+    outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    return model
+
+
+# %% [markdown]
+# ## The global batch
+# Data parallelism copies the model onto every device, gives each device its own slice of every batch,
+# and averages the gradients before each update. The batch you hand to `fit()` is the **global** batch:
+# per-device batch x number of devices. Keep the per-device batch you had on one device, and the
+# global batch grows with the devices, so each update averages more images and there are fewer updates
+# per epoch. The learning rate that worked on one device is then a starting point, not an answer: a
+# common rule of thumb (advice, not measured here) is to scale it with the global batch and to warm it
+# up over the first steps; for fine-tuning, where the rate is small to protect the pretrained weights,
+# scale it with care and compare on validation data.
+
+# %%
+per_device_batch = 4
+global_batch = per_device_batch * len(devices)
+images, labels = data.synthetic_images(global_batch, size, settings.seed)
+images = images.astype("float32")
+one_batch = tf.data.Dataset.from_tensor_slices((images, labels)).batch(global_batch)
+print(f"per-device batch {per_device_batch} x {len(devices)} devices = global batch {global_batch}")
+
+# %% [markdown]
+# ## Several devices, one machine
+# On TensorFlow, build and compile the model inside `strategy.scope()`: its variables become mirrored
+# on every device. On JAX, `keras.distribution.set_distribution(DataParallel(...))` before building
+# the model does the same. `fit()` then splits each global batch across the devices.
+
+# %%
+if backend == "tensorflow":
+    strategy = tf.distribute.MirroredStrategy(devices)
+    with strategy.scope():
+        replicated = build_model()
+    replicas = strategy.num_replicas_in_sync
+else:
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    replicated = build_model()
+    replicas = len(devices)
+print(f"{replicas} replicas")
+
+# %% [markdown]
+# ## The same training, proved
+# One step on one device, and one step on all of them, from the same weights and on the same global
+# batch. Data parallelism is only an implementation of the same computation: the weights must agree.
+# (With BatchNormalization updating, each device would normalise with its own slice's statistics and
+# the two would differ: one more reason to keep it frozen.)
+
+# %%
+if backend == "jax":
+    keras.distribution.set_distribution(None)  # the single-device model is built without distribution
+single = build_model()
+start = single.get_weights()
+single.fit(one_batch, epochs=1, verbose=0)
+replicated.set_weights(start)
+if backend == "jax":
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+replicated.fit(one_batch, epochs=1, verbose=0)
+
+moved = max(float(np.abs(a - b).max()) for a, b in zip(start, single.get_weights()))
+gap = max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), replicated.get_weights()))
+print(f"largest weight change in the step: {moved:.2e}; largest difference, one device vs {replicas}: {gap:.2e}")
+assert moved > 1e-4, "the step must change the weights, or the comparison proves nothing"
+assert gap < 1e-5, "a replicated step must give the weights of a single-device step"
+
+# %% [markdown]
+# Training for real is the same `fit()` call, on notebook 04's pipeline, its batches now global
+# batches:
+
+# %%
+with notebook.friendly_errors():
+    course_data = data.load_data(settings)
+train_ds = pipeline(course_data.train.take(64), size, global_batch, training=True, seed=settings.seed)
+history = replicated.fit(train_ds, epochs=1, verbose=0)
+print(f"one epoch of 64 images on {replicas} devices: loss {history.history['loss'][-1]:.4f}")
+if backend == "jax":
+    keras.distribution.set_distribution(None)
+
+# %% [markdown]
+# ## Several machines
+# `MultiWorkerMirroredStrategy` runs one process per machine. Each reads `TF_CONFIG`, an environment
+# variable that lists every worker's address and says which one it is; the workers then exchange
+# gradients over the network. Here both workers are processes on this machine, on two free ports, and
+# each trains on its own shard of every global batch; afterwards their weights must be identical.
+#
+# The workers train with a short loop of their own (`strategy.run` on each shard, gradients from
+# `tf.GradientTape`) rather than `fit()`: with Keras 3, `fit()` under this strategy is reported to fail
+# with "Attempt to convert a value (PerReplica...)" (keras-team/keras#20585; seen while this notebook
+# was written, not checked by it). The workers use TensorFlow, whatever this notebook's backend.
+
+# %%
+WORKER = '''
+import sys
+import numpy as np
+import tensorflow as tf
+import keras
+from helpers import data, models
+
+strategy = tf.distribute.MultiWorkerMirroredStrategy()  # reads TF_CONFIG: the cluster and this worker
+size, base_model_name, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+global_batch = 8
+with strategy.scope():  # the model and its optimizer, mirrored on every worker
+    keras.utils.set_random_seed(0)
+    base = models.build_base(base_model_name, size, None)
+    models.unfreeze_keep_batchnorm_frozen(base)
+    inputs = keras.Input((size, size, 3))
+    x = base(keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs), training=False)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))
+    optimizer = keras.optimizers.SGD(0.01)
+    per_image_loss = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
+start = [w.numpy() for w in model.weights]
+images, labels = data.synthetic_images(16, size, seed=0)
+dataset = tf.data.Dataset.from_tensor_slices((images.astype("float32"), labels.astype("float32")[:, None]))
+options = tf.data.Options()
+options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA  # a shard each
+batches = strategy.experimental_distribute_dataset(dataset.batch(global_batch).with_options(options))
+
+
+@tf.function
+def train_step(batch):
+    def replica_step(images, labels):
+        with tf.GradientTape() as tape:
+            losses = per_image_loss(labels, model(images, training=True))
+            loss = tf.nn.compute_average_loss(losses, global_batch_size=global_batch)  # mean over the global batch
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))  # gradients summed over workers
+
+    strategy.run(replica_step, args=batch)
+
+
+for batch in batches:
+    train_step(batch)
+moved = max(float(np.abs(w.numpy() - s).max()) for w, s in zip(model.weights, start))
+np.savez(out, moved=moved, *[w.numpy() for w in model.weights])
+'''
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for probe in sockets:
+        probe.bind(("localhost", 0))
+    ports = [probe.getsockname()[1] for probe in sockets]
+    for probe in sockets:
+        probe.close()
+    return ports
+
+
+work = Path(settings.build_dir) / "workers"
+work.mkdir(parents=True, exist_ok=True)
+(work / "worker.py").write_text(WORKER)
+cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+workers = []
+for index in range(2):
+    tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+    env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "KERAS_BACKEND": "tensorflow", "XLA_FLAGS": ""}
+    workers.append(subprocess.Popen(
+        [sys.executable, str(work / "worker.py"), str(size), settings.base_model, str(work / f"worker_{index}.npz")],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(work / f"worker_{index}.log", "wb"),
+    ))
+codes = [worker.wait(timeout=600) for worker in workers]
+print("TF_CONFIG of worker 0:", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+assert codes == [0, 0], f"a worker failed: see {work}/worker_*.log"
+
+# %%
+results = [np.load(work / f"worker_{index}.npz") for index in range(2)]
+arrays = [[result[name] for name in result.files if name != "moved"] for result in results]
+moved = [float(result["moved"]) for result in results]
+differences = max(float(np.abs(a - b).max()) for a, b in zip(*arrays))
+display(Table(["worker", "weight arrays", "largest change in training", "sum of all weights"],
+              [[index, len(values), moved[index], float(sum(w.sum() for w in values))]
+               for index, values in enumerate(arrays)]))
+assert min(moved) > 1e-4, "the workers must have trained"
+assert differences == 0.0, "every worker must end with the same weights"
+print("both workers finished with identical weights")
+
+# %% [markdown]
+# ## On a real cluster
+# - Each machine runs the same script once, with a `TF_CONFIG` that lists the real addresses of all
+#   workers (`"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]`) and its own index; the ports must be
+#   open between the machines. Worker 0 is the chief: it is the one that should save the model.
+# - Reading the data: each worker reads its shard (`AutoShardPolicy.FILE` when the data is in many
+#   files, `DATA` as here when it is not).
+# - On JAX, the same idea is `jax.distributed.initialize(coordinator_address=..., num_processes=...,
+#   process_id=...)` in every process, then `keras.distribution.DataParallel` over all processes'
+#   devices. The course has not run that multi-process version (it was not tried on this CPU machine).
+
+# %% [markdown]
+# ## Exercises
+# **1.** Four GPUs, a per-device batch of 32, 2,000 training images. What global batch do you pass to
+# `fit()`, and how many updates does one epoch make (round up)?
+
+# %%
+from helpers import exercises
+
+my_global_batch, my_updates_per_epoch = ..., ...
+exercises.check_global_batch((my_global_batch, my_updates_per_epoch));
+
+# %% [markdown] tags=["solution"]
+# ### Reference solution
+
+# %% tags=["solution"]
+assert exercises.check_global_batch((4 * 32, -(-2000 // (4 * 32))))
