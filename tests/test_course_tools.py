@@ -176,7 +176,8 @@ needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def make(*args, path=None, cwd=REPO):
     # Under `make test` the outer make's variables would make this one print "Entering directory".
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    # BASE_PYTHON too: `make test BASE_PYTHON=...` exports it, and these tests choose it themselves.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "BASE_PYTHON")}
     if path is not None:
         env["PATH"] = path
     return subprocess.run(
