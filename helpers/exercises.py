@@ -135,8 +135,9 @@ def check_stale_step_prediction(answer):
     wrong = [name for name in truth if answer.get(name) != truth[name]]
     return _verdict(
         not wrong,
-        f"measured {truth}: the training step built by the first fit() still treats the layer as trainable, "
-        "in its gradients and in its BatchNormalization mode, until you compile again.",
+        f"measured {truth} on the {keras.backend.backend()} backend. On TensorFlow the step built by the first "
+        "fit() still treats the layer as trainable, in its gradients and its BatchNormalization mode; "
+        "compile again after every change of `trainable`.",
         f"your prediction for {wrong} differs from the measurement: what decides is the training step "
         "the first fit() built, not the flag you set afterwards.",
     )

@@ -65,17 +65,17 @@ assert len(model.trainable_weights) == 6  # three Dense layers, kernel and bias 
 
 # %% [markdown]
 # A trap, and a difference between Keras's backends: set `trainable = True` on a model that is
-# *already* trainable. On JAX, Keras's setter runs and thaws every layer inside. On TensorFlow the
-# assignment is skipped before the setter runs (its attribute tracking treats `x = x` as a no-op), so a
-# layer you froze by hand stays frozen. Freezing the model first, then unfreezing it, thaws everything
-# on both.
+# *already* trainable. On JAX (and PyTorch), Keras's setter runs and thaws every layer inside. On
+# TensorFlow the assignment is skipped before the setter runs (its attribute tracking treats `x = x` as
+# a no-op), so a layer you froze by hand stays frozen. Freezing the model first, then unfreezing it,
+# thaws everything on every backend.
 
 # %%
 inner_model.layers[0].trainable = False
 model.trainable = True  # already True
 thawed = inner_model.layers[0].trainable
 print(f"backend {keras.backend.backend()}: the hand-frozen layer is", "thawed" if thawed else "still frozen")
-assert thawed == {"tensorflow": False, "jax": True}[keras.backend.backend()]
+assert thawed == {"tensorflow": False, "jax": True, "torch": True}[keras.backend.backend()]
 model.trainable = False
 model.trainable = True  # a real change: every layer follows, on every backend
 assert inner_model.layers[0].trainable is True

@@ -43,6 +43,8 @@ import keras
 import tensorflow as tf
 
 backend = keras.backend.backend()
+if backend not in ("tensorflow", "jax"):
+    raise SystemExit(f"This notebook covers the TensorFlow and JAX backends, not {backend}.")
 if backend == "tensorflow":
     gpus = tf.config.list_physical_devices("GPU")
     if len(gpus) >= 2:
