@@ -10,6 +10,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -27,7 +28,7 @@ def test_start_shows_the_settings_in_two_lines_and_warns_about_fake_results(caps
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("Settings: profile smoke, data synthetic, base ")
-    assert f"base {settings.base_model}, weights none, backend tensorflow" in lines[0]
+    assert f"base {settings.base_model}, weights none, backend {keras.backend.backend()}" in lines[0]
     assert f"{settings.image_size} px images, batch {settings.batch_size}" in lines[1]
     assert lines[2] == (
         "Warning: this run uses synthetic images and random weights, so the accuracies below mean nothing "

@@ -56,6 +56,9 @@ def stale_pipeline(dataset):
 _inputs = keras.Input((4, 4, 3))
 BASE = keras.Model(_inputs, keras.layers.Conv2D(8, 1)(_inputs))
 
+# What the second fit() does to a layer frozen without recompiling, on each backend (notebook 03 measures it).
+STALE_STEP = {"tensorflow": True, "jax": "raises", "torch": False}
+
 CASES = [
     (exercises.check_frozen_batchnorm_counts, ((4, 2, 2),), ((4, 0, 4),)),
     (exercises.check_freeze_all_but_last, (freeze_nothing,), (freeze_all_but_last,)),
@@ -64,7 +67,7 @@ CASES = [
     (
         exercises.check_stale_step_prediction,
         ({"moving_mean": False, "gamma": True},),
-        ({"moving_mean": True, "gamma": True},),
+        (dict.fromkeys(["moving_mean", "gamma"], STALE_STEP[keras.backend.backend()]),),
     ),
     (exercises.check_unfreeze_last_keep_batchnorm_frozen, (unfreeze_last,), (unfreeze_last_keep_batchnorm_frozen,)),
     (exercises.check_head_params, (lambda features: features, BASE), (lambda features: features + 1, BASE)),
