@@ -17,6 +17,7 @@ PROFILES = {
     "smoke": dict(
         data_source="synthetic",
         weights="none",
+        image_size=96,  # small images: random weights learn nothing anyway, and CI runs every notebook 4 times
         batch_size=16,
         epochs_head=1,
         epochs_finetune=1,
@@ -28,6 +29,7 @@ PROFILES = {
     "quick": dict(
         data_source="filtered",
         weights="imagenet",
+        image_size=0,  # 0: the base's own size (BASE_MODELS)
         batch_size=16,
     ),
     # The guide's settings: 40/10/10 split of TFDS cats_vs_dogs, 150 px, batch 64. More epochs than
@@ -35,6 +37,7 @@ PROFILES = {
     "full": dict(
         data_source="tfds",
         weights="imagenet",
+        image_size=0,
         batch_size=64,
         epochs_head=5,
         epochs_finetune=5,
@@ -132,7 +135,7 @@ def load_settings(env=None):
     base_model = _choice(env, "COURSE_BASE_MODEL", tuple(BASE_MODELS), DEFAULT_BASE[profile_name])
     profile = {**PROFILES[profile_name], **(QUICK_SIZES[base_model] if profile_name == "quick" else {})}
     data_source, data_dir = _data_source(env, profile["data_source"])
-    image_size = _positive_int(env, "COURSE_IMAGE_SIZE", BASE_MODELS[base_model])
+    image_size = _positive_int(env, "COURSE_IMAGE_SIZE", profile["image_size"] or BASE_MODELS[base_model])
     if image_size < 32 or (base_model == "xception" and image_size < 71):
         raise SettingsError(
             f"COURSE_IMAGE_SIZE={image_size} is too small for {base_model}; use at least "

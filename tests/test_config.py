@@ -15,9 +15,10 @@ def test_full_profile_uses_the_guides_settings():
     assert (settings.image_size, settings.batch_size, settings.train_images) == (150, 64, 0)
 
 
-def test_smoke_is_synthetic_with_random_weights():
+def test_smoke_is_synthetic_with_random_weights_and_small_images():
     settings = load_settings({"COURSE_PROFILE": "smoke"})
-    assert (settings.data_source, settings.weights) == ("synthetic", "none")
+    assert (settings.data_source, settings.weights, settings.image_size) == ("synthetic", "none", 96)
+    assert load_settings({"COURSE_PROFILE": "smoke", "COURSE_IMAGE_SIZE": "128"}).image_size == 128
 
 
 def test_overrides_win_over_the_profile(tmp_path):
@@ -34,7 +35,7 @@ def test_overrides_win_over_the_profile(tmp_path):
         }
     )
     assert (settings.batch_size, settings.epochs_head, settings.seed) == (8, 3, 0)
-    assert settings.image_size == 224 and settings.weights == str(weights)
+    assert settings.image_size == 96 and settings.weights == str(weights)  # smoke's small images
 
 
 def test_a_data_dir_implies_the_folder_source(tmp_path):
