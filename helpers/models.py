@@ -1,4 +1,4 @@
-"""Pretrained bases, their weight files, and the freezing helpers the notebooks teach."""
+"""The pretrained base (taught in notebook 05), the freezing helpers (taught in 03), and parameter counts."""
 
 import keras
 import numpy as np
@@ -17,11 +17,6 @@ def build_base(base_model, image_size, weights):
     if base_model == "mobilenet_v2_0.35":
         return keras.applications.MobileNetV2(alpha=0.35, weights=weights, input_shape=input_shape, include_top=False)
     raise ValueError(f"Unknown base model {base_model!r}; use one of: {', '.join(offline.WEIGHT_FILES)}.")
-
-
-def base_from_settings(settings):
-    """The base model named by the settings, with the weights they ask for."""
-    return build_base(settings.base_model, settings.image_size, offline.resolve_weights(settings))
 
 
 def all_layers(model):

@@ -124,16 +124,6 @@ def guide_pipeline(dataset, image_size, batch_size, training):
     return dataset.batch(batch_size).prefetch(AUTOTUNE).cache()
 
 
-def training_datasets(data, settings):
-    """Our pipeline applied to the three splits: (train, validation, test) batched datasets."""
-    args = dict(image_size=settings.image_size, batch_size=settings.batch_size, seed=settings.seed)
-    return (
-        pipeline(data.train, training=True, **args),
-        pipeline(data.validation, training=False, **args),
-        pipeline(data.test, training=False, **args),
-    )
-
-
 # ---------------------------------------------------------------- measuring pipelines
 
 
