@@ -134,8 +134,8 @@ print(f"{replicas} replicas")
 # ## The same training, proved
 # One step on one device, and one step on all of them, from the same weights and on the same global
 # batch. Data parallelism is only an implementation of the same computation: the weights must agree.
-# (With BatchNormalization updating, each device would normalise with its own slice's statistics and
-# the two would differ: one more reason to keep it frozen.)
+# (BatchNormalization is frozen here, as in notebook 05. Updating, each device would normalise with its
+# own slice's statistics; this notebook does not measure what that changes.)
 
 # %%
 if backend == "jax":
@@ -268,7 +268,7 @@ print("both workers finished with identical weights")
 # ## On a real cluster
 # - Each machine runs the same script once, with a `TF_CONFIG` that lists the real addresses of all
 #   workers (`"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]`) and its own index; the ports must be
-#   open between the machines. Worker 0 is the chief: it is the one that should save the model.
+#   open between the machines. Worker 0 is the chief; our advice is to let only it save the model.
 # - Reading the data: each worker reads its shard (`AutoShardPolicy.FILE` when the data is in many
 #   files, `DATA` as here when it is not).
 # - On JAX, the same idea is `jax.distributed.initialize(coordinator_address=..., num_processes=...,
