@@ -1,15 +1,18 @@
 """`make bench`: where the time goes, and whether the guide's faults cost accuracy.
 
-Three measurements, printed as tables and written to build/bench.json:
+Four measurements, printed as tables and written to build/bench.json:
 1. the input pipelines, the guide's and ours, on real JPEGs with no model attached;
-2. the models: notebooks 05 and 06 in the quick profile on ../shared's photos with the MobileNetV2 file;
-3. the guide's recipe against the course's, same base, photos, split and epochs, judged on the test split.
-Parts 2 and 3 need ../shared (photos and weights); without it they are skipped with a sentence.
+2. the backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
+   convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here);
+3. the models: notebooks 05 and 06 in the quick profile on ../shared's photos with the MobileNetV2 file;
+4. the guide's recipe against the course's, same base, photos, split and epochs, judged on the test split.
+Parts 3 and 4 need ../shared (photos and weights); without it they are skipped with a sentence.
 Run it on an otherwise idle machine.
 """
 
 import json
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -69,6 +72,45 @@ def bench_pipelines(folder, image_size=150, batch_size=64, images=1200, rounds=2
         ours_later_over_ours_epoch_1=round(results["ours"]["epochs_2_3"] / results["ours"]["epoch_1"], 2),
     )
     return results
+
+
+def layer_milliseconds(batch_shape=(32, 112, 112, 32), repeats=5):
+    """Milliseconds per forward pass of a 3x3 depthwise and a 3x3 convolution, on the backend in force."""
+    import keras
+
+    batch = np.random.default_rng(0).random(batch_shape, dtype="float32")
+    layers = {
+        "depthwise 3x3": keras.layers.DepthwiseConv2D(3, padding="same"),
+        "convolution 3x3": keras.layers.Conv2D(batch_shape[-1], 3, padding="same"),
+    }
+    timings = {}
+    for name, layer in layers.items():
+        model = keras.Sequential([keras.Input(batch_shape[1:]), layer])
+        model.predict_on_batch(batch)  # the first call compiles
+        started = time.perf_counter()
+        for _ in range(repeats):
+            model.predict_on_batch(batch)
+        timings[name] = round((time.perf_counter() - started) / repeats * 1000, 1)
+    return timings
+
+
+def bench_backends(backends=("tensorflow", "jax"), batch_shape=(32, 112, 112, 32)):
+    """`layer_milliseconds` on each backend, each in its own process (Keras picks its backend once)."""
+    code = (
+        "import json; from helpers.bench import layer_milliseconds; "
+        f"print(json.dumps(layer_milliseconds({tuple(batch_shape)})))"
+    )
+    timings = {}
+    for backend in backends:
+        run = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "KERAS_BACKEND": backend},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        timings[backend] = json.loads(run.stdout.strip().splitlines()[-1])
+    return timings
 
 
 def quick_real_photo_settings(build_dir):
@@ -217,6 +259,16 @@ def main():
     print(
         f"ours / guide, epoch 1: {ratios['ours_over_guide_epoch_1']}x (target >= 1.5); "
         f"ours, later epochs / epoch 1: {ratios['ours_later_over_ours_epoch_1']}x (target >= 2)",
+        flush=True,
+    )
+    report["backends"] = bench_backends()
+    layers = list(report["backends"]["tensorflow"])
+    print(
+        Table(
+            ["backend", *(f"{layer}, ms" for layer in layers)],
+            [[backend, *(t[layer] for layer in layers)] for backend, t in report["backends"].items()],
+            title="\nOne layer's forward pass on a 32x112x112x32 batch, per backend",
+        ),
         flush=True,
     )
     if not (SHARED_PHOTOS.is_dir() and SHARED_WEIGHTS.is_file()):

@@ -1,4 +1,4 @@
-"""JupyterLab as a learner meets it, in a real browser: open notebook 01, run all cells, read the page.
+"""JupyterLab as a learner meets it, in a real browser: open notebook 01, run all cells, check what ran.
 
 Starts JupyterLab the way `make lab` does (helpers.lab) on a free localhost port in the smoke profile,
 and drives headless Chromium (Debian's package) with Playwright. Skips when Chromium is missing, unless

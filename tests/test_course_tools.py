@@ -240,3 +240,15 @@ def test_make_setup_without_a_suitable_python_says_what_it_needs(tmp_path):
     too_old = make("setup", f"BASE_PYTHON={tmp_path / 'bin' / 'python3.10'}", path=str(tmp_path / "bin"), cwd=tmp_path)
     assert too_old.returncode != 0 and too_old.stdout.startswith("The course needs Python 3.11, 3.12 or 3.13")
     assert not (tmp_path / ".venv").exists()
+
+
+# ---------------------------------------------------------------- make bench
+
+
+def test_bench_times_one_layer_per_backend_in_its_own_process():
+    from helpers import bench
+
+    timings = bench.bench_backends(backends=("tensorflow", "jax"), batch_shape=(2, 8, 8, 4))
+    for backend in ("tensorflow", "jax"):
+        assert set(timings[backend]) == {"depthwise 3x3", "convolution 3x3"}
+        assert all(ms > 0 for ms in timings[backend].values())
