@@ -2,11 +2,11 @@
 
 Four measurements, printed as tables and written to build/bench.json:
 1. the input pipelines, the guide's and ours, on real JPEGs with no model attached;
-2. the backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
-   convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here);
-3. the models: notebooks 05 and 06 in the quick profile on ../shared's photos with the MobileNetV2 file;
-4. the guide's recipe against the course's, same base, photos, split and epochs, judged on the test split.
-Parts 3 and 4 need ../shared (photos and weights); without it they are skipped with a sentence.
+2. the models: notebooks 05 and 06 in the quick profile on ../shared's photos with the MobileNetV2 file;
+3. the guide's recipe against the course's, same base, photos, split and epochs, judged on the test split;
+4. the backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
+   convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here).
+Parts 2 and 3 need ../shared (photos and weights); without it they are skipped with a sentence.
 Run it on an otherwise idle machine.
 """
 
@@ -261,16 +261,6 @@ def main():
         f"ours, later epochs / epoch 1: {ratios['ours_later_over_ours_epoch_1']}x (target >= 2)",
         flush=True,
     )
-    report["backends"] = bench_backends()
-    layers = list(report["backends"]["tensorflow"])
-    print(
-        Table(
-            ["backend", *(f"{layer}, ms" for layer in layers)],
-            [[backend, *(t[layer] for layer in layers)] for backend, t in report["backends"].items()],
-            title="\nOne layer's forward pass on a 32x112x112x32 batch, per backend",
-        ),
-        flush=True,
-    )
     if not (SHARED_PHOTOS.is_dir() and SHARED_WEIGHTS.is_file()):
         print("Model figures and the recipe comparison skipped: they need ../shared's photos and MobileNetV2 file.")
     else:
@@ -291,6 +281,16 @@ def main():
             )
         )
         print(f"course - guide: {recipes['course_minus_guide']:+.4f} on {recipes['course']['test_images']} test images")
+    report["backends"] = bench_backends()
+    layers = list(report["backends"]["tensorflow"])
+    print(
+        Table(
+            ["backend", *(f"{layer}, ms" for layer in layers)],
+            [[backend, *(t[layer] for layer in layers)] for backend, t in report["backends"].items()],
+            title="\nOne layer's forward pass on a 32x112x112x32 batch, per backend",
+        ),
+        flush=True,
+    )
     report["seconds"] = round(time.perf_counter() - started)
     path = build_dir / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)
