@@ -5,9 +5,9 @@ notebook itself the learning-rate and unfreeze-first experiments) hold for the c
 random-weights run is shorter, to save CI time: with the full quick settings it scored 0.5111 on the same
 360 test photos (measured once on a 2-core CPU), no better than the short run can.
 
-On JAX the pretrained run is smaller too. MobileNetV2 is made of depthwise convolutions, and XLA's on a CPU
-took 437 ms for one 3x3 layer on a 32x112x112x32 batch where TensorFlow took 26 ms (measured on this 2-core
-machine), so the quick settings ran past the 10-minute cell limit. With JAX_BUDGET notebook 05 took 349 s
+On JAX the pretrained run is smaller too. MobileNetV2 is made of depthwise convolutions, and JAX's on a CPU
+took 435 ms for one 3x3 layer on a 32x112x112x32 batch where TensorFlow took 28 ms (helpers.bench, on this
+2-core machine), so the quick settings ran past the 10-minute cell limit. With JAX_BUDGET notebook 05 took 349 s
 on JAX and 86 s on TensorFlow, and scored 0.9389 and 0.9361 on the same 360 test photos.
 """
 
