@@ -31,7 +31,8 @@ def start():
     """Print the settings in force in two lines, seed Keras, NumPy and Python; return the settings.
 
     A bad COURSE_* value stops the notebook with one sentence instead of a stack trace. Synthetic
-    images or random weights add a warning line. `show_settings(settings)` shows every setting.
+    images or random weights add a warning line, and JAX on a CPU outside smoke a note that it is slow.
+    `show_settings(settings)` shows every setting.
     """
     try:
         settings = load_settings()
@@ -45,9 +46,9 @@ def start():
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(settings.seed)
     print(settings_summary(settings))
-    warning = fake_results_warning(settings)
-    if warning:
-        print(warning)
+    for line in (fake_results_warning(settings), slow_backend_note(settings, keras.backend.backend(), on_cpu())):
+        if line:
+            print(line)
     return settings
 
 
@@ -73,6 +74,31 @@ def fake_results_warning(settings):
     if not fakes:
         return ""
     return f"Warning: this run uses {' and '.join(fakes)}, so {FAKE_RESULTS_WARNING}."
+
+
+def on_cpu():
+    """Whether Keras computes on the CPU only (no GPU or TPU visible to the backend in force)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.default_backend() == "cpu"
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return not torch.cuda.is_available()
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
+
+
+def slow_backend_note(settings, backend, cpu_only):
+    """A note when JAX on a CPU will train MobileNetV2 on real-sized images very slowly, else ''."""
+    if backend != "jax" or not cpu_only or settings.base_model != "mobilenet_v2_0.35" or settings.profile == "smoke":
+        return ""
+    return (
+        "Note: on a 2-core CPU, JAX ran MobileNetV2's depthwise convolutions 15x slower than TensorFlow "
+        "and notebook 05 4x slower (README, Backends); KERAS_BACKEND=tensorflow is likely faster here."
+    )
 
 
 def show_settings(settings):

@@ -242,6 +242,15 @@ def test_make_setup_without_a_suitable_python_says_what_it_needs(tmp_path):
     assert not (tmp_path / ".venv").exists()
 
 
+def test_start_notes_that_jax_on_a_cpu_is_slow_for_mobilenet_outside_smoke():
+    quick = load_settings({"COURSE_PROFILE": "quick"})
+    assert quick.base_model == "mobilenet_v2_0.35"
+    assert "KERAS_BACKEND=tensorflow" in notebook.slow_backend_note(quick, "jax", cpu_only=True)
+    assert notebook.slow_backend_note(quick, "jax", cpu_only=False) == ""
+    assert notebook.slow_backend_note(quick, "tensorflow", cpu_only=True) == ""
+    assert notebook.slow_backend_note(load_settings({"COURSE_PROFILE": "smoke"}), "jax", cpu_only=True) == ""
+
+
 # ---------------------------------------------------------------- make bench
 
 
