@@ -46,7 +46,7 @@ def start():
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(settings.seed)
     print(settings_summary(settings))
-    for line in (fake_results_warning(settings), slow_backend_note(settings, keras.backend.backend(), on_cpu())):
+    for line in (fake_results_warning(settings), slow_backend_note(settings, jax_on_cpu())):
         if line:
             print(line)
     return settings
@@ -76,24 +76,18 @@ def fake_results_warning(settings):
     return f"Warning: this run uses {' and '.join(fakes)}, so {FAKE_RESULTS_WARNING}."
 
 
-def on_cpu():
-    """Whether Keras computes on the CPU only (no GPU or TPU visible to the backend in force)."""
-    if keras.backend.backend() == "jax":
-        import jax
+def jax_on_cpu():
+    """Whether Keras runs on JAX with the CPU as its only device kind (no GPU or TPU)."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
 
-        return jax.default_backend() == "cpu"
-    if keras.backend.backend() == "torch":
-        import torch
-
-        return not torch.cuda.is_available()
-    import tensorflow as tf
-
-    return not tf.config.list_physical_devices("GPU")
+    return jax.default_backend() == "cpu"
 
 
-def slow_backend_note(settings, backend, cpu_only):
+def slow_backend_note(settings, jax_cpu_only):
     """A note when JAX on a CPU will train MobileNetV2 on real-sized images very slowly, else ''."""
-    if backend != "jax" or not cpu_only or settings.base_model != "mobilenet_v2_0.35" or settings.profile == "smoke":
+    if not jax_cpu_only or settings.base_model != "mobilenet_v2_0.35" or settings.profile == "smoke":
         return ""
     return (
         "Note: on a 2-core CPU, JAX ran MobileNetV2's depthwise convolutions 15x slower than TensorFlow "

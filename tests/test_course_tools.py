@@ -55,6 +55,16 @@ def test_a_bad_setting_stops_start_with_one_sentence(monkeypatch):
         notebook.start()
 
 
+def test_start_notes_that_jax_on_a_cpu_is_slow_for_mobilenet_outside_smoke():
+    quick = load_settings({"COURSE_PROFILE": "quick"})
+    assert quick.base_model == "mobilenet_v2_0.35"
+    assert "KERAS_BACKEND=tensorflow" in notebook.slow_backend_note(quick, jax_cpu_only=True)
+    assert notebook.slow_backend_note(quick, jax_cpu_only=False) == ""
+    assert notebook.slow_backend_note(load_settings({"COURSE_PROFILE": "smoke"}), jax_cpu_only=True) == ""
+    if keras.backend.backend() != "jax":
+        assert notebook.jax_on_cpu() is False
+
+
 def test_show_settings_lists_every_setting(capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "IPython.display", None)  # no Jupyter: printed
     settings = load_settings()
@@ -89,6 +99,9 @@ def test_other_errors_keep_their_stack_trace():
     with pytest.raises(ValueError):
         with notebook.friendly_errors():
             raise ValueError("a bug")
+
+
+# ---------------------------------------------------------------- save_results()
 
 
 def test_save_results_writes_the_settings_and_the_figures_in_one_call():
@@ -240,15 +253,6 @@ def test_make_setup_without_a_suitable_python_says_what_it_needs(tmp_path):
     too_old = make("setup", f"BASE_PYTHON={tmp_path / 'bin' / 'python3.10'}", path=str(tmp_path / "bin"), cwd=tmp_path)
     assert too_old.returncode != 0 and too_old.stdout.startswith("The course needs Python 3.11, 3.12 or 3.13")
     assert not (tmp_path / ".venv").exists()
-
-
-def test_start_notes_that_jax_on_a_cpu_is_slow_for_mobilenet_outside_smoke():
-    quick = load_settings({"COURSE_PROFILE": "quick"})
-    assert quick.base_model == "mobilenet_v2_0.35"
-    assert "KERAS_BACKEND=tensorflow" in notebook.slow_backend_note(quick, "jax", cpu_only=True)
-    assert notebook.slow_backend_note(quick, "jax", cpu_only=False) == ""
-    assert notebook.slow_backend_note(quick, "tensorflow", cpu_only=True) == ""
-    assert notebook.slow_backend_note(load_settings({"COURSE_PROFILE": "smoke"}), "jax", cpu_only=True) == ""
 
 
 # ---------------------------------------------------------------- make bench
