@@ -292,6 +292,7 @@ def check_global_batch(answer, devices=4, per_device_batch=32, images=2000):
         return _verdict(False, "", "the global batch is the per-device batch times the number of devices.")
     return _verdict(
         updates == truth[1],
-        f"{truth[0]} images per update, {truth[1]} updates per epoch: four times fewer than on one device.",
+        f"{truth[0]} images per update, {truth[1]} updates per epoch, against "
+        f"{int(np.ceil(images / per_device_batch))} on one device with batch {per_device_batch}.",
         "each update consumes one global batch; count how many it takes to cover every image (round up).",
     )
