@@ -291,8 +291,9 @@ from_files = np.stack([reloaded.predict_on_batch(image_from_file(p, size).numpy(
 assert np.allclose(from_pipeline, from_files, atol=1e-4), "a file must look to the model as in training"
 nearest = keras.utils.img_to_array(keras.utils.load_img(sample_paths[0], target_size=(size, size)))
 gap = np.abs(nearest - image_from_file(sample_paths[0], size).numpy()).max()
-print(f"largest pixel difference, load_img's default resize against resize_image: {gap:.0f}"
-      + (" (none here: this image already has the trained size)" if gap == 0 else ""))
+file_width, file_height = keras.utils.load_img(sample_paths[0]).size
+print(f"largest pixel difference, load_img's default resize against resize_image: {gap:.0f} "
+      f"(the file is {file_width}x{file_height} px, the model takes {size}x{size})")
 
 # %%
 steps_per_epoch = int(np.ceil(course_data.sizes["train"] / batch_size))
