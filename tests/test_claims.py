@@ -1,0 +1,95 @@
+"""Asserts that bite: each row makes one notebook claim false with one changed line, and expects the
+notebook's own assert for that claim to fail with its message.
+
+A row is (notebook, original line, replacement, expected message) and, where the claim needs other
+settings than smoke (real photos, say), a fifth item: the COURSE_* variables to set. The original line must
+occur exactly once in the notebook. The mutated notebook runs in a fresh kernel up to the first cell, from
+the mutated one on, whose source holds the expected message (the cell of the assert), so a row costs the
+cells before its claim and no more. The test fails when the mutated notebook passes, or fails elsewhere.
+
+Adding a mutation is adding a row.
+"""
+
+import ast
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from conftest import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
+from helpers.config import REPO_ROOT
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+# Notebook 05 and 06 on the shared photos with their ImageNet weights, a short budget: claims that only
+# real data and pretrained weights can show.
+REAL = {
+    "COURSE_PROFILE": "quick",
+    "COURSE_DATA_DIR": str(REAL_PHOTOS),
+    "COURSE_WEIGHTS": str(MOBILENET_WEIGHTS),
+    "COURSE_IMAGE_SIZE": "128",
+    "COURSE_TRAIN_IMAGES": "320",
+    "COURSE_EVAL_IMAGES": "160",
+    "COURSE_EPOCHS_HEAD": "2",
+    "COURSE_EPOCHS_FINETUNE": "1",
+}
+
+MUTATIONS = [
+    # notebook, original line, replacement, expected message[, settings]
+    # ---------------------------------------------------------------- 01
+    # ---------------------------------------------------------------- 02
+    # ---------------------------------------------------------------- 03
+    # ---------------------------------------------------------------- 04
+    # ---------------------------------------------------------------- 05
+    # ---------------------------------------------------------------- 06
+    # ---------------------------------------------------------------- 07
+]
+
+
+def mutated_notebook(name, original, replacement, expected):
+    """The notebook with `original` replaced, cut after the cell of the assert that holds `expected`."""
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    hits = [(i, cell) for i, cell in enumerate(code) for line in cell.source.splitlines() if line.strip() == original]
+    assert len(hits) == 1, f"{name}: the line {original!r} occurs {len(hits)} times, expected once"
+    index, cell = hits[0]
+    cell.source = "\n".join(
+        line.replace(original.strip(), replacement.strip()) if line.strip() == original else line
+        for line in cell.source.splitlines()
+    )
+    last = next((i for i in range(index, len(code)) if expected in code[i].source), len(code) - 1)
+    notebook.cells = code[: last + 1]
+    return notebook
+
+
+@pytest.mark.parametrize(
+    "row", MUTATIONS, ids=[f"{row[0][:2]}:{row[3][:40]}" for row in MUTATIONS] if MUTATIONS else None
+)
+def test_the_claims_assert_fires_when_the_claim_is_false(row, monkeypatch, tmp_path):
+    name, original, replacement, expected, *settings = row
+    for variable, value in (settings[0] if settings else {}).items():
+        if variable in ("COURSE_DATA_DIR", "COURSE_WEIGHTS"):
+            require_shared_material()
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
+    notebook = mutated_notebook(name, original, replacement, expected)
+    client = NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}})
+    with pytest.raises(CellExecutionError) as failure:
+        client.execute()
+    assert failure.value.ename == "AssertionError", f"{name} failed elsewhere: {failure.value.ename}: {failure.value.evalue}"
+    assert expected in failure.value.evalue, f"{name} failed on another assert: {failure.value.evalue}"
+
+
+def test_every_row_changes_a_line_the_notebook_holds_once():
+    for name, original, replacement, expected, *_ in MUTATIONS:
+        assert original != replacement, f"{name}: the row changes nothing"
+        mutated_notebook(name, original, replacement, expected)
+
+
+def test_every_notebook_assert_has_a_message():
+    missing = []
+    for script in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.Assert) and node.msg is None:
+                missing.append(f"{script.name}:{node.lineno}")
+    assert not missing, f"asserts without a message saying what claim they guard: {', '.join(missing)}"
