@@ -76,7 +76,9 @@ def test_the_claims_assert_fires_when_the_claim_is_false(row, monkeypatch, tmp_p
     client = NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}})
     with pytest.raises(CellExecutionError) as failure:
         client.execute()
-    assert failure.value.ename == "AssertionError", f"{name} failed elsewhere: {failure.value.ename}: {failure.value.evalue}"
+    assert failure.value.ename == "AssertionError", (
+        f"{name} failed elsewhere: {failure.value.ename}: {failure.value.evalue}"
+    )
     assert expected in failure.value.evalue, f"{name} failed on another assert: {failure.value.evalue}"
 
 
