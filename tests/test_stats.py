@@ -1,0 +1,54 @@
+"""helpers.stats against SciPy's own implementations, and by hand on small cases."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from helpers.stats import mcnemar_exact, seed_spread, wilson_interval
+
+
+@pytest.mark.parametrize("correct, total", [(0, 10), (1, 10), (81, 263), (350, 360), (360, 360), (1, 1)])
+def test_wilson_interval_matches_scipy(correct, total):
+    expected = scipy_stats.binomtest(correct, total).proportion_ci(confidence_level=0.95, method="wilson")
+    low, high = wilson_interval(correct, total)
+    assert low == pytest.approx(expected.low, abs=1e-9) and high == pytest.approx(expected.high, abs=1e-9)
+
+
+def test_one_photo_of_360_is_inside_the_interval():
+    low, high = wilson_interval(350, 360)
+    assert low < 349 / 360 < 351 / 360 < high
+
+
+def test_wilson_interval_needs_images():
+    with pytest.raises(ValueError, match="at least one image"):
+        wilson_interval(0, 0)
+
+
+@pytest.mark.parametrize("only_a, only_b", [(0, 0), (0, 1), (3, 0), (5, 5), (2, 9), (14, 4), (0, 30)])
+def test_mcnemar_exact_matches_scipys_binomial_test(only_a, only_b):
+    both_right, both_wrong = 40, 7
+    right_a = [True] * both_right + [False] * both_wrong + [True] * only_a + [False] * only_b
+    right_b = [True] * both_right + [False] * both_wrong + [False] * only_a + [True] * only_b
+    counted_a, counted_b, p_value = mcnemar_exact(right_a, right_b)
+    assert (counted_a, counted_b) == (only_a, only_b)
+    expected = 1.0 if only_a + only_b == 0 else scipy_stats.binomtest(only_a, only_a + only_b, 0.5).pvalue
+    assert p_value == pytest.approx(expected, rel=1e-12)
+
+
+def test_mcnemar_by_hand():
+    # 0 against 5 disagreements: both tails are 1/32, so p = 2/32
+    assert mcnemar_exact([False] * 5, [True] * 5) == (0, 5, 2 / 32)
+
+
+def test_mcnemar_refuses_different_images():
+    with pytest.raises(ValueError, match="same images"):
+        mcnemar_exact([True, False], [True])
+
+
+def test_seed_spread():
+    mean, spread, count = seed_spread([0.9, 0.92, 0.94])
+    assert mean == pytest.approx(0.92) and spread == pytest.approx(0.02) and count == 3
+    assert math.isnan(seed_spread([0.5])[1])
+    assert np.isclose(seed_spread([1, 1, 1])[1], 0.0)
