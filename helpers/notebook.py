@@ -7,6 +7,10 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
+import re
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -126,6 +130,44 @@ def friendly_errors():
         raise SystemExit(str(error)) from None
     except FileNotFoundError as error:
         raise SystemExit(f"File not found: {error.filename or error}.") from None
+
+
+SCRATCH_MARK = ".made-by-the-course"  # in every folder scratch_folder makes: only such a folder is deleted
+# What notebook 04 wrote into build/my_photos before folders were marked: <class>/<number>.jpg, not_a_photo.jpg.
+_UNMARKED_COURSE_FILE = re.compile(r"[^/]+/(\d+|not_a_photo)\.jpg")
+
+
+def scratch_folder(settings, name):
+    """An empty folder `name` in the build folder for a notebook to write into; returns its path.
+
+    The course deletes only a folder it made (marked with SCRATCH_MARK), and never one that is, holds or
+    lies inside the data or cache in use (COURSE_DATA_DIR, COURSE_CACHE_DIR). Any other folder of that
+    name is left alone and a fresh one beside it is used instead, with a sentence saying so.
+    """
+    folder = Path(os.path.realpath(Path(settings.build_dir) / name))
+    protected = [Path(os.path.realpath(p)) for p in (settings.data_dir, settings.cache_dir) if p]
+    in_use = [p for p in protected if p == folder or p.is_relative_to(folder) or folder.is_relative_to(p)]
+    if not in_use and (not folder.exists() or _made_by_the_course(folder)):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    else:
+        parent = folder.parent
+        if any(parent == p or parent.is_relative_to(p) for p in protected):
+            parent = Path(tempfile.gettempdir())  # never write into the data in use either
+        parent.mkdir(parents=True, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
+        why = f"it holds the data in use ({in_use[0]})" if in_use else "the course did not make it"
+        print(f"{folder} is left alone because {why}; this notebook writes to {fresh} instead.")
+        folder = fresh
+    (folder / SCRATCH_MARK).write_text("Made by the course; deleted and made again on the next run.\n")
+    return folder
+
+
+def _made_by_the_course(folder):
+    if (folder / SCRATCH_MARK).is_file():
+        return True
+    files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()]
+    return all(_UNMARKED_COURSE_FILE.fullmatch(f) for f in files) and len(files) <= 32
 
 
 def results_path(settings, notebook_name):

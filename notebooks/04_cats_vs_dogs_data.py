@@ -23,8 +23,6 @@ settings = notebook.start()
 
 # %%
 import math
-import shutil
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -69,8 +67,7 @@ def load_guide_split(data_dir):
 # %%
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
-folder = Path(settings.build_dir) / "my_photos"
-shutil.rmtree(folder, ignore_errors=True)
+folder = notebook.scratch_folder(settings, "my_photos")  # deletes only a folder the course made
 for name in course_data.class_names:
     (folder / name).mkdir(parents=True)
 # A seeded random sample of the training images, the same on every pass (some sources list cats first).
