@@ -43,7 +43,7 @@ def weight_counts(layer):
 # %%
 dense = keras.layers.Dense(3)
 dense.build((None, 4))
-assert weight_counts(dense) == (2, 2, 0)
+assert weight_counts(dense) == (2, 2, 0), "a Dense layer has two weights, both trainable"
 print("Dense:", [w.path for w in dense.trainable_weights])
 
 # %% [markdown]
@@ -53,20 +53,26 @@ print("Dense:", [w.path for w in dense.trainable_weights])
 # %%
 batchnorm = keras.layers.BatchNormalization()
 batchnorm.build((None, 4))
-assert weight_counts(batchnorm) == (4, 2, 2)
+assert weight_counts(batchnorm) == (4, 2, 2), "BatchNormalization has 2 trainable and 2 non-trainable weights"
 print("trainable:    ", [w.name for w in batchnorm.trainable_weights])
 print("non-trainable:", [w.name for w in batchnorm.non_trainable_weights])
 
 # %% [markdown]
-# It is not the only one. `Normalization`, the layer the guide's text names, learns a mean and a
-# variance from data with `adapt()` and keeps a count of what it has seen: three weights, none of them
-# trainable.
+# The guide says BatchNormalization is "the only built-in layer that has non-trainable weights". It is
+# not. `keras.layers.Normalization` (the layer the guide's cats-vs-dogs section says it will use to scale
+# pixels to [-1, 1], although its code then uses `Rescaling`) learns a mean and a variance from data with
+# `adapt()` and keeps a count of what it has seen: three weights, none of them trainable. `Rescaling`,
+# what the guide's code really uses, has no weights at all.
 
 # %%
 normalization = keras.layers.Normalization()
 normalization.build((None, 4))
-assert weight_counts(normalization) == (3, 0, 3)
+assert weight_counts(normalization) == (3, 0, 3), "Normalization has three weights, none of them trainable"
 print("Normalization, non-trainable:", [w.name for w in normalization.non_trainable_weights])
+rescaling = keras.layers.Rescaling(1 / 127.5, offset=-1)
+rescaling.build((None, 4))
+assert weight_counts(rescaling) == (0, 0, 0), "Rescaling has no weights"
+print("Rescaling:", weight_counts(rescaling))
 
 # %% [markdown]
 # ## Freezing
@@ -77,7 +83,7 @@ print("Normalization, non-trainable:", [w.name for w in normalization.non_traina
 frozen_dense = keras.layers.Dense(3)
 frozen_dense.build((None, 4))
 frozen_dense.trainable = False
-assert weight_counts(frozen_dense) == (2, 0, 2)
+assert weight_counts(frozen_dense) == (2, 0, 2), "freezing moves both of Dense's weights to the non-trainable list"
 
 display(
     Table(
@@ -111,7 +117,55 @@ assert len(changes["second"]) == 2, "the trainable layer's kernel and bias must 
 
 # %% [markdown]
 # The frozen layer's kernel and bias are bit-for-bit identical after training; the other layer's both
-# moved. Note that `trainable` is not the `training` argument you can pass when calling a layer: that one
+# moved.
+#
+# ## A training loop of your own
+# The guide says freezing also holds "when training with any custom loop that relies on
+# `trainable_weights` to apply gradient updates". Such a loop asks for gradients of exactly the weights
+# in `model.trainable_weights` and updates only those, so a frozen layer is never touched. How to take a
+# gradient depends on the backend: on TensorFlow a `tf.GradientTape`; on JAX `jax.grad` of a pure
+# function, `model.stateless_call`, that takes the trainable weights' values as its argument. The cell
+# runs the loop for the backend in force (TensorFlow and JAX; on another backend it says so and skips).
+
+# %%
+frozen_layer = keras.layers.Dense(3, activation="relu")
+trained_layer = keras.layers.Dense(3, activation="sigmoid")
+loop_model = keras.Sequential([keras.Input(shape=(3,)), frozen_layer, trained_layer])
+frozen_layer.trainable = False
+x, y = rng.random((32, 3)).astype("float32"), rng.random((32, 3)).astype("float32")
+optimizer = keras.optimizers.SGD(learning_rate=0.1)
+before = weight_values(loop_model)
+backend = keras.backend.backend()
+if backend == "tensorflow":
+    import tensorflow as tf
+
+    for _ in range(5):
+        with tf.GradientTape() as tape:
+            loss = keras.ops.mean((loop_model(x, training=True) - y) ** 2)
+        variables = loop_model.trainable_weights
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+elif backend == "jax":
+    import jax
+
+    def loss_of(trainable_values, non_trainable_values):
+        predictions, _ = loop_model.stateless_call(trainable_values, non_trainable_values, x, training=True)
+        return keras.ops.mean((predictions - y) ** 2)
+
+    for _ in range(5):
+        gradients = jax.grad(loss_of)(
+            [w.value for w in loop_model.trainable_weights], [w.value for w in loop_model.non_trainable_weights]
+        )
+        optimizer.apply_gradients(zip(gradients, loop_model.trainable_weights))
+else:
+    print(f"No custom loop written for the {backend} backend here: skipped.")
+if backend in ("tensorflow", "jax"):
+    moved = changed(before, weight_values(loop_model))
+    print(f"{backend}, custom loop over trainable_weights; weights that changed:", moved)
+    assert moved == [w.path for w in trained_layer.weights], "a custom loop over trainable_weights skips the frozen layer"
+
+# %% [markdown]
+# Note that `trainable` is not the `training` argument you can pass when calling a layer: that one
 # picks inference or training behaviour (dropout on or off, say). Notebook 03 takes the two apart.
 
 # %% [markdown]
@@ -143,7 +197,7 @@ exercises.check_freeze_all_but_last(freeze_all_but_last);
 # Try first, then compare. These cells run in CI, so the solutions cannot rot.
 
 # %% tags=["solution"]
-assert exercises.check_frozen_batchnorm_counts((4, 0, 4))
+assert exercises.check_frozen_batchnorm_counts((4, 0, 4)), "the reference answer passes its check"
 
 
 def reference_freeze_all_but_last(model):
@@ -151,4 +205,4 @@ def reference_freeze_all_but_last(model):
         layer.trainable = False
 
 
-assert exercises.check_freeze_all_but_last(reference_freeze_all_but_last)
+assert exercises.check_freeze_all_but_last(reference_freeze_all_but_last), "the reference solution passes its check"

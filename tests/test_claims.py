@@ -37,9 +37,47 @@ REAL = {
 MUTATIONS = [
     # notebook, original line, replacement, expected message[, settings]
     # ---------------------------------------------------------------- 01
+    ("01_trainable_weights", "frozen_dense.trainable = False", "frozen_dense.trainable = True", "freezing moves both"),
+    ("01_trainable_weights", "first.trainable = False", "first.trainable = True", "the frozen layer must not change"),
+    (
+        "01_trainable_weights",
+        "variables = loop_model.trainable_weights",
+        "variables = loop_model.weights",
+        "a custom loop over trainable_weights skips the frozen layer",
+    ),
     # ---------------------------------------------------------------- 02
     # ---------------------------------------------------------------- 03
     # ---------------------------------------------------------------- 04
+    (
+        "04_cats_vs_dogs_data",
+        "return dataset.prefetch(AUTOTUNE)  # augmented after the cache: new images every epoch",
+        "return dataset.cache().prefetch(AUTOTUNE)  # the guide's place for the cache: after augmenting",
+        "augmenting after the cache gives fresh images every epoch",
+    ),
+    (
+        "04_cats_vs_dogs_data",
+        "return dataset.batch(batch_size).prefetch(AUTOTUNE).cache()",
+        "return dataset.batch(batch_size).prefetch(AUTOTUNE)",
+        "the guide's cache replays epoch 1",
+    ),
+    (
+        "04_cats_vs_dogs_data",
+        'for name, rotation_seed in [("same seed", settings.seed), ("separate seeds", settings.seed + 1)]:',
+        'for name, rotation_seed in [("same seed", settings.seed), ("separate seeds", settings.seed)]:',
+        "separate seeds make them independent",
+    ),
+    (
+        "04_cats_vs_dogs_data",
+        "batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)",
+        "batch_seeds = tf.data.Dataset.random(rerandomize_each_iteration=True).batch(2)",
+        "stateless draws give the same batches for the same seed",
+    ),
+    (
+        "04_cats_vs_dogs_data",
+        "return dataset.prefetch(AUTOTUNE)  # the next batch is prepared while the model trains",
+        "return dataset.cache().prefetch(AUTOTUNE)",
+        "our pipeline gives fresh images every epoch",
+    ),
     # ---------------------------------------------------------------- 05
     # ---------------------------------------------------------------- 06
     # ---------------------------------------------------------------- 07
