@@ -92,19 +92,42 @@ def check_unfreeze_last(unfreeze_last):
     return _verdict(True, "only the last n layers train, for n = 0, 2 and 5.", "")
 
 
-def check_nested_trainable_count(answer):
-    """Exercise: trainable weights of an outer model frozen after its inner model was unfrozen."""
-    if _unanswered(answer):
+def check_fine_tune(fine_tune):
+    """Exercise: `fine_tune(model, base, x, y)` trains the head on a frozen base, then fine-tunes the base too.
+
+    The check runs it on a small model and records, for each `fit()`, whether the base's weights changed:
+    they must not in the first and must in the last (the bug of fchollet/deep-learning-with-python-notebooks#257
+    is a second phase in which the base never trains).
+    """
+    if _unanswered(fine_tune):
         return False
-    inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.Dense(3)])
-    outer = keras.Sequential([keras.Input((3,)), inner, keras.layers.Dense(1)])
-    inner.trainable = True
-    outer.trainable = False
-    truth = len(outer.trainable_weights)
+    inputs = keras.Input((4,))
+    base = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4), keras.layers.Dense(4)], name="base")
+    model = keras.Model(inputs, keras.layers.Dense(1, name="head")(base(inputs)))
+    fit, base_moved = model.fit, []
+
+    def recording_fit(*args, **kwargs):
+        before = weight_values(base)
+        history = fit(*args, **kwargs)
+        base_moved.append(bool(changed(before, weight_values(base))))
+        return history
+
+    model.fit = recording_fit
+    rng = np.random.default_rng(0)
+    recompile = "changing `trainable` needs a `compile()` before the next fit(), or that fit() reuses the old step."
+    try:
+        fine_tune(model, base, rng.random((32, 4)), rng.random((32, 1)))
+    except ValueError:  # JAX: fit() after a change of `trainable` without compile()
+        return _verdict(False, "", f"the second fit() raised: {recompile}")
+    if len(base_moved) < 2:
+        return _verdict(False, "", f"call fit() twice, head first, then fine-tuning; it ran {len(base_moved)} time(s).")
+    if base_moved[0]:
+        return _verdict(False, "", "the base moved in the first fit(): freeze it while the new head is still random.")
     return _verdict(
-        answer == truth,
-        f"{truth}: freezing the outer model freezes everything inside it, whatever was set before.",
-        "setting `trainable` on a model overwrites the flag of every layer inside it.",
+        base_moved[-1],
+        "the first fit() left the base alone, the last one fine-tuned it.",
+        "the base never trained, so the 'fine-tuning' was feature extraction again: set `base.trainable = True` "
+        f"before the second phase. Also: {recompile}",
     )
 
 
@@ -211,24 +234,50 @@ def check_accept_finetune(accept_finetune):
 # ---------------------------------------------------------------- notebook 04
 
 
-def check_pipeline_order(order):
-    """Exercise: the order of the steps of a pipeline whose augmentation is fresh every epoch."""
-    if _unanswered(order):
+def _split_ids(split):
+    """Two epochs of `split(range(64))`: [(train ids, test ids), (train ids, test ids)], or None."""
+    import tensorflow as tf
+
+    parts = split(tf.data.Dataset.range(64))
+    if not isinstance(parts, tuple) or len(parts) != 2:
+        return None
+    train, test = parts
+    return [([int(i) for i in train], [int(i) for i in test]) for _ in range(2)]
+
+
+def check_split_does_not_leak(split):
+    """Exercise: `split(dataset)` gives (train, test) of 48 and 16 of 64 images, no test image ever in training."""
+    if _unanswered(split):
         return False
-    steps = ["decode_resize", "cache", "shuffle", "batch", "augment", "prefetch"]
-    if sorted(order) != sorted(steps):
-        return _verdict(False, "", f"use each of these names once: {steps}.")
-    position = {step: order.index(step) for step in steps}
+    epochs = _split_ids(split)
+    if epochs is None:
+        return _verdict(False, "", "return a pair of datasets: (train, test).")
+    train_seen = {i for train, _ in epochs for i in train}
+    test_seen = {i for _, test in epochs for i in test}
+    leaked = len(train_seen & test_seen)
+
+    def leaky_split(dataset):
+        dataset = dataset.shuffle(64, seed=0)
+        return dataset.take(48), dataset.skip(48)
+
+    leaky = _split_ids(leaky_split)
+    leaky_count = len({i for train, _ in leaky for i in train} & {i for _, test in leaky for i in test})
     rules = [
-        (position["cache"] < position["augment"], "cache before augmenting, or the cache replays epoch 1."),
-        (position["cache"] < position["shuffle"], "cache before shuffling, or the order is frozen too."),
-        (position["decode_resize"] < position["cache"], "decode and resize before the cache: it is the slow part."),
-        (position["shuffle"] < position["batch"], "shuffle single images, before batching."),
-        (order[-1] == "prefetch", "prefetch comes last, so the next batch is ready while the model trains."),
+        (
+            all(sorted(train) == sorted(set(train)) and len(train) == 48 and len(test) == 16 for train, test in epochs),
+            "train must hold 48 different images and test 16, in every epoch.",
+        ),
+        (
+            leaked == 0,
+            f"{leaked} images were in training and in test over two epochs: the shuffle draws a new order on every pass, "
+            "so take and skip cut different orders. Shuffle once (reshuffle_each_iteration=False), or split first.",
+        ),
     ]
     broken = [hint for ok, hint in rules if not ok]
     return _verdict(
-        not broken, "fresh augmentation and order every epoch, slow work done once.", broken[0] if broken else ""
+        not broken,
+        f"no image in both training and test over two epochs (the leaky split had {leaky_count}).",
+        broken[0] if broken else "",
     )
 
 
@@ -239,13 +288,22 @@ def check_fresh_pipeline(build):
     import tensorflow as tf
 
     from helpers.data import synthetic_images
-    from helpers.pipelines import epoch_images, indexed
+    from helpers.pipelines import epoch_images
 
-    images, labels = synthetic_images(64, 48, seed=0)
-    dataset = build(indexed(tf.data.Dataset.from_tensor_slices((images, labels))))
+    images, _ = synthetic_images(64, 48, seed=0)
+    reads = []
+
+    def source():  # the 64 images labelled with their index, counting every read
+        for index, image in enumerate(images):
+            reads.append(index)
+            yield image, index
+
+    signature = (tf.TensorSpec((48, 48, 3), tf.uint8), tf.TensorSpec((), tf.int64))
+    dataset = build(tf.data.Dataset.from_generator(source, output_signature=signature))
     if dataset is None:
         return _verdict(False, "", "return the dataset from your function.")
     first, second = epoch_images(dataset), epoch_images(dataset)
+    reads_in_two_epochs = len(reads)
     batch = next(iter(dataset))[0]
     repeated = np.mean([np.array_equal(first[i], second[i]) for i in first])
     rules = [
@@ -254,11 +312,16 @@ def check_fresh_pipeline(build):
         (batch.shape[0] == 8, f"batch by 8 (the first batch holds {batch.shape[0]})."),
         (repeated < 0.5, f"{repeated:.0%} of the images repeat in epoch 2: cache before augmenting."),
         (list(first) != list(second), "epoch 2 has the order of epoch 1: shuffle after the cache."),
+        (
+            reads_in_two_epochs == 64,
+            f"your pipeline read the source {reads_in_two_epochs} times in two epochs: cache the resized images, "
+            "so that epoch 2 reads none.",
+        ),
     ]
     broken = [hint for ok, hint in rules if not ok]
     return _verdict(
         not broken,
-        f"{repeated:.0%} of the images repeat in epoch 2, and the order changes.",
+        f"{repeated:.0%} of the images repeat in epoch 2, the order changes, and each image is read once.",
         broken[0] if broken else "",
     )
 

@@ -116,3 +116,19 @@ def test_a_file_reaches_the_model_as_the_pipeline_gives_it(tmp_path):
     np.testing.assert_allclose(model.predict_on_batch(from_file), model.predict_on_batch(from_pipeline), atol=1e-5)
     nearest = keras.utils.img_to_array(keras.utils.load_img(path, target_size=(96, 96)))[None]
     assert not np.allclose(nearest, from_pipeline, atol=1.0), "load_img's default resize is not the training resize"
+
+
+def test_flip_and_rotate_applies_the_transform_of_the_guides_two_layers():
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(0, 255, (16, 48, 48, 3)).astype("float32"))
+    flip = keras.layers.RandomFlip("horizontal", seed=1)
+    rotation = keras.layers.RandomRotation(0.1, seed=2)
+    flip_draws = flip.get_random_transformation(images)
+    flipped = flip.transform_images(images, flip_draws)
+    rotation_draws = rotation.get_random_transformation(flipped)
+    expected = np.asarray(rotation.transform_images(flipped, rotation_draws))
+    flips = np.asarray(flip_draws["flips"]).reshape(-1)
+    angles = np.deg2rad(np.asarray(rotation_draws["angle"])).astype("float32")  # the layer draws degrees
+    assert 0 < flips.sum() < len(flips), "the draws hold flipped and unflipped images"
+    ours = pipelines.flip_and_rotate(images, tf.constant(flips), tf.constant(angles)).numpy()
+    assert np.abs(ours - expected).max() < 2e-3  # on 0-255 pixels: the same transform, to rounding
