@@ -5,6 +5,7 @@ The pipelines that turn these splits into batches are in `helpers/pipelines.py`.
 """
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,12 +111,16 @@ def check_image_file(path):
     if path.stat().st_size == 0:
         return "empty file"
     try:
-        with Image.open(path) as image:
-            image_format = image.format
-            if image_format not in DECODABLE_FORMATS:
-                return f"{image_format} images are not supported"
-            if image_format != "JPEG":
-                image.verify()  # walks PNG chunks and checksums, GIF and BMP headers
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # too large: refused, not warned
+            with Image.open(path) as image:
+                image_format = image.format
+                if image_format not in DECODABLE_FORMATS:
+                    return f"{image_format} images are not supported"
+                if image_format != "JPEG":
+                    image.verify()  # walks PNG chunks and checksums, GIF and BMP headers
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return f"too large (more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         return f"unreadable ({str(error)[:60]})"
     if image_format == "JPEG" and not _jpeg_has_end_marker(path):
@@ -132,21 +137,101 @@ def _jpeg_has_end_marker(path):
 def list_labelled_files(folder):
     """(paths, labels, class_names) of a folder of class subfolders, or of `class.N.jpg` files.
 
-    Class subfolders (`cat/`, `dog/`, or PetImages' `Cat/`, `Dog/`) give classes in sorted order.
-    Without subfolders, Kaggle's flat layout is used: the file-name prefix before the first dot.
+    Class subfolders (`cat/`, `dog/`, or PetImages' `Cat/`, `Dog/`) give classes in sorted order; each
+    holds its images directly. Without subfolders, Kaggle's flat layout is used: the file-name prefix
+    before the first dot. A folder of train/ + validation/ split folders is refused here: see
+    `labelled_splits`, which reads both layouts.
+    """
+    splits, class_names = labelled_splits(folder)
+    if "all" not in splits:
+        raise DataError(f"The image folder {folder} holds split folders; read it with labelled_splits.")
+    return (*splits["all"], class_names)
+
+
+SPLIT_NAMES = {"train", "training", "validation", "valid", "val", "test", "testing", "test1", "eval"}
+READABLE_SPLITS = [{"train", "validation"}, {"train", "validation", "test"}]
+LAYOUTS = (
+    "a folder of two class folders (cat/ and dog/), of cat.N.jpg and dog.N.jpg files, or of train/ and "
+    "validation/ (optionally test/) folders that each hold the same two class folders"
+)
+
+
+def labelled_splits(folder):
+    """({split: (paths, labels)}, class_names) of a folder the course can read as two classes.
+
+    A folder of class subfolders or of `class.N.jpg` files gives the one split "all"; a folder of
+    train/ + validation/ (optionally test/) split folders, each holding the same class subfolders, gives
+    those splits. Any other layout (split folders with other names, classes nested one level deeper,
+    images beside class folders) raises DataError with one sentence.
     """
     folder = Path(folder)
-    if not folder.is_dir():
+    if not folder.exists():
         raise DataError(f"The image folder {folder} does not exist.")
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folder.is_dir():
+        raise DataError(f"The image folder {folder} is a file, not a folder: point COURSE_DATA_DIR at {LAYOUTS}.")
+    names = {sub.name for sub in _subfolders(folder)}
+    if {name.lower() for name in names} & SPLIT_NAMES:
+        if names not in READABLE_SPLITS or _files(folder, images_only=True):
+            raise DataError(
+                f"The image folder {folder} holds split folders ({', '.join(sorted(names))}) the course cannot "
+                f"read as two classes; it reads {LAYOUTS}."
+            )
+        splits = {
+            name: _class_files(folder / name) for name in sorted(names, key=["train", "validation", "test"].index)
+        }
+        class_sets = {name: sorted(files) for name, files in splits.items()}
+        if len({tuple(classes) for classes in class_sets.values()}) != 1:
+            listed = "; ".join(f"{name}/ has {', '.join(classes) or 'none'}" for name, classes in class_sets.items())
+            raise DataError(f"The split folders of {folder} do not hold the same class folders ({listed}).")
+    else:
+        splits = {"all": _class_files(folder)}
+    class_names = sorted(next(iter(splits.values())))
+    labelled = {}
+    for split, files in splits.items():
+        paths = [p for name in class_names for p in files[name]]
+        labels = [class_names.index(name) for name in class_names for _ in files[name]]
+        labelled[split] = (paths, labels)
+    return labelled, class_names
+
+
+def _subfolders(folder):
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _files(folder, images_only=False):
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES] if images_only else files
+
+
+def _class_files(folder):
+    """{class name: files} of a folder of exactly two class subfolders, or of `class.N.jpg` files."""
+    subfolders = _subfolders(folder)
     if subfolders:
-        files = {sub.name: sorted(p for p in sub.rglob("*") if p.is_file()) for sub in subfolders}
+        stray = _files(folder, images_only=True)
+        if stray:
+            raise DataError(
+                f"The image folder {folder} holds both class folders ({', '.join(p.name for p in subfolders)}) "
+                f"and images beside them ({stray[0].name}, ...); move those images into a class folder."
+            )
+        files = {sub.name: _files(sub) for sub in subfolders}
+        for sub in subfolders:
+            deeper = [inner for inner in _subfolders(sub) if any(p.is_file() for p in inner.rglob("*"))]
+            if deeper and files[sub.name]:
+                raise DataError(
+                    f"The class folder {sub} holds both images and subfolders of images ({deeper[0].name}/, ...); "
+                    "the course reads only the images directly inside each class folder."
+                )
+            if deeper:
+                raise DataError(
+                    f"The image folder {folder} has its images one level deeper than the course reads them "
+                    f"({deeper[0]}): set COURSE_DATA_DIR to the folder that holds the class folders."
+                )
         files = {name: paths for name, paths in files.items() if paths}
     else:
         files = {}
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        for path in _files(folder, images_only=True):
             match = re.match(r"([A-Za-z]+)\.", path.name)
-            if match and path.suffix.lower() in IMAGE_SUFFIXES:
+            if match:
                 files.setdefault(match.group(1).lower(), []).append(path)
     if not files:
         raise DataError(f"The image folder {folder} holds no images (expected cat/ and dog/ subfolders).")
@@ -155,10 +240,7 @@ def list_labelled_files(folder):
             f"The image folder {folder} has {len(files)} class(es) ({', '.join(files)}); "
             "this course trains a two-class model, so it needs exactly two."
         )
-    class_names = sorted(files)
-    paths = [p for name in class_names for p in files[name]]
-    labels = [class_names.index(name) for name in class_names for _ in files[name]]
-    return paths, labels, class_names
+    return files
 
 
 def split_indices(count, seed, fractions=FOLDER_FRACTIONS):
@@ -182,34 +264,97 @@ def _files_dataset(paths, labels):
     return dataset.ignore_errors()  # last line of defence: a file that changed after the check
 
 
-def load_folder(folder, train_images, eval_images, seed):
-    """Split a folder of labelled images into train/validation/test, skipping unusable files."""
-    paths, labels, class_names = list_labelled_files(folder)
-    skipped, usable = [], []
+MIN_SPLIT_SIZES = {"train": 12, "validation": 2, "test": 2}  # notebook 04 writes 12 training images to a folder
+
+
+def usable_files(paths, labels):
+    """(usable (path, label) pairs, skipped (path, reason) pairs): the header check, then a decode check.
+
+    The decode check runs TensorFlow's own decoder once on every file that passed the header check, so a
+    file the pipeline would drop later (a JPEG whose data is damaged after a good header) is left out
+    and reported here instead.
+    """
+    skipped, checked = [], []
     for path, label in zip(paths, labels):
         reason = check_image_file(path)
         if reason:
             skipped.append((str(path), reason))
         else:
-            usable.append((path, label))
-    if len({label for _, label in usable}) < 2:
+            checked.append((path, label))
+    failed = set(undecodable([path for path, _ in checked]))
+    skipped += [(str(checked[i][0]), "TensorFlow cannot decode it") for i in sorted(failed)]
+    return [pair for i, pair in enumerate(checked) if i not in failed], skipped
+
+
+def undecodable(paths):
+    """The positions in `paths` of files tf.io.decode_image cannot decode to an RGB image."""
+    if not paths:
+        return []
+    dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), [str(p) for p in paths]))
+    dataset = dataset.map(lambda i, path: (i, tf.shape(decode_image(tf.io.read_file(path)))), AUTOTUNE)
+    decoded = {int(i) for i, _ in dataset.ignore_errors().as_numpy_iterator()}
+    return [i for i in range(len(paths)) if i not in decoded]
+
+
+def load_folder(folder, train_images, eval_images, seed):
+    """Split a folder of labelled images into train/validation/test, skipping unusable files.
+
+    A folder of class folders is split 70/15/15 with the seed. A folder of train/ + validation/ split
+    folders keeps its split: train from train/, validation/ cut into validation and test (pairs of one
+    image of each class in turn, as for cats_and_dogs_filtered), or test from test/ when there is one.
+    Caps (`train_images`, `eval_images`, 0: none) take a seeded sample.
+    """
+    labelled, class_names = labelled_splits(folder)
+    usable, skipped, total = {}, [], 0
+    for split, (paths, labels) in labelled.items():
+        usable[split], left_out = usable_files(paths, labels)
+        skipped += left_out
+        total += len(paths)
+    if any(len({label for _, label in pairs}) < 2 for pairs in usable.values()):
         raise DataError(f"The image folder {folder} has fewer than two classes with readable images.")
-    splits, sizes = {}, {}
     limits = {"train": train_images, "validation": eval_images, "test": eval_images}
-    for name, indices in zip(limits, split_indices(len(usable), seed)):
-        if limits[name]:
-            indices = indices[: limits[name]]
-        splits[name] = _files_dataset([usable[i][0] for i in indices], [usable[i][1] for i in indices])
-        sizes[name] = len(indices)
+    if "all" in usable:
+        chosen = dict(zip(limits, _split_pool(usable["all"], seed)))
+        layout = "split 70/15/15 with the seed"
+    else:
+        chosen = {"train": [usable["train"][i] for i in balanced_order(_labels(usable["train"]), seed)]}
+        if "test" in usable:
+            for split in ("validation", "test"):
+                chosen[split] = [usable[split][i] for i in balanced_order(_labels(usable[split]), seed)]
+            layout = "train/, validation/ and test/ folders used as they are"
+        else:
+            order = balanced_order(_labels(usable["validation"]), seed)
+            halves = (np.arange(len(order)) // 2) % 2
+            for half, split in enumerate(("validation", "test")):
+                chosen[split] = [usable["validation"][i] for i in order[halves == half]]
+            layout = "train/ and validation/ folders: train from train/, validation/ split into validation and test"
+    chosen = {split: pairs[: limits[split]] if limits[split] else pairs for split, pairs in chosen.items()}
+    sizes = {split: len(pairs) for split, pairs in chosen.items()}
+    if any(sizes[split] < least for split, least in MIN_SPLIT_SIZES.items()):
+        report_skipped(skipped, total)
+        raise DataError(
+            f"The image folder {folder} gives too few usable images to train and evaluate "
+            f"({', '.join(f'{split} {n}' for split, n in sizes.items())}); the course needs at least "
+            f"{', '.join(f'{n} for {split}' for split, n in MIN_SPLIT_SIZES.items())} "
+            "(a folder of class folders: at least 17 usable images in all)."
+        )
     data = CourseData(
-        **splits,
+        **{split: _files_dataset(*zip(*pairs)) for split, pairs in chosen.items()},
         class_names=class_names,
-        description=f"folder {folder} ({len(usable):,} images, classes {class_names})",
+        description=f"folder {folder} ({sum(map(len, usable.values())):,} usable images, classes {class_names}; {layout})",
         sizes=sizes,
         skipped=skipped,
     )
-    report_skipped(data.skipped, len(paths))
+    report_skipped(data.skipped, total)
     return data
+
+
+def _labels(pairs):
+    return [label for _, label in pairs]
+
+
+def _split_pool(pairs, seed):
+    return [[pairs[i] for i in indices] for indices in split_indices(len(pairs), seed)]
 
 
 def report_skipped(skipped, total):

@@ -192,3 +192,147 @@ def test_a_failing_tfds_download_is_one_clear_sentence(tmp_path, monkeypatch):
     monkeypatch.setattr(tfds, "load", fail)
     with pytest.raises(data.DataUnavailable, match=r"could not be downloaded \(ConnectionError\)"):
         data.load_tfds(tmp_path, 0, 0)
+
+
+# ---------------------------------------------------------------- issue 16: layouts, too few, undecodable
+
+
+def noise_jpeg(path, seed=0, size=(50, 40)):
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    return save(Image.fromarray(pixels), path)
+
+
+def coloured(root, split, name, count, color):
+    for i in range(count):
+        save(Image.new("RGB", (40, 30), color), root / split / name / f"{name}.{i}.jpg")
+
+
+CATS, DOGS = (250, 0, 10), (10, 0, 250)
+
+
+def label_read_back(image):
+    red, _, blue = np.asarray(image, dtype=float).reshape(-1, 3).mean(axis=0)
+    return int(blue > red)
+
+
+def test_a_train_validation_folder_is_read_as_its_two_classes_with_its_splits(tmp_path):
+    # cats_and_dogs_filtered's layout: before, "train" and "validation" were taken as the two classes.
+    folder = tmp_path / "filtered"
+    for split, count in (("train", 10), ("validation", 6)):
+        coloured(folder, split, "cats", count, CATS)
+        coloured(folder, split, "dogs", count, DOGS)
+    course = data.load_folder(folder, 0, 0, seed=0)
+    assert course.class_names == ["cats", "dogs"]
+    assert course.sizes == {"train": 20, "validation": 6, "test": 6}
+    assert "train from train/, validation/ split into validation and test" in course.description
+    for split in ("train", "validation", "test"):
+        assert all(label_read_back(x) == int(y) for x, y in getattr(course, split)), f"{split}: labels are classes"
+    assert sorted(int(y) for _, y in course.validation) == [0, 0, 0, 1, 1, 1]
+
+
+def test_a_test_folder_beside_train_and_validation_is_the_test_split(tmp_path):
+    folder = tmp_path / "splits"
+    for split, count in (("train", 7), ("validation", 2), ("test", 3)):
+        coloured(folder, split, "cat", count, CATS)
+        coloured(folder, split, "dog", count, DOGS)
+    course = data.load_folder(folder, 0, 0, seed=0)
+    assert course.sizes == {"train": 14, "validation": 4, "test": 6}
+
+
+UNREADABLE = {
+    "kaggle_train_test1": (
+        lambda f: (make_folder(f / "train"), make_folder(f / "test1")),
+        "split folders (test1, train)",
+    ),
+    "nested_one_deeper": (lambda f: make_folder(f / "PetImages"), "one level deeper"),
+    "split_nested_one_deeper": (
+        lambda f: (make_folder(f / "data" / "train"), make_folder(f / "data" / "validation")),
+        "one level deeper",
+    ),
+    "images_beside_classes": (
+        lambda f: (make_folder(f), noise_jpeg(f / "stray.jpg")),
+        "holds both class folders (cat, dog) and images beside them",
+    ),
+    "different_classes_per_split": (
+        lambda f: (make_folder(f / "train"), make_folder(f / "validation", names=("cats", "dogs"))),
+        "do not hold the same class folders",
+    ),
+    "split_without_class_folders": (
+        lambda f: (make_folder(f / "train"), noise_jpeg(f / "validation" / "a.jpg")),
+        "validation has 1 class(es) (a)",
+    ),
+    "images_and_subfolders_in_a_class": (
+        lambda f: (make_folder(f), noise_jpeg(f / "cat" / "more" / "x.jpg")),
+        "holds both images and subfolders of images",
+    ),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(UNREADABLE))
+def test_a_layout_that_is_not_two_classes_is_refused_in_one_sentence(tmp_path, layout):
+    make, message = UNREADABLE[layout]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    make(folder)
+    with pytest.raises(data.DataError) as error:
+        data.load_folder(folder, 0, 0, seed=0)
+    text = str(error.value)
+    assert message in text and "\n" not in text, text
+
+
+def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path):
+    path = noise_jpeg(tmp_path / "one_photo.jpg")
+    with pytest.raises(data.DataError, match="is a file, not a folder"):
+        data.load_folder(path, 0, 0, seed=0)
+
+
+@pytest.mark.parametrize("per_class", [1, 4, 8])
+def test_too_few_images_is_one_sentence(tmp_path, per_class):
+    # Before: a TypeError from an empty split, or a bare AssertionError in notebook 04.
+    folder = make_folder(tmp_path / "photos", per_class=per_class)
+    with pytest.raises(data.DataError, match="gives too few usable images to train and evaluate"):
+        data.load_folder(folder, 0, 0, seed=0)
+
+
+def test_the_smallest_folder_accepted_gives_non_empty_splits(tmp_path):
+    folder = make_folder(tmp_path / "photos", per_class=9)  # 18 images
+    course = data.load_folder(folder, 0, 0, seed=0)
+    assert course.sizes["train"] >= 12 and min(course.sizes.values()) >= 2
+
+
+def undecodable_jpeg(path):
+    """A JPEG whose header and end marker are fine, but whose Huffman table TensorFlow refuses."""
+    noise_jpeg(path)
+    contents = bytearray(path.read_bytes())
+    table = contents.index(b"\xff\xc4")
+    contents[table + 5 : table + 21] = b"\xff" * 16
+    path.write_bytes(bytes(contents))
+    return path
+
+
+def test_a_jpeg_that_passes_the_header_check_but_fails_to_decode_is_reported_once(tmp_path, capsys):
+    # Before: notebook 04 failed on "validation: counted 11" and notebook 05 dropped it silently.
+    folder = make_folder(tmp_path / "photos", per_class=10)
+    bad = undecodable_jpeg(folder / "dog" / "broken.jpg")
+    assert data.check_image_file(bad) is None, "the header check cannot see this damage"
+    course = data.load_folder(folder, 0, 0, seed=0)
+    report = capsys.readouterr().out
+    assert report.count(str(bad)) == 1 and "TensorFlow cannot decode it" in report
+    assert course.skipped == [(str(bad), "TensorFlow cannot decode it")]
+    for split in ("train", "validation", "test"):
+        assert sum(1 for _ in getattr(course, split)) == course.sizes[split], f"{split}: nothing dropped later"
+
+
+@pytest.mark.parametrize("size", [(40, 30), (100, 100)])  # a DecompressionBombWarning, a DecompressionBombError
+def test_a_decompression_bomb_is_reported_and_skipped(tmp_path, monkeypatch, capsys, size):
+    folder = make_folder(tmp_path / "photos", per_class=10)  # 50 x 40 px: 2,000 pixels each
+    bomb = noise_jpeg(folder / "cat" / "huge.jpg", size=size)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000 if size == (40, 30) else 2500)
+    monkeypatch.setattr(data, "check_image_file", lambda p: None if p != bomb else real_check(p))
+    assert real_check(bomb).startswith("too large")
+    course = data.load_folder(folder, 0, 0, seed=0)
+    assert course.skipped == [(str(bomb), real_check(bomb))]
+    assert "huge.jpg: too large" in capsys.readouterr().out
+
+
+real_check = data.check_image_file
