@@ -12,7 +12,8 @@
 # **What you will learn**
 # - setting `trainable` on a model sets it on every layer inside, however deeply nested;
 # - unfreezing works the same way, and it overwrites whatever the inner layers said before;
-# - partial unfreezing: freeze a whole base, then thaw only its last few layers.
+# - partial unfreezing: freeze a whole base, then thaw only its last few layers, and the trap in freezing it again;
+# - a model built from `base.output` instead of nesting the base, and `model.summary(show_trainable=True)`.
 #
 # The guide covers this in "Recursive setting of the `trainable` attribute".
 
@@ -23,13 +24,15 @@ settings = notebook.start()
 
 # %%
 import keras
+import numpy as np
 
-from helpers.models import all_layers
+from helpers.models import all_layers, changed, param_counts, weight_values
 from helpers.tables import layer_table
 
 # %% [markdown]
 # ## A model inside a model
-# Transfer learning always nests: a pretrained base is one layer of the model you train.
+# Transfer learning often nests: the pretrained base is one layer of the model you train, as in the
+# guide's end-to-end example, `base_model(x, training=False)`.
 
 # %%
 inner_model = keras.Sequential(
@@ -40,17 +43,38 @@ model = keras.Sequential(
     [keras.Input(shape=(3,)), inner_model, keras.layers.Dense(3, activation="sigmoid")], name="outer"
 )
 display(layer_table(model, title="Everything trainable"))
+assert inner_model in model.layers, "the inner model is one layer of the outer model"
+
+# %% [markdown]
+# It does not have to. The guide's recipe also allows a new model "on top of the output of one (or
+# several) layers from the base model": build it from `base.output`, and the base's layers become the new
+# model's own layers, with no nested model in between (the base below is functional, as
+# `keras.applications` models are). Freezing the base still works, because
+# `base.trainable = False` reaches the very same layer objects.
+
+# %%
+base_inputs = keras.Input(shape=(3,))
+hidden = keras.layers.Dense(3, activation="relu")(base_inputs)
+flat_base = keras.Model(base_inputs, keras.layers.Dense(3, activation="relu")(hidden), name="flat_base")
+flat_model = keras.Model(flat_base.input, keras.layers.Dense(1, name="head")(flat_base.output), name="flat")
+print("flat model's layers:", [layer.name for layer in flat_model.layers])
+assert flat_base not in flat_model.layers, "built from base.output, the base is not nested"
+assert all(layer in flat_model.layers for layer in flat_base.layers), "the base's layers are the model's own"
+flat_base.trainable = False
+print("trainable weights with the base frozen:", [w.path for w in flat_model.trainable_weights])
+assert len(flat_model.trainable_weights) == 2, "freezing the base leaves only the head's kernel and bias"
 
 # %% [markdown]
 # ## Freeze the outer model
-# One assignment reaches every layer below it.
+# One assignment reaches every layer below it. `model.summary(show_trainable=True)` adds a column that
+# says, for each layer, whether it trains (the guide prints it after freezing its base).
 
 # %%
 model.trainable = False
 for layer in all_layers(model):
     assert layer.trainable is False, f"{layer.name} is still trainable"
-assert model.trainable_weights == []
-display(layer_table(model, title="Outer model frozen"))
+assert model.trainable_weights == [], "freezing the outer model freezes every weight inside it"
+model.summary(show_trainable=True)
 
 # %% [markdown]
 # ## Unfreeze it again
@@ -61,30 +85,34 @@ display(layer_table(model, title="Outer model frozen"))
 inner_model.layers[0].trainable = False
 model.trainable = True
 assert all(layer.trainable for layer in all_layers(model)), "unfreezing the outer model thaws everything"
-assert len(model.trainable_weights) == 6  # three Dense layers, kernel and bias each
+assert len(model.trainable_weights) == 6, "three Dense layers, kernel and bias each, all trainable again"
 
 # %% [markdown]
 # A trap, and a difference between Keras's backends: set `trainable = True` on a model that is
-# *already* trainable. On JAX (and PyTorch), Keras's setter runs and thaws every layer inside. On
-# TensorFlow the assignment is skipped before the setter runs (its attribute tracking treats `x = x` as
-# a no-op), so a layer you froze by hand stays frozen. Freezing the model first, then unfreezing it,
-# thaws everything on every backend.
+# *already* trainable. On JAX (and PyTorch, as an earlier run of this course measured; PyTorch is not
+# installed here), Keras's setter runs and thaws every layer inside. On TensorFlow the assignment is
+# skipped before the setter runs (its attribute tracking treats `x = x` as a no-op), so a layer you froze
+# by hand stays frozen. Freezing the model first, then unfreezing it, thaws everything on every backend.
 
 # %%
 inner_model.layers[0].trainable = False
 model.trainable = True  # already True
 thawed = inner_model.layers[0].trainable
 print(f"backend {keras.backend.backend()}: the hand-frozen layer is", "thawed" if thawed else "still frozen")
-assert thawed == {"tensorflow": False, "jax": True, "torch": True}[keras.backend.backend()]
+expected_thawed = {"tensorflow": False, "jax": True, "torch": True}[keras.backend.backend()]
+assert thawed == expected_thawed, "on TensorFlow only, trainable = True on a trainable model is skipped"
 model.trainable = False
 model.trainable = True  # a real change: every layer follows, on every backend
-assert inner_model.layers[0].trainable is True
+assert inner_model.layers[0].trainable is True, "freezing then unfreezing thaws every layer"
 
 # %% [markdown]
 # ## Partial unfreezing
 # Fine-tuning often thaws only the top of a base: its last layers hold the most task-specific
-# features. Freeze the base, then set `trainable = True` on the last N layers. The base model
-# itself must stay trainable for its layers' flags to count, so freeze the layers, not the base.
+# features. Freeze the whole base, then set `trainable = True` on its last N layers. The base's own flag
+# stays `False`, and `base.trainable_weights` is empty; yet the model you train collects the weights of
+# every trainable layer inside it, so the thawed layers do train. The summary shows both sides: the
+# base's row says it does not train, its thawed blocks' rows say they do, and "Trainable params" counts
+# them with the head. Measured, with `fit()`:
 
 # %%
 base = keras.Sequential(
@@ -92,13 +120,42 @@ base = keras.Sequential(
 )
 full_model = keras.Sequential([keras.Input(shape=(4,)), base, keras.layers.Dense(1, name="head")])
 unfreeze_last_n = 2
-for layer in base.layers[:-unfreeze_last_n]:
-    layer.trainable = False
+base.trainable = False
+for layer in base.layers[-unfreeze_last_n:]:
+    layer.trainable = True
 
-display(layer_table(base, title=f"Base with its last {unfreeze_last_n} layers unfrozen"))
-flags = [layer.trainable for layer in base.layers]
-assert flags == [False] * 4 + [True] * 2
-assert len(full_model.trainable_weights) == 2 * (unfreeze_last_n + 1)  # the thawed blocks and the head
+full_model.summary(show_trainable=True, expand_nested=True)
+print("base.trainable:", base.trainable, "; base.trainable_weights:", base.trainable_weights)
+print("full_model.trainable_weights:", [w.path for w in full_model.trainable_weights])
+thawed_and_head = [*base.layers[-unfreeze_last_n:], full_model.layers[-1]]
+thawed_and_head_weights = [w.path for layer in thawed_and_head for w in layer.weights]
+assert base.trainable is False and base.trainable_weights == [], "the base itself still says frozen"
+assert [w.path for w in full_model.trainable_weights] == thawed_and_head_weights, "the outer model collects them"
+assert param_counts(full_model)[0] == sum(layer.count_params() for layer in thawed_and_head), "the summary's count"
+
+before = weight_values(full_model)
+full_model.compile(optimizer="adam", loss="mse")
+rng = np.random.default_rng(settings.seed)
+full_model.fit(rng.random((32, 4)), rng.random((32, 1)), verbose=0)
+moved = changed(before, weight_values(full_model))
+print("weights fit() changed:", moved)
+assert moved == thawed_and_head_weights, "fit() changes exactly the thawed blocks and the head"
+
+# %% [markdown]
+# The mirror image of the trap above: freeze the base again with `base.trainable = False`. Its flag is
+# already `False`, so on TensorFlow the assignment is skipped and the two hand-thawed blocks stay
+# trainable; on JAX the setter runs and freezes them. To freeze everything on every backend, make it a real
+# change: `True`, then `False`.
+
+# %%
+base.trainable = False  # already False
+still_trainable = len(full_model.trainable_weights)
+print(f"backend {keras.backend.backend()}: {still_trainable} trainable weights after freezing a frozen base")
+expected = {"tensorflow": 2 * (unfreeze_last_n + 1), "jax": 2, "torch": 2}[keras.backend.backend()]
+assert still_trainable == expected, "on TensorFlow only, freezing an already frozen base is skipped"
+base.trainable = True
+base.trainable = False  # a real change
+assert len(full_model.trainable_weights) == 2, "True then False freezes the base on every backend: the head trains"
 
 # %% [markdown]
 # The same loop works on a real base: you can unfreeze only its last few blocks. That is a common
@@ -121,13 +178,29 @@ def unfreeze_last(model, n):
 exercises.check_unfreeze_last(unfreeze_last);
 
 # %% [markdown]
-# **2.** An inner model is set `trainable = True`, then the outer model containing it is set
-# `trainable = False`. How many trainable weights does the outer model have? (The check builds
-# a two-Dense inner model inside an outer model with one more Dense.)
+# **2.** Spot the bug. Readers of a well-known book's notebooks reported this "fine-tuning" recipe
+# (fchollet/deep-learning-with-python-notebooks#257): its second phase, at a learning rate 100 times
+# lower, ran exactly as fast as the first. Predict before you run: which weights does the second `fit()`
+# change? Then run the check on it, and write `fine_tune(model, base, x, y)` without the bug. The check
+# runs your function on a small model and records, for each `fit()`, whether the base's weights moved.
 
 # %%
-my_count = ...
-exercises.check_nested_trainable_count(my_count);
+def reported_fine_tune(model, base, x, y):
+    base.trainable = False  # 1. train the new head on the frozen base
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="mse")  # 2. fine-tune at a low rate
+    model.fit(x, y, epochs=2, verbose=0)
+
+
+exercises.check_fine_tune(reported_fine_tune)
+
+
+def fine_tune(model, base, x, y):
+    ...  # your code here
+
+
+exercises.check_fine_tune(fine_tune);
 
 # %% [markdown] tags=["solution"]
 # ### Reference solutions
@@ -139,5 +212,17 @@ def reference_unfreeze_last(model, n):
         layer.trainable = False
 
 
-assert exercises.check_unfreeze_last(reference_unfreeze_last)
-assert exercises.check_nested_trainable_count(0)
+assert exercises.check_unfreeze_last(reference_unfreeze_last), "the reference solution passes its check"
+assert not exercises.check_fine_tune(reported_fine_tune), "the reported recipe never trains the base"
+
+
+def reference_fine_tune(model, base, x, y):
+    base.trainable = False
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    base.trainable = True  # the missing line
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="mse")  # after it, so fit() builds a new step
+    model.fit(x, y, epochs=2, verbose=0)
+
+
+assert exercises.check_fine_tune(reference_fine_tune), "the reference solution passes its check"

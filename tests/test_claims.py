@@ -46,6 +46,24 @@ MUTATIONS = [
         "a custom loop over trainable_weights skips the frozen layer",
     ),
     # ---------------------------------------------------------------- 02
+    (
+        "02_recursive_freezing",
+        "flat_base.trainable = False",
+        "flat_base.layers[-1].trainable = False",
+        "freezing the base leaves only the head's",
+    ),
+    (
+        "02_recursive_freezing",
+        "for layer in base.layers[-unfreeze_last_n:]:",
+        "for layer in base.layers[:0]:",
+        "the outer model collects them",
+    ),
+    (
+        "02_recursive_freezing",
+        "base.trainable = False  # already False",
+        "base.trainable = True; base.trainable = False",
+        "on TensorFlow only, freezing an already frozen base is skipped",
+    ),
     # ---------------------------------------------------------------- 03
     # ---------------------------------------------------------------- 04
     (
