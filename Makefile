@@ -52,8 +52,10 @@ lint: setup
 test: lint
 	$(PY) -m pytest -n 2 --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --durations=20 tests notebooks
 
+# exec: the runner replaces the recipe's shell, so a SIGTERM that make passes on reaches it (Ctrl-C reaches it
+# anyway). NOTEBOOKS: another folder of notebooks to run (the tests use one).
 run: setup
-	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) $(PY) -m helpers.run_course
+	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) exec $(PY) -m helpers.run_course $(NOTEBOOKS)
 
 bench: setup
 	$(PY) -m helpers.bench

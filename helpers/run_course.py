@@ -3,13 +3,17 @@
 The notebooks in notebooks/ are only read. Without network, data or weights that cannot be had are
 replaced by synthetic images and random weights, but only where the user left the setting at its
 default; a setting the user chose that cannot be met stops the run with one sentence. A notebook that
-fails, times out or kills its kernel is named in the summary and the others still run.
+fails, times out or kills its kernel is named in the summary and the others still run. Ctrl-C, SIGINT or
+SIGTERM stops the run at once: the running notebook's kernel is killed, it is named INTERRUPTED in the
+summary, and the notebooks not yet run are listed as such.
 """
 
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -29,6 +33,14 @@ from helpers.tables import Table
 
 TIMEOUT_VARIABLE = "COURSE_NOTEBOOK_TIMEOUT"  # set from the Makefile's NOTEBOOK_TIMEOUT, as nbmake's is
 DEFAULT_TIMEOUT = 600  # seconds per cell when run without the Makefile
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(Exception):
+    """The run was asked to stop by a signal (Ctrl-C is SIGINT); its argument is the signal's name."""
+
+
+_RUNNING = []  # the NotebookClient of the notebook running now (set by execute_notebook)
 
 
 def notebook_paths(folder=REPO_ROOT / "notebooks"):
@@ -44,6 +56,7 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     """
     notebook = nbformat.read(source, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": str(source.parent)}})
+    _RUNNING[:] = [client]
     target.parent.mkdir(parents=True, exist_ok=True)
     kernel_log = target.with_suffix(".kernel.log")
     started = time.perf_counter()
@@ -62,6 +75,57 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     finally:
         nbformat.write(notebook, target)
     return not error, time.perf_counter() - started, error
+
+
+def execute_stoppably(source, target, timeout=DEFAULT_TIMEOUT):
+    """execute_notebook in a thread, so that a signal reaches the runner and not nbclient's own handler.
+
+    nbclient installs SIGINT and SIGTERM handlers that shut the kernel down and report a failed cell;
+    outside the main thread it cannot, so the runner's handlers (see `stop_on_signals`) raise Interrupted
+    here. Then the kernel is killed and Interrupted goes on to the caller.
+    """
+    result = []
+    worker = threading.Thread(target=lambda: result.append(execute_notebook(source, target, timeout)), daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except Interrupted:
+        kill_kernels()
+        worker.join(3)  # nbclient notices the dead kernel and writes the executed copy
+        kill_kernels()  # a kernel that was still starting when the signal came
+        raise
+    return result[0]
+
+
+def kill_kernels():
+    """Kill the running notebook's kernel and everything it started (its process group)."""
+    for client in _RUNNING:
+        provisioner = getattr(getattr(client, "km", None), "provisioner", None)
+        pid = getattr(provisioner, "pgid", None) or getattr(provisioner, "pid", None)
+        if not pid:
+            continue
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def stop_on_signals():
+    """From now on SIGINT and SIGTERM raise Interrupted (once: a second signal during the clean-up is ignored).
+
+    Returns the handlers it replaced, for `signal.signal` to put back.
+    """
+
+    def handler(signum, frame):
+        for stop in STOP_SIGNALS:
+            signal.signal(stop, signal.SIG_IGN)
+        raise Interrupted(signal.Signals(signum).name)
+
+    return {stop: signal.signal(stop, handler) for stop in STOP_SIGNALS}
 
 
 def _last_line(text):
@@ -113,7 +177,22 @@ def quiet_jupyter():
 
 
 def main(folder=REPO_ROOT / "notebooks"):
-    """Run the notebooks in `folder`; exit 2 when a setting is bad or cannot be met, 1 when a notebook fails."""
+    """Run the notebooks in `folder`; exit 2 when a setting is bad or cannot be met, 1 when a notebook fails.
+
+    After SIGINT or SIGTERM: 128 + the signal's number, once the summary is printed.
+    """
+    replaced = stop_on_signals()
+    try:
+        return _run(folder)
+    except Interrupted as signal_name:  # before any notebook started
+        print(f"Stopped by {signal_name} before any notebook ran.")
+        return 128 + signal.Signals[str(signal_name)].value
+    finally:
+        for stop, handler in replaced.items():
+            signal.signal(stop, handler)
+
+
+def _run(folder):
     quiet_jupyter()
     try:
         timeout = notebook_timeout()
@@ -127,14 +206,19 @@ def main(folder=REPO_ROOT / "notebooks"):
     if fallback:
         print(fallback)
     executed_dir = Path(settings.build_dir) / "executed"
-    rows = []
-    for source in notebook_paths(folder):
+    rows, stopped_by = [], ""
+    sources = notebook_paths(folder)
+    for source in sources:
         print(f"running {source.name} ...", end=" ", flush=True)
+        started = time.perf_counter()
         try:
-            ok, seconds, error = execute_notebook(source, executed_dir / source.name, timeout)
-        except KeyboardInterrupt:
-            print("interrupted")
-            rows.append([source.stem, "INTERRUPTED", "", ""])
+            ok, seconds, error = execute_stoppably(source, executed_dir / source.name, timeout)
+        except Interrupted as signal_name:
+            stopped_by = str(signal_name)
+            print(f"INTERRUPTED by {stopped_by}", flush=True)
+            seconds = round(time.perf_counter() - started)
+            rows.append([source.stem, "INTERRUPTED", seconds, f"stopped by {stopped_by}; its kernel was killed"])
+            rows += [[later.stem, "not run", "", ""] for later in sources[len(rows) :]]
             break
         print(f"{'ok' if ok else 'FAILED'} ({round(seconds)} s)", flush=True)
         rows.append([source.stem, "ok" if ok else "FAILED", round(seconds), error])
@@ -145,9 +229,15 @@ def main(folder=REPO_ROOT / "notebooks"):
         f"profile {settings.profile}, data {settings.data_source}, base {settings.base_model}, "
         f"weights {settings.weights}; executed copies in {executed_dir}"
     )
-    print(Table(["notebook", "status", "seconds", "error"], rows))
+    print(Table(["notebook", "status", "seconds", "error"], rows), flush=True)
+    if stopped_by:
+        return 128 + signal.Signals[stopped_by].value  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     return 0 if all(row[1] == "ok" for row in rows) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # An optional argument: another folder of notebooks (the tests use one).
+    code = main(*sys.argv[1:2])
+    sys.stdout.flush()
+    # After a signal, skip the interpreter's clean-up: nbclient's exit hook would wait on the killed kernel.
+    os._exit(code) if code > 128 else sys.exit(code)

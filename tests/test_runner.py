@@ -2,8 +2,10 @@
 and a terminal and notebooks free of TensorFlow's start-up lines."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -166,3 +168,89 @@ def test_a_folder_that_does_not_exist_stops_the_run_naming_it(offline_machine, m
     assert run_course.main() == 2
     output = capsys.readouterr().out.strip()
     assert output == f"The image folder {tmp_path / 'nonexistent'} (COURSE_DATA_DIR) does not exist."
+
+
+# ---------------------------------------------------------------- a signal stops the run
+
+
+def gone(pid):
+    """True when process `pid` has ended (a zombie waiting for its parent counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "ctrl-c: SIGINT to the runner's process group",
+        "SIGTERM to the runner",
+        "ctrl-c on make run: SIGINT to make's process group",
+        "SIGTERM to make run",
+    ],
+)
+def test_a_signal_stops_the_run_at_once_and_kills_its_kernel(tmp_path, how):
+    # Before, nbclient's own handler shut the kernel down, the notebook FAILED and the next ones still ran.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    pids = tmp_path / "kernel.pids"
+    write_notebook(folder / "01_quick.ipynb", "print('quick')")
+    write_notebook(
+        folder / "02_sleeps.ipynb",
+        f"import os, pathlib, time\npathlib.Path({str(pids)!r}).write_text(f'{{os.getpid()}} {{os.getppid()}}')",
+        "time.sleep(120)",
+    )
+    write_notebook(folder / "03_later.ipynb", "print('later')")
+    before = snapshot(folder)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    env["COURSE_BUILD_DIR"] = str(tmp_path / "build")
+    repo = Path(run_course.__file__).parents[1]
+    if "make" in how:
+        command = ["make", "--no-print-directory", "run", f"NOTEBOOKS={folder}"]
+    else:
+        command = [sys.executable, "-m", "helpers.run_course", str(folder)]
+    run = subprocess.Popen(
+        command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        assert wait_until(lambda: pids.exists() and pids.read_text(), 120), "notebook 02 started"
+        kernel, runner = map(int, pids.read_text().split())
+        time.sleep(0.5)  # inside time.sleep(120)
+        sent = time.monotonic()
+        if how.startswith("ctrl-c"):
+            os.killpg(run.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
+        else:
+            os.kill(run.pid, signal.SIGTERM)
+        output, _ = run.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert took < 10, f"the run stopped {took:.1f} s after the signal"
+    assert wait_until(lambda: gone(kernel), 2), "no kernel is left"
+    assert gone(runner), "no runner is left"
+    name = "SIGINT" if how.startswith("ctrl-c") else "SIGTERM"
+    rows = {line.split()[0]: line for line in output.splitlines() if line.startswith("0")}
+    assert rows["01_quick"].split()[1] == "ok", output
+    assert rows["02_sleeps"].split()[1] == "INTERRUPTED" and f"stopped by {name}" in rows["02_sleeps"], output
+    assert rows["03_later"].split()[1:3] == ["not", "run"], output
+    assert "running 03_later" not in output
+    assert snapshot(folder) == before, "the notebooks folder is untouched"
+    if "make" not in how:
+        assert run.returncode == 128 + signal.Signals[name].value
