@@ -200,34 +200,61 @@ def check_unfreeze_last_keep_batchnorm_frozen(unfreeze):
 # ---------------------------------------------------------------- notebook 05
 
 
-def check_head_params(head_params, base_model):
-    """Exercise: `head_params(features)`, the trainable parameters of the model while its base is frozen."""
-    if _unanswered(head_params):
+def check_dog_probabilities(dog_probabilities):
+    """Exercise (spot the bug, tensorflow/docs#2314): P(dog) from a model that already ends in a sigmoid."""
+    if _unanswered(dog_probabilities):
         return False
-    for features in (base_model.output.shape[-1], 2048):
-        inputs = keras.Input((features,))
-        head = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(inputs)))
-        truth = int(sum(np.prod(w.shape) for w in head.trainable_weights))
-        if head_params(features) != truth:
-            return _verdict(
-                False,
-                "",
-                f"for {features:,} features the head has {truth:,}, not {head_params(features)!r}: "
-                "one weight per feature channel plus a bias; pooling and dropout have none.",
-            )
-    return _verdict(True, "for Xception's 2,048 features that is the guide's 2,049.", "")
-
-
-def check_accept_finetune(accept_finetune):
-    """Exercise: keep the fine-tuned weights only when validation accuracy did not drop."""
-    if _unanswered(accept_finetune):
-        return False
-    cases = {(0.9705, 0.9494): False, (0.90, 0.93): True, (0.95, 0.95): True}
-    wrong = [case for case, keep in cases.items() if bool(accept_finetune(*case)) != keep]
+    inputs = keras.Input((1,))
+    probability_model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    probability_model.set_weights([np.ones((1, 1)), np.zeros(1)])  # logits -6..6, probabilities 0.0025..0.9975
+    images = np.linspace(-6, 6, 9, dtype="float32")[:, None]
+    truth = probability_model.predict(images, verbose=0)[:, 0]
+    answer = np.asarray(keras.ops.convert_to_numpy(dog_probabilities(probability_model, images)), "float32")
+    answer = answer.reshape(-1)
+    if answer.shape == truth.shape and np.all((answer >= 0.5) & (answer <= 0.7311)):
+        return _verdict(
+            False,
+            "",
+            f"every probability is between 0.50 and 0.73 ({answer.min():.2f}..{answer.max():.2f}), so every "
+            "image is a dog: what does a sigmoid do to a number that is already between 0 and 1?",
+        )
     return _verdict(
-        not wrong,
-        "the guide's 0.9705 -> 0.9494 would have been rolled back.",
-        f"look again at (before, after) = {wrong}.",
+        answer.shape == truth.shape and np.allclose(answer, truth, atol=1e-5),
+        "the model's own sigmoid is the only one: its outputs are the probabilities.",
+        f"for outputs {', '.join(f'{v:.3f}' for v in truth)} the function returned "
+        f"{', '.join(f'{v:.3f}' for v in answer) if answer.shape == truth.shape else answer.shape}.",
+    )
+
+
+def check_prepare_fine_tuning(prepare_fine_tuning):
+    """Exercise (spot the bug, fchollet/deep-learning-with-python-notebooks#257): ready a model to fine-tune."""
+    if _unanswered(prepare_fine_tuning):
+        return False
+    base_inputs = keras.Input((8, 8, 3))
+    base = keras.Model(base_inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(base_inputs)))
+    inputs = keras.Input((8, 8, 3))
+    features = keras.layers.GlobalAveragePooling2D()(base(inputs, training=False))
+    model = keras.Model(inputs, keras.layers.Dense(1)(features))
+    base.trainable = False  # as after training the head
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(np.random.rand(8, 8, 8, 3), np.ones((8, 1)), verbose=0)  # the head's training
+    prepare_fine_tuning(model, base)
+    kernels, statistics = weight_values(base.layers[1]), moving_statistics(base)
+    model.fit(np.random.rand(16, 8, 8, 3) * 10, np.random.randint(0, 2, (16, 1)), batch_size=8, verbose=0)
+    if not changed(kernels, weight_values(base.layers[1])):
+        return _verdict(
+            False,
+            "",
+            "the base's convolution did not move: the base was never unfrozen, so this 'fine-tuning' trains "
+            "the head alone, like feature extraction.",
+        )
+    if changed(statistics, moving_statistics(base)):
+        return _verdict(False, "", "the moving statistics moved: a BatchNormalization layer is trainable.")
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return _verdict(
+        rate <= 1e-4,
+        "the base's convolutions train, BatchNormalization keeps its statistics, at a small rate.",
+        f"the learning rate is {rate:g}: fine-tuning uses a small one (this notebook: 1e-5).",
     )
 
 

@@ -91,23 +91,31 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 # `training=False`, average pooling, dropout, and one output unit: a logit, above 0 for class 1.
 
 # %%
-inputs = keras.Input(shape=(size, size, 3))
-x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
-x = base_model(x, training=False)
-x = keras.layers.GlobalAveragePooling2D()(x)
-x = keras.layers.Dropout(0.2)(x)
-outputs = keras.layers.Dense(1)(x)
-model = keras.Model(inputs, outputs)
+def build_model(base):
+    """The course's model around `base`: scaling, the base in inference mode, pooling, dropout, a logit."""
+    inputs = keras.Input(shape=(size, size, 3))
+    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(1)(x)
+    return keras.Model(inputs, outputs)
 
+
+model = build_model(base_model)
 display(layer_table(model, title="Base frozen"))
-assert models.param_counts(model)[0] == base_model.output.shape[-1] + 1  # only the head trains
-initial_weights = model.get_weights()  # for the experiments at the end
+head_count = base_model.output.shape[-1] + 1  # one weight per feature channel, and a bias
+assert models.param_counts(model)[0] == head_count, "only the head trains: the frozen base has no trainable weights"
+initial_weights = model.get_weights()  # the untrained head, for the experiments at the end
 
 # %% [markdown]
 # ## Train the head
-# Only the head trains. The base must not move.
+# Only the head trains. The base must not move. (The cell starts from the untrained head and freezes
+# the base itself, so running it again repeats the same training.)
 
 # %%
+model.set_weights(initial_weights)
+base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
 loss = keras.losses.BinaryCrossentropy(from_logits=True)
 model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 
@@ -115,27 +123,25 @@ base_before = models.weight_values(base_model)
 started = time.perf_counter()
 head_history = model.fit(train_ds, epochs=settings.epochs_head, validation_data=validation_ds, verbose=2)
 head_seconds = time.perf_counter() - started
-assert models.changed(base_before, models.weight_values(base_model)) == [], "the frozen base moved"
+moved = models.changed(base_before, models.weight_values(base_model))
+assert moved == [], f"only the head trains: the frozen base moved ({len(moved)} weights changed)"
 head_trained_weights = model.get_weights()
 
 # %% [markdown]
 # ## Fine-tune
 # Unfreeze the base, then freeze its BatchNormalization layers again, so they keep their ImageNet
-# statistics (`training=False` alone no longer does that in Keras 3: notebook 03). Recompile: the
-# next `fit()` then builds a training step with the new list of trainable weights. Train with a
-# learning rate 100 times smaller, so the pretrained weights move only a little.
+# statistics (`training=False` alone no longer does that in Keras 3: notebook 03). Then (next cell)
+# recompile: the next `fit()` builds a training step with the new list of trainable weights. Train
+# with a learning rate 100 times smaller, so the pretrained weights move only a little.
 
 # %%
 base_model.trainable = True
 for layer in base_model.layers:
     if isinstance(layer, keras.layers.BatchNormalization):
         layer.trainable = False
-model.compile(
-    optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
-)
 display(layer_table(model, title="Base unfrozen, BatchNormalization frozen"))
 batchnorm_count = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in base_model.layers)
-assert batchnorm_count == len(models.batchnorm_layers(base_model)) > 0  # none hidden in nested models
+assert batchnorm_count == len(models.batchnorm_layers(base_model)) > 0, "no BatchNormalization hides in a nested model"
 
 # %% [markdown]
 # Fine-tuning can overfit or drift. We measure validation accuracy before it, let `EarlyStopping`
@@ -144,7 +150,12 @@ assert batchnorm_count == len(models.batchnorm_layers(base_model)) > 0  # none h
 # is worth the amount printed below. Test accuracy, measured before and after, can still fall.
 
 # %%
-validation_before = model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
+model.set_weights(head_trained_weights)  # so that running this cell again repeats the same fine-tuning
+model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
+    optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
+)
+before = model.evaluate(validation_ds, return_dict=True, verbose=0)
+validation_before = before["binary_accuracy"]
 test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
 statistics_before = models.moving_statistics(base_model)
 keep_best = keras.callbacks.EarlyStopping(
@@ -155,22 +166,33 @@ finetune_history = model.fit(
     train_ds, epochs=settings.epochs_finetune, validation_data=validation_ds, callbacks=[keep_best], verbose=2
 )
 finetune_seconds = time.perf_counter() - started
-validation_after = model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
-rolled_back = validation_after < validation_before
-if rolled_back:
-    model.set_weights(head_trained_weights)
-    validation_after = validation_before
+statistics_finetuned = models.moving_statistics(base_model)  # what fine-tuning did, before any roll-back
+curve = finetune_history.history
+best_epoch = {"loss": curve["val_loss"][keep_best.best_epoch], "binary_accuracy": curve["val_binary_accuracy"][
+    keep_best.best_epoch]}
+rolled_back = best_epoch["binary_accuracy"] < validation_before
+kept_weights = head_trained_weights if rolled_back else model.get_weights()
+model.set_weights(kept_weights)
+kept = before if rolled_back else best_epoch
+validation_after = model.evaluate(validation_ds, return_dict=True, verbose=0)  # the kept model, measured again
 test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
 
 display(Table(
     ["", "before fine-tuning", "after fine-tuning"],
-    [["validation accuracy", validation_before, validation_after], ["test accuracy", test_before, test_after]],
+    [["validation accuracy", validation_before, validation_after["binary_accuracy"]],
+     ["test accuracy", test_before, test_after]],
     title=f"One validation image is {1 / course_data.sizes['validation']:.2%}; "
           f"fine-tuning {'rolled back' if rolled_back else 'kept'}",
 ))
-assert validation_after >= validation_before
-assert models.changed(statistics_before, models.moving_statistics(base_model)) == []
-print("BatchNormalization moving statistics unchanged by fine-tuning.")
+best_seen = max(validation_before, *curve["val_binary_accuracy"])
+assert np.isclose(validation_after["binary_accuracy"], best_seen, atol=1e-6) and np.isclose(
+    validation_after["loss"], kept["loss"], rtol=1e-4, atol=1e-6
+), "the kept model is the best one seen on validation (measured again: accuracy and loss)"
+validation_after = validation_after["binary_accuracy"]
+moved = models.changed(statistics_before, statistics_finetuned)
+assert moved == [], f"BatchNormalization moving statistics unchanged by fine-tuning ({len(moved)} moved)"
+print(f"BatchNormalization moving statistics unchanged by fine-tuning ({len(statistics_before)} arrays compared, "
+      f"right after fit(), before any roll-back).")
 plot_phases({"head": head_history, "fine-tuning": finetune_history}, title="Head training, then fine-tuning");
 
 # %% [markdown]
@@ -193,7 +215,7 @@ confusion = Table(
     title=f"Test accuracy {test_accuracy:.4f} on {len(test_labels)} images",
 )
 display(confusion)
-assert abs(test_accuracy - test_after) < 1e-6
+assert abs(test_accuracy - test_after) < 1e-6, "the confusion table counts the same predictions as evaluate()"
 
 # %% [markdown]
 # **A slip in the guide.** It compiles with `BinaryAccuracy()`, whose threshold of 0.5 is meant for
@@ -208,14 +230,16 @@ def keras_accuracy(threshold):
     return float(metric.result())
 
 
-assert float(keras.ops.sigmoid(0.0)) == 0.5
+assert float(keras.ops.sigmoid(0.0)) == 0.5, "probability 0.5 is logit 0"
 between = (test_logits > 0) & (test_logits <= 0.5)
 cats_between, dogs_between = int((between & (test_labels == 0)).sum()), int((between & (test_labels == 1)).sum())
 print(f"threshold 0.0: {keras_accuracy(0.0):.4f}; threshold 0.5 (the guide's): {keras_accuracy(0.5):.4f}")
 print(f"{between.sum()} test logits lie between 0 and 0.5: {cats_between} {names[0]}s (0.5 gets them right) "
       f"and {dogs_between} {names[1]}s (0.5 gets them wrong)")
-assert abs(keras_accuracy(0.0) - test_accuracy) < 1e-6
-assert round((keras_accuracy(0.5) - keras_accuracy(0.0)) * len(test_labels)) == cats_between - dogs_between
+assert abs(keras_accuracy(0.0) - test_accuracy) < 1e-6, "BinaryAccuracy(threshold=0.0) is our logit > 0"
+assert round((keras_accuracy(0.5) - keras_accuracy(0.0)) * len(test_labels)) == cats_between - dogs_between, (
+    "the two thresholds differ only on the logits between 0 and 0.5"
+)
 
 # %% [markdown]
 # So 0.5 can score *higher* on one split: when more cats than dogs sit just above 0, as when the
@@ -256,7 +280,8 @@ model_path = Path(settings.build_dir) / "models" / "cats_vs_dogs.keras"
 model_path.parent.mkdir(parents=True, exist_ok=True)
 model.save(model_path)
 reloaded = keras.models.load_model(model_path)
-assert np.allclose(reloaded.predict_on_batch(test_images[:8]), test_logits[:8, None], atol=1e-4)
+reloaded_logits = reloaded.predict_on_batch(test_images[:8])
+assert np.allclose(reloaded_logits, test_logits[:8, None], atol=1e-4), "the reloaded model predicts as the trained one"
 
 
 def image_from_file(path, image_size):
@@ -283,17 +308,38 @@ sample_paths = sorted(samples.glob("test_*.jpg"))
 for path in sample_paths:
     print(path.name, "->", predict_file(path))
 
-files = tf.data.Dataset.from_tensor_slices(([str(p) for p in sample_paths], [0] * len(sample_paths)))
+# A file larger than the model's input, so that it must be resized: four mirrored copies of a test image
+# (twice its width and height, its detail intact), saved as PNG, which decodes to the same pixels everywhere.
+image = next(iter(course_data.test))[0].numpy()
+large = np.concatenate([np.concatenate([image, image[:, ::-1]], axis=1), np.concatenate([image[::-1], image[::-1, ::-1]], axis=1)])
+large_png = samples / "large.png"
+keras.utils.save_img(large_png, large)
+print(large_png.name, "->", predict_file(large_png))
+
+file_paths = [*sample_paths, large_png]
+files = tf.data.Dataset.from_tensor_slices(([str(p) for p in file_paths], [0] * len(file_paths)))
 files = files.map(lambda path, label: (decode_image(tf.io.read_file(path)), label))
-from_pipeline = np.concatenate([reloaded.predict_on_batch(x.numpy()) for x, _ in pipeline(files, size, 8, False)])
-from_files = np.stack([reloaded.predict_on_batch(image_from_file(p, size).numpy()[None].astype("float32"))[0]
-                       for p in sample_paths])
-assert np.allclose(from_pipeline, from_files, atol=1e-4), "a file must look to the model as in training"
-nearest = keras.utils.img_to_array(keras.utils.load_img(sample_paths[0], target_size=(size, size)))
-gap = np.abs(nearest - image_from_file(sample_paths[0], size).numpy()).max()
-file_width, file_height = keras.utils.load_img(sample_paths[0]).size
-print(f"largest pixel difference, load_img's default resize against resize_image: {gap:.0f} "
-      f"(the file is {file_width}x{file_height} px, the model takes {size}x{size})")
+from_pipeline = np.concatenate([x.numpy() for x, _ in pipeline(files, size, 8, False)])
+from_files = np.stack([image_from_file(p, size).numpy() for p in file_paths])
+assert np.array_equal(from_pipeline, from_files), "a file must look to the model as in training (same pixels)"
+
+# %% [markdown]
+# How far off would `load_img`'s default be? On the large PNG both libraries decode the same pixels,
+# so the gap below is the resize alone: nearest-neighbour against bilinear. On a JPEG, PIL's decoder
+# and TensorFlow's may also differ slightly; that difference is measured apart, without any resize.
+
+# %%
+pil_pixels = keras.utils.img_to_array(keras.utils.load_img(large_png))
+assert np.array_equal(pil_pixels, decode_image(tf.io.read_file(str(large_png))).numpy()), "a PNG decodes alike"
+nearest = keras.utils.img_to_array(keras.utils.load_img(large_png, target_size=(size, size)))
+resize_gap = np.abs(nearest - image_from_file(large_png, size).numpy()).max()
+assert resize_gap > 0, "load_img's default resize gives other pixels than the training resize"
+print(f"{large.shape[1]}x{large.shape[0]} px PNG resized to {size}x{size}: largest pixel difference, "
+      f"load_img's default (nearest) against resize_image (bilinear): {resize_gap:.0f} of 255")
+jpeg_pixels = keras.utils.img_to_array(keras.utils.load_img(sample_paths[0]))
+decoder_gap = np.abs(jpeg_pixels - decode_image(tf.io.read_file(str(sample_paths[0]))).numpy()).max()
+print(f"{sample_paths[0].name} ({jpeg_pixels.shape[1]}x{jpeg_pixels.shape[0]} px), no resize: largest pixel "
+      f"difference, PIL's JPEG decoder against TensorFlow's: {decoder_gap:.0f} of 255")
 
 # %%
 steps_per_epoch = int(np.ceil(course_data.sizes["train"] / batch_size))
@@ -307,56 +353,111 @@ notebook.save_results(
     training_seconds=head_seconds + finetune_seconds, finetune_validation_curve=finetune_history.history[
         "val_binary_accuracy"],
 )
-final_weights = model.get_weights()
 
 # %% [markdown]
 # ## Why the guide's recipe is careful: two experiments
-# Each experiment starts from weights saved above and trains for the same few steps, then measures
-# validation accuracy. With random weights (smoke) the figures mean nothing, and the cell only prints
-# them; with pretrained weights it asserts the direction.
+# Each experiment trains models of its own, built afresh and given weights saved above, so the model
+# above stays as it is and running a cell again repeats it. Each model trains for the same few steps
+# (the number is printed: a small training split has fewer), then is measured on the validation
+# split. With random weights (smoke) the figures mean nothing and the cells only print them.
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate
-# (1e-3) and with the course's (1e-5).
+# (1e-3) and with the course's (1e-5). With pretrained weights the cell asserts the direction.
 
 # %%
 experiment_steps = 20
 
 
-def train_steps(start_weights, base_trainable, learning_rate):
-    """Validation accuracy after `experiment_steps` steps from `start_weights`, BatchNormalization frozen."""
-    model.set_weights(start_weights)
-    base_model.trainable = base_trainable
-    for layer in models.batchnorm_layers(base_model):
-        layer.trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
-                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
-    model.fit(train_ds.take(experiment_steps), epochs=1, verbose=0)
-    return model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
+def experiment_model(start_weights):
+    """A model of its own for an experiment: a new base and head, given `start_weights`, compiled."""
+    fresh = build_model(build_base(settings.base_model, size, None))
+    fresh.set_weights(start_weights)
+    fresh.compile(loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    return fresh
 
 
-model.set_weights(head_trained_weights)
-head_trained = model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
-learning_rates = {rate: train_steps(head_trained_weights, True, rate) for rate in (1e-3, 1e-5)}
-display(Table(["fine-tuning learning rate", f"validation accuracy after {experiment_steps} steps"],
+def fine_tune_steps(start_weights, learning_rate):
+    """A new model from `start_weights`, base unfrozen (BatchNormalization frozen), trained for at most
+    `experiment_steps` steps; returns it and the number of steps it took."""
+    fresh = experiment_model(start_weights)
+    models.unfreeze_keep_batchnorm_frozen(fresh.get_layer(base_model.name))  # the new base has the same name
+    fresh.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    fresh.fit(train_ds.take(experiment_steps), epochs=1, verbose=0)
+    return fresh, int(fresh.optimizer.iterations.numpy())
+
+
+def validation_accuracy(some_model):
+    """`some_model`'s accuracy on the validation split."""
+    return some_model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
+
+
+tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}
+steps = tuned[1e-5][1]
+learning_rates = {rate: validation_accuracy(tuned_model) for rate, (tuned_model, _) in tuned.items()}
+head_trained = validation_accuracy(experiment_model(head_trained_weights))
+display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} steps"],
               [["(trained head, before)", head_trained], *learning_rates.items()]))
 if settings.uses_pretrained_weights:
     assert learning_rates[1e-5] > learning_rates[1e-3], "a large rate wrecks the pretrained features"
 
 # %% [markdown]
 # **Unfreezing before the head has trained.** The guide warns that a randomly initialised head sends
-# large gradients into the base and destroys its features. From the untrained head, train with the
-# head's rate, once with the base frozen and once with it unfrozen from the start.
+# large gradient updates into the base and destroys its pretrained features. The cell above cannot
+# test that: at 1e-3 the base suffers even under a trained head. So here both arms use the small rate
+# (1e-5) and the same steps, and differ only in the head they start from: trained, or untrained (the
+# trained-head arm is the 1e-5 model above). What we measure is the base: how far its features moved
+# from the untouched base's, and how well a new head trained on its frozen features scores (a linear
+# probe: the same `Dense(1)`, started from zeros, trained on the same images).
 
 # %%
-head_first = {
-    "base frozen (head only)": train_steps(initial_weights, False, 1e-3),
-    "base unfrozen from the start": train_steps(initial_weights, True, 1e-3),
+probe_images = pipeline(course_data.train, size, batch_size, training=False).take(experiment_steps)
+probe_labels = np.concatenate([labels.numpy() for _, labels in probe_images])
+validation_labels = np.concatenate([labels.numpy() for _, labels in validation_ds])
+
+
+def pooled_features(some_model, dataset):
+    """The pooled base features `some_model`'s head sees, for every image of `dataset`."""
+    pooling = next(layer for layer in some_model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+    return keras.Model(some_model.inputs, pooling.output).predict(dataset, verbose=0)
+
+
+def probe_accuracy(some_model):
+    """Validation accuracy of a new Dense(1) trained on `some_model`'s frozen features, and those features."""
+    train_features, features = pooled_features(some_model, probe_images), pooled_features(some_model, validation_ds)
+    probe = keras.Sequential([keras.Input(train_features.shape[1:]), keras.layers.Dense(1, kernel_initializer="zeros")])
+    probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    probe.fit(train_features, probe_labels, epochs=20, batch_size=batch_size, shuffle=False, verbose=0)
+    return probe.evaluate(features, validation_labels, return_dict=True, verbose=0)["binary_accuracy"], features
+
+
+untrained_head_model, untrained_head_steps = fine_tune_steps(initial_weights, 1e-5)
+arms = {
+    "untouched base (reference)": experiment_model(head_trained_weights),
+    "fine-tuned from the trained head": tuned[1e-5][0],
+    "fine-tuned from an untrained head": untrained_head_model,
 }
-display(Table(["from an untrained head", f"validation accuracy after {experiment_steps} steps"], head_first.items()))
-if settings.uses_pretrained_weights:
-    assert head_first["base frozen (head only)"] > head_first["base unfrozen from the start"]
-model.set_weights(final_weights)
-notebook.save_results(settings, "05_experiments", learning_rates=learning_rates, head_first=head_first)
+probes = {name: probe_accuracy(arm) for name, arm in arms.items()}
+reference_features = probes["untouched base (reference)"][1]
+drift = {name: float(np.abs(f - reference_features).mean() / np.abs(reference_features).mean())
+         for name, (_, f) in probes.items()}
+display(Table(
+    ["base", "whole model's validation accuracy", "probe's validation accuracy", "feature change"],
+    [[name, validation_accuracy(arm), probes[name][0], f"{drift[name]:.2e}"] for name, arm in arms.items()],
+    title=f"{steps} and {untrained_head_steps} fine-tuning steps at 1e-5; feature change = mean |f - f_untouched| "
+          "/ mean |f_untouched| on the validation images",
+))
+n = len(validation_labels)
+trained_first, untrained_first = (probes[name][0] for name in list(arms)[1:])
+margin = 2 * np.sqrt((trained_first * (1 - trained_first) + untrained_first * (1 - untrained_first)) / n)
+difference = trained_first - untrained_first
+verdict = ("no measurable difference" if abs(difference) <= margin else
+           "the untrained head's base scores lower" if difference > 0 else "the untrained head's base scores higher")
+print(f"probe accuracy, trained-head arm minus untrained-head arm: {difference:+.4f}; two standard errors with "
+      f"{n} validation images: {margin:.4f} (one image is {1 / n:.4f}): {verdict}.")
+print(f"feature change: {drift['fine-tuned from an untrained head'] / drift['fine-tuned from the trained head']:.2f}"
+      " times as large from the untrained head as from the trained one")
+notebook.save_results(settings, "05_experiments", learning_rates=learning_rates, probes={
+    name: accuracy for name, (accuracy, _) in probes.items()}, feature_change=drift, verdict=verdict)
 
 # %% [markdown]
 # ## The guide's numbers, checked
@@ -368,61 +469,90 @@ xception = build_base("xception", 150, None)
 guide_inputs = keras.Input((150, 150, 3))
 guide_x = keras.layers.GlobalAveragePooling2D()(xception(keras.layers.Rescaling(1 / 127.5, offset=-1)(guide_inputs)))
 guide_model = keras.Model(guide_inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(guide_x)))
-assert xception.output.shape[1:] == (5, 5, 2048)
+assert xception.output.shape[1:] == (5, 5, 2048), "Xception at 150 px outputs 5x5x2048"
 xception.trainable = False
-assert models.param_counts(guide_model) == (2_049, 20_861_480)
+assert models.param_counts(guide_model) == (2_049, 20_861_480), "the guide's frozen-base counts"
 xception.trainable = True
-assert models.param_counts(guide_model) == (20_809_001, 54_528)  # the guide's fine-tuning figures
-assert models.unfreeze_keep_batchnorm_frozen(xception) == len(models.batchnorm_layers(xception))
-assert models.param_counts(guide_model) == (20_754_473, 109_056)  # BatchNormalization frozen
-print("Xception: output 5x5x2048; frozen 2,049 / 20,861,480; unfrozen 20,809,001 / 54,528; "
-      "unfrozen with BatchNormalization frozen 20,754,473 / 109,056.")
+assert models.param_counts(guide_model) == (20_809_001, 54_528), "the guide's fine-tuning counts"
+models.unfreeze_keep_batchnorm_frozen(xception)
+xception_batchnorm = models.batchnorm_layers(xception)
+frozen = [layer for layer in xception_batchnorm if not layer.trainable]
+others_trainable = all(layer.trainable for layer in models.all_layers(xception) if layer not in xception_batchnorm)
+assert len(frozen) == len(xception_batchnorm) > 0 and others_trainable, (
+    "unfreeze_keep_batchnorm_frozen leaves every BatchNormalization layer frozen and every other layer trainable"
+)
+assert models.param_counts(guide_model) == (20_754_473, 109_056), "the counts with BatchNormalization frozen"
+print(f"Xception: output 5x5x2048; frozen 2,049 / 20,861,480; unfrozen 20,809,001 / 54,528; "
+      f"unfrozen with its {len(frozen)} BatchNormalization layers frozen 20,754,473 / 109,056.")
 
 # %% [markdown]
 # Freezing the BatchNormalization layers also freezes their scale and offset (gamma and beta, another
-# 54,528 numbers): 2 x 54,528 = 109,056 non-trainable. Notebook 03 shows a second way that keeps the
-# statistics while gamma and beta train: a wrapper layer that always calls the base with
-# `training=False`. With it the guide's trainable count comes back:
+# 54,528 numbers): 2 x 54,528 = 109,056 non-trainable. Notebook 03 shows a second way to keep the
+# moving statistics, in which gamma and beta still train: a wrapper layer that always calls the base
+# with `training=False`. The wrapper changes no count: it acts on how the base runs, not on which
+# weights train. Counts come back to the guide's only when the BatchNormalization layers are made
+# trainable again, with the wrapper or without it:
 
 # %%
-for layer in models.batchnorm_layers(xception):
-    layer.trainable = True  # undo the freezing above: the wrapper alone keeps the statistics
+for layer in xception_batchnorm:
+    layer.trainable = True  # undo the freezing above
+plain_counts = models.param_counts(keras.Model(guide_inputs, keras.layers.Dense(1)(guide_x)))
 wrapped = models.InferenceModeBase(xception)(guide_inputs)
 wrapped_outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(wrapped))
-assert models.param_counts(keras.Model(guide_inputs, wrapped_outputs)) == (20_809_001, 54_528)
+wrapped_counts = models.param_counts(keras.Model(guide_inputs, wrapped_outputs))
+display(Table(["Xception unfrozen, BatchNormalization trainable", "trainable", "non-trainable"],
+              [["plain", *plain_counts], ["inside the wrapper", *wrapped_counts]]))
+assert wrapped_counts == plain_counts, "the wrapper changes no parameter count"
 del xception, guide_model
-print("wrapper: 20,809,001 trainable / 54,528 non-trainable, the moving statistics kept by inference mode")
 
 # %% [markdown]
 # ## Exercises
-# **1.** Write `head_params(features)`: the number of trainable parameters of this notebook's model
-# while its base is frozen, for a base that outputs `features` channels. The check builds the head for
-# this run's base and for Xception's 2,048 channels.
+# **1. Spot the bug** (from a report on tensorflow/docs, #2314). For an app, someone wraps the saved
+# model with a sigmoid, so that it returns probabilities, then writes the function below. Every photo
+# comes out as a dog. Predict first: between which two numbers can its result lie? Then fix it.
 
 # %%
 from helpers import exercises
 
-
-def head_params(features):
-    ...  # your code here
+probability_model = keras.Sequential([reloaded, keras.layers.Activation("sigmoid")])
 
 
-exercises.check_head_params(head_params, base_model);
+def dog_probabilities(probability_model, images):
+    """P(dog) for each image; `probability_model` ends with a sigmoid."""
+    outputs = probability_model.predict(images, verbose=0)[:, 0]
+    return keras.ops.convert_to_numpy(keras.ops.sigmoid(outputs))  # the bug is in this function
+
+
+print("on three test images:", dog_probabilities(probability_model, test_images[:3]))
+exercises.check_dog_probabilities(dog_probabilities);
 
 # %% [markdown]
-# **2.** Fine-tuning restores the pre-fine-tuning weights when validation accuracy fell. Write
-# `accept_finetune(before, after)` that returns True when the fine-tuned weights should be kept.
+# **2. Spot the bug** (from fchollet/deep-learning-with-python-notebooks, #257). After the head has
+# trained, this function is meant to get the model ready for fine-tuning. The epochs that follow take
+# no longer than the head's did. Predict first: which weights will change? Then fix it. (The check
+# builds a small model with a frozen base, calls your function, trains, and looks at what moved.)
 
 # %%
-def accept_finetune(before, after):
-    ...  # your code here
+def prepare_fine_tuning(model, base):
+    """Ready `model` to fine-tune `base`, BatchNormalization kept frozen, at a small learning rate."""
+    for layer in models.batchnorm_layers(base):
+        layer.trainable = False
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss,
+                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 
 
-exercises.check_accept_finetune(accept_finetune);
+exercises.check_prepare_fine_tuning(prepare_fine_tuning);
 
 # %% [markdown] tags=["solution"]
 # ### Reference solutions
 
 # %% tags=["solution"]
-assert exercises.check_head_params(lambda features: features + 1, base_model)
-assert exercises.check_accept_finetune(lambda before, after: after >= before)
+assert exercises.check_dog_probabilities(lambda model, images: model.predict(images, verbose=0)[:, 0]), "ex. 1"
+def prepare_fine_tuning_fixed(model, base):
+    base.trainable = True  # the missing line: without it the base stays frozen and only the head trains
+    for layer in models.batchnorm_layers(base):
+        layer.trainable = False
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+
+
+assert exercises.check_prepare_fine_tuning(prepare_fine_tuning_fixed), "ex. 2: unfreeze the base, then the rest"

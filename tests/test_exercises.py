@@ -6,7 +6,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from helpers import exercises
+from helpers import exercises, models
 
 
 def freeze_nothing(model):
@@ -99,8 +99,64 @@ def split_once(dataset):
     return dataset.take(48), dataset.skip(48)
 
 
-_inputs = keras.Input((4, 4, 3))
-BASE = keras.Model(_inputs, keras.layers.Conv2D(8, 1)(_inputs))
+def sigmoid_twice(model, images):  # notebook 05, exercise 1 as given (tensorflow/docs#2314)
+    return keras.ops.convert_to_numpy(keras.ops.sigmoid(model.predict(images, verbose=0)[:, 0]))
+
+
+def dog_labels(model, images):
+    return (model.predict(images, verbose=0)[:, 0] > 0.5).astype(int)
+
+
+def model_probabilities(model, images):
+    return model.predict(images, verbose=0)[:, 0]
+
+
+def _compile(model, rate=1e-5):
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+
+
+def never_unfreeze(model, base):  # notebook 05, exercise 2 as given (deep-learning-with-python-notebooks#257)
+    for layer in models.batchnorm_layers(base):
+        layer.trainable = False
+    _compile(model)
+
+
+def unfreeze_batchnorm_too(model, base):
+    base.trainable = True
+    _compile(model)
+
+
+def large_rate(model, base):
+    models.unfreeze_keep_batchnorm_frozen(base)
+    _compile(model, 1e-3)
+
+
+def prepare_fine_tuning(model, base):
+    base.trainable = True
+    for layer in models.batchnorm_layers(base):
+        layer.trainable = False
+    _compile(model)
+
+
+def unfreeze_last_15_layers(base_model):  # the tutorial's way: counting layers from the end
+    base_model.trainable = True
+    for layer in base_model.layers[:-15]:
+        layer.trainable = False
+
+
+def unfreeze_last_15_layers_batchnorm_frozen(base_model):
+    unfreeze_last_15_layers(base_model)
+    for layer in base_model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def unfreeze_top_two_blocks_by_name(base_model):
+    base_model.trainable = True
+    for layer in base_model.layers:
+        in_top = layer.name.startswith(("block_15", "block_16", "Conv_1", "out_relu"))
+        layer.trainable = in_top and not isinstance(layer, keras.layers.BatchNormalization)
+
 
 # What the second fit() does to a layer frozen without recompiling, on each backend (notebook 03 measures it).
 STALE_STEP = {"tensorflow": True, "jax": "raises", "torch": False}
@@ -117,12 +173,17 @@ CASES = [
         (dict.fromkeys(["moving_mean", "gamma"], STALE_STEP[keras.backend.backend()]),),
     ),
     (exercises.check_unfreeze_last_keep_batchnorm_frozen, (unfreeze_last,), (unfreeze_last_keep_batchnorm_frozen,)),
-    (exercises.check_head_params, (lambda features: features, BASE), (lambda features: features + 1, BASE)),
-    (exercises.check_accept_finetune, (lambda before, after: after > before,), (lambda b, a: a >= b,)),
+    (exercises.check_dog_probabilities, (sigmoid_twice,), (model_probabilities,)),
+    (exercises.check_dog_probabilities, (dog_labels,), (model_probabilities,)),
+    (exercises.check_prepare_fine_tuning, (never_unfreeze,), (prepare_fine_tuning,)),
+    (exercises.check_prepare_fine_tuning, (unfreeze_batchnorm_too,), (prepare_fine_tuning,)),
+    (exercises.check_prepare_fine_tuning, (large_rate,), (prepare_fine_tuning,)),
     (exercises.check_split_does_not_leak, (leaky_split,), (split_once,)),
     (exercises.check_fresh_pipeline, (stale_pipeline,), (fresh_pipeline,)),
     (exercises.check_break_even, (1, 10.0, 0.5, 3.0), (math.ceil(10 / 2.5), 10.0, 0.5, 3.0)),
     (exercises.check_global_batch, ((128, 15),), ((128, 16),)),
+    (exercises.check_is_it_real, (True,), (False,)),
+    (exercises.check_unfreeze_top_two_blocks, (unfreeze_last_15_layers,), (unfreeze_top_two_blocks_by_name,)),
 ]
 
 
@@ -146,3 +207,22 @@ def test_a_pipeline_without_a_cache_is_told_to_cache(capsys):
 def test_the_leaky_split_is_told_why(capsys):
     assert exercises.check_split_does_not_leak(leaky_split) is False
     assert "were in training and in test" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- notebook 08
+
+
+def test_a_gap_that_looks_big_is_not_measurable(capsys):
+    assert exercises.check_is_it_real(True) is False  # 388 against 385 looks like a win
+    assert "only the 11 photos where the two disagree count" in capsys.readouterr().out
+    assert exercises.check_is_it_real("no") is False
+    assert "answer True or False" in capsys.readouterr().out
+    assert exercises.check_is_it_real(False) is True
+
+
+def test_unfreezing_by_layer_count_is_caught(capsys):
+    assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers) is False
+    assert "BatchNormalization layer is trainable" in capsys.readouterr().out
+    assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers_batchnorm_frozen) is False
+    assert "only partly unfrozen: count blocks, not layers" in capsys.readouterr().out
+    assert exercises.check_unfreeze_top_two_blocks(unfreeze_top_two_blocks_by_name) is True
