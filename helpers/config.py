@@ -96,24 +96,37 @@ def _choice(env, name, accepted, default):
     return value
 
 
-def _positive_int(env, name, default, allow_zero=False):
+MAX_IMAGE_SIZE = 512  # pixels; 10,000 asked for 17.9 GiB before anything ran
+MAX_SEED = 2**31 - 1  # NumPy's seed must be below 2**32, and the notebooks add small offsets to it
+MIN_TRAIN_IMAGES, MIN_EVAL_IMAGES = 12, 2  # notebook 04 writes 12 training images to a folder
+
+
+def _positive_int(env, name, default, allow_zero=False, lowest=None, highest=None, why=""):
+    """A whole number from `env[name]` in [lowest, highest] (0 also, with allow_zero), else `default`."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    lowest = 0 if allow_zero else 1
-    if not raw.isdigit() or int(raw) < lowest:
-        raise SettingsError(f"{name}={raw!r} is not accepted; use a whole number of at least {lowest}.")
-    return int(raw)
+    lowest = (0 if allow_zero else 1) if lowest is None else lowest
+    plain = raw.isascii() and raw.isdigit()  # str.isdigit alone accepts "²", which int() refuses
+    value = int(raw) if plain else None
+    if plain and (allow_zero and value == 0 or lowest <= value and (highest is None or value <= highest)):
+        return value
+    accepted = f"from {lowest} to {highest}" if highest is not None else f"of at least {lowest}"
+    if allow_zero and lowest > 0:
+        accepted += " (or 0: no limit)"
+    raise SettingsError(f"{name}={raw!r} is not accepted; use a whole number {accepted}{why}.")
 
 
 def _weights(env, default):
     value = env.get("COURSE_WEIGHTS", "").strip() or default
     if value in NAMED_WEIGHTS:
         return value
-    path = Path(value).expanduser()
+    path = Path(absolute_path(value))
+    if path.is_dir():
+        raise SettingsError(f"COURSE_WEIGHTS={value!r} is a folder; point it at a weights file (.h5 or .keras).")
     if not path.is_file():
         raise SettingsError(f"COURSE_WEIGHTS={value!r} is neither 'imagenet', 'none' nor an existing weights file.")
-    return str(path.resolve())
+    return str(path)
 
 
 def _data_source(env, default):
@@ -125,7 +138,16 @@ def _data_source(env, default):
         raise SettingsError(
             f"COURSE_DATA_DIR is set, so the data source is a folder, but COURSE_DATA_SOURCE={source!r}."
         )
-    return source, str(Path(data_dir).expanduser().resolve()) if data_dir else ""
+    return source, absolute_path(data_dir) if data_dir else ""
+
+
+def absolute_path(value):
+    """`value` (spaces around it stripped, `~` expanded) as an absolute path, from the current directory.
+
+    `make run` resolves every path once, where the user typed the command, and gives its kernels (which
+    run in notebooks/) the absolute paths.
+    """
+    return str(Path(value.strip()).expanduser().resolve())
 
 
 def load_settings(env=None):
@@ -135,12 +157,15 @@ def load_settings(env=None):
     base_model = _choice(env, "COURSE_BASE_MODEL", tuple(BASE_MODELS), DEFAULT_BASE[profile_name])
     profile = {**PROFILES[profile_name], **(QUICK_SIZES[base_model] if profile_name == "quick" else {})}
     data_source, data_dir = _data_source(env, profile["data_source"])
-    image_size = _positive_int(env, "COURSE_IMAGE_SIZE", profile["image_size"] or BASE_MODELS[base_model])
-    if image_size < 32 or (base_model == "xception" and image_size < 71):
-        raise SettingsError(
-            f"COURSE_IMAGE_SIZE={image_size} is too small for {base_model}; use at least "
-            f"{71 if base_model == 'xception' else 32}."
-        )
+    least_size = 71 if base_model == "xception" else 32  # the smallest input keras.applications accepts
+    image_size = _positive_int(
+        env,
+        "COURSE_IMAGE_SIZE",
+        profile["image_size"] or BASE_MODELS[base_model],
+        lowest=least_size,
+        highest=MAX_IMAGE_SIZE,
+        why=f" ({base_model} needs at least {least_size} px)",
+    )
     return Settings(
         profile=profile_name,
         data_source=data_source,
@@ -151,9 +176,20 @@ def load_settings(env=None):
         batch_size=_positive_int(env, "COURSE_BATCH_SIZE", profile["batch_size"]),
         epochs_head=_positive_int(env, "COURSE_EPOCHS_HEAD", profile["epochs_head"]),
         epochs_finetune=_positive_int(env, "COURSE_EPOCHS_FINETUNE", profile["epochs_finetune"]),
-        seed=_positive_int(env, "COURSE_SEED", 1337, allow_zero=True),
-        train_images=_positive_int(env, "COURSE_TRAIN_IMAGES", profile["train_images"], allow_zero=True),
-        eval_images=_positive_int(env, "COURSE_EVAL_IMAGES", profile["eval_images"], allow_zero=True),
-        cache_dir=str(Path(env.get("COURSE_CACHE_DIR", "") or REPO_ROOT / "cache").expanduser().resolve()),
-        build_dir=str(Path(env.get("COURSE_BUILD_DIR", "") or REPO_ROOT / "build").expanduser().resolve()),
+        seed=_positive_int(
+            env, "COURSE_SEED", 1337, lowest=0, highest=MAX_SEED, why=" (NumPy's seeds are below 2**32)"
+        ),
+        train_images=_positive_int(
+            env,
+            "COURSE_TRAIN_IMAGES",
+            profile["train_images"],
+            allow_zero=True,
+            lowest=MIN_TRAIN_IMAGES,
+            why=" (notebook 04 shows 12)",
+        ),
+        eval_images=_positive_int(
+            env, "COURSE_EVAL_IMAGES", profile["eval_images"], allow_zero=True, lowest=MIN_EVAL_IMAGES
+        ),
+        cache_dir=absolute_path(env.get("COURSE_CACHE_DIR", "").strip() or str(REPO_ROOT / "cache")),
+        build_dir=absolute_path(env.get("COURSE_BUILD_DIR", "").strip() or str(REPO_ROOT / "build")),
     )

@@ -156,11 +156,16 @@ def plan_run(env):
 
     Raises SettingsError for a bad value, DataUnavailable or WeightsUnavailable for a choice of the
     user's that cannot be met (a missing folder, or photos or ImageNet weights offline without a cache).
-    `env` is updated in place with the overrides, so the notebooks' kernels see them.
+    `env` is updated in place with the overrides and with the absolute paths of the paths the user set
+    (COURSE_DATA_DIR, COURSE_CACHE_DIR, COURSE_BUILD_DIR, a COURSE_WEIGHTS file), so the kernels see them.
     """
     chosen = user_choices(env)
     env.setdefault("COURSE_PROFILE", "quick")
     settings = load_settings(env)
+    # The kernels run in notebooks/: they get the paths as resolved here, where the user typed the command.
+    paths = {"COURSE_DATA_DIR": settings.data_dir, "COURSE_CACHE_DIR": settings.cache_dir}
+    paths.update(COURSE_BUILD_DIR=settings.build_dir, COURSE_WEIGHTS=settings.weights)
+    env.update({name: value for name, value in paths.items() if name in chosen})
     overrides, sentence = offline_fallback(settings, chosen)
     if overrides:
         env.update(overrides)

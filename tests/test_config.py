@@ -53,8 +53,23 @@ def test_a_data_dir_implies_the_folder_source(tmp_path):
         ({"COURSE_EPOCHS_HEAD": "two"}, "COURSE_EPOCHS_HEAD='two' is not accepted"),
         (
             {"COURSE_BASE_MODEL": "xception", "COURSE_IMAGE_SIZE": "64"},
-            "COURSE_IMAGE_SIZE=64 is too small for xception",
+            "COURSE_IMAGE_SIZE='64' is not accepted; use a whole number from 71 to 512 (xception needs at least 71 px).",
         ),
+        # Issue 16: these gave tracebacks, or wrong advice ("at least 1" for 0, which is refused under 32).
+        ({"COURSE_IMAGE_SIZE": "0"}, "use a whole number from 32 to 512 (mobilenet_v2_0.35 needs at least 32 px)."),
+        ({"COURSE_IMAGE_SIZE": "\u00b2"}, "COURSE_IMAGE_SIZE='\u00b2' is not accepted; use a whole number from 32"),
+        ({"COURSE_IMAGE_SIZE": "\u0663\u0662"}, "is not accepted"),  # Arabic-Indic digits: not ASCII
+        (
+            {"COURSE_IMAGE_SIZE": "10000"},
+            "COURSE_IMAGE_SIZE='10000' is not accepted; use a whole number from 32 to 512",
+        ),
+        (
+            {"COURSE_SEED": str(2**32)},
+            f"COURSE_SEED='{2**32}' is not accepted; use a whole number from 0 to 2147483647",
+        ),
+        ({"COURSE_SEED": "-1"}, "COURSE_SEED='-1' is not accepted"),
+        ({"COURSE_TRAIN_IMAGES": "5"}, "use a whole number of at least 12 (or 0: no limit) (notebook 04 shows 12)."),
+        ({"COURSE_EVAL_IMAGES": "1"}, "COURSE_EVAL_IMAGES='1' is not accepted"),
         ({"COURSE_WEIGHTS": "/no/such/file.h5"}, "COURSE_WEIGHTS='/no/such/file.h5' is neither"),
         ({"COURSE_DATA_SOURCE": "folder"}, "COURSE_DATA_SOURCE=folder needs COURSE_DATA_DIR"),
         ({"COURSE_DATA_DIR": "/x", "COURSE_DATA_SOURCE": "tfds"}, "COURSE_DATA_DIR is set"),
@@ -78,3 +93,19 @@ def test_quick_sizes_depend_on_the_base():
     assert (xception.train_images, xception.epochs_head) == (300, 3)
     assert (mobilenet.train_images, mobilenet.epochs_head, mobilenet.batch_size) == (2000, 5, 32)
     assert load_settings({"COURSE_PROFILE": "quick", "COURSE_TRAIN_IMAGES": "50"}).train_images == 50
+
+
+def test_the_largest_seed_accepted_seeds_everything():
+    import keras
+
+    settings = load_settings({"COURSE_SEED": str(2**31 - 1)})
+    keras.utils.set_random_seed(settings.seed + 1)  # the notebooks add small offsets to it
+
+
+def test_paths_are_stripped_and_resolved_from_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pets").mkdir()
+    settings = load_settings({"COURSE_DATA_DIR": " pets ", "COURSE_CACHE_DIR": " c ", "COURSE_BUILD_DIR": "b "})
+    assert (settings.data_dir, settings.cache_dir, settings.build_dir) == tuple(
+        str(tmp_path / name) for name in ("pets", "c", "b")
+    )

@@ -254,3 +254,32 @@ def test_a_signal_stops_the_run_at_once_and_kills_its_kernel(tmp_path, how):
     assert snapshot(folder) == before, "the notebooks folder is untouched"
     if "make" not in how:
         assert run.returncode == 128 + signal.Signals[name].value
+
+
+# ---------------------------------------------------------------- relative paths
+
+
+def test_relative_paths_are_resolved_once_from_where_the_command_was_typed(tmp_path):
+    # Before: the runner resolved them from its directory, the kernels from notebooks/ ("…/notebooks/pets
+    # does not exist"), and a relative build dir put outputs in notebooks/out/.
+    typed_in = tmp_path / "here"
+    pets = typed_in / "pets"
+    for name in ("cat", "dog"):
+        (pets / name).mkdir(parents=True)
+    folder = typed_in / "notebooks"
+    folder.mkdir()
+    write_notebook(
+        folder / "01_paths.ipynb",
+        "from helpers.config import load_settings\ns = load_settings()\nprint(s.data_dir, s.cache_dir, s.build_dir)",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_")}
+    env.update(COURSE_PROFILE="smoke", COURSE_DATA_DIR=" pets ", COURSE_CACHE_DIR="cache ", COURSE_BUILD_DIR=" out")
+    env.update(COURSE_WEIGHTS="none")
+    run = subprocess.run(
+        [sys.executable, "-m", "helpers.run_course", str(folder)], cwd=typed_in, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    executed = typed_in / "out" / "executed" / "01_paths.ipynb"
+    assert executed.exists() and not (folder / "out").exists()
+    printed = nbformat.read(executed, as_version=4).cells[0].outputs[0].text.split()
+    assert printed == [str(pets), str(typed_in / "cache"), str(typed_in / "out")]
