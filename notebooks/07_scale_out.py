@@ -35,8 +35,10 @@ settings = notebook.start()
 # %% [markdown]
 # ## The devices of this machine
 # With two GPUs or more, each GPU is a device. Otherwise we split the CPU into two devices, so the code
-# below runs the same way on a laptop. (TensorFlow accepts this split only before it first runs an operation,
-# hence this cell comes first.)
+# below runs the same way on a laptop. TensorFlow accepts this split only until its runtime starts, so
+# this cell does it before any other TensorFlow work (`notebook.start()` above does none); asked again
+# afterwards, TensorFlow refuses, as the cell checks. JAX reads its split from `XLA_FLAGS`, set in the
+# first cell.
 
 # %%
 import keras
@@ -53,13 +55,20 @@ if backend == "tensorflow":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+        try:  # the runtime has started now
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 3)
+            refused = False
+        except RuntimeError as error:
+            refused = True
+            print("asked again:", error)
+        assert refused, "once TensorFlow's runtime has started, the CPU can no longer be split"
 else:
     import jax
 
     gpus = jax.devices("gpu") if jax.default_backend() == "gpu" else []
     devices = gpus if len(gpus) >= 2 else jax.devices("cpu")
 print(f"{backend}: {len(devices)} devices: {devices}")
-assert len(devices) >= 2
+assert len(devices) >= 2, "data parallelism needs two devices or more"
 
 # %%
 import json
@@ -116,19 +125,22 @@ print(f"per-device batch {per_device_batch} x {len(devices)} devices = global ba
 # ## Several devices, one machine
 # On TensorFlow, build and compile the model inside `strategy.scope()`: its variables become mirrored
 # on every device. On JAX, `keras.distribution.set_distribution(DataParallel(...))` before building
-# the model does the same. `fit()` then splits each global batch across the devices.
+# the model does the same. `fit()` then splits each global batch across the devices. We count the
+# replicas by measuring where the model's first weight lives: on how many devices it has a copy.
 
 # %%
 if backend == "tensorflow":
     strategy = tf.distribute.MirroredStrategy(devices)
     with strategy.scope():
         replicated = build_model()
-    replicas = strategy.num_replicas_in_sync
+    replicas = len(replicated.weights[0].value.values)  # a MirroredVariable: one copy per device
+    assert replicas == strategy.num_replicas_in_sync, "a copy of every weight on every replica"
 else:
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     replicated = build_model()
-    replicas = len(devices)
-print(f"{replicas} replicas")
+    replicas = len(replicated.weights[0].value.sharding.device_set)  # the devices that hold the array
+print(f"the first weight has a copy on {replicas} devices: {replicas} replicas")
+assert replicas == len(devices), "every device holds a copy of the weights"
 
 # %% [markdown]
 # ## The same training, proved
@@ -172,7 +184,9 @@ if backend == "jax":
 # `MultiWorkerMirroredStrategy` runs one process per machine. Each reads `TF_CONFIG`, an environment
 # variable that lists every worker's address and says which one it is; the workers then exchange
 # gradients over the network. Here both workers are processes on this machine, on two free ports, and
-# each trains on its own shard of every global batch; afterwards their weights must be identical.
+# each trains on its own shard of every global batch; afterwards their weights must be identical. Equal
+# weights alone would not show the sharding (two workers fed the same batches end equal too), so each
+# worker also records the index of every image it trained on.
 #
 # The workers train with a short loop of their own (`strategy.run` on each shard, gradients from
 # `tf.GradientTape`) rather than `fit()`: with Keras 3, `fit()` under this strategy is reported to fail
@@ -201,7 +215,8 @@ with strategy.scope():  # the model and its optimizer, mirrored on every worker
     per_image_loss = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
 start = [w.numpy() for w in model.weights]
 images, labels = data.synthetic_images(16, size, seed=0)
-dataset = tf.data.Dataset.from_tensor_slices((images.astype("float32"), labels.astype("float32")[:, None]))
+indices = np.arange(16)  # which image is which, to see each worker's shard
+dataset = tf.data.Dataset.from_tensor_slices((images.astype("float32"), labels.astype("float32")[:, None], indices))
 options = tf.data.Options()
 options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA  # a shard each
 batches = strategy.experimental_distribute_dataset(dataset.batch(global_batch).with_options(options))
@@ -209,7 +224,7 @@ batches = strategy.experimental_distribute_dataset(dataset.batch(global_batch).w
 
 @tf.function
 def train_step(batch):
-    def replica_step(images, labels):
+    def replica_step(images, labels, indices):
         with tf.GradientTape() as tape:
             losses = per_image_loss(labels, model(images, training=True))
             loss = tf.nn.compute_average_loss(losses, global_batch_size=global_batch)  # mean over the global batch
@@ -219,10 +234,12 @@ def train_step(batch):
     strategy.run(replica_step, args=batch)
 
 
+seen = []
 for batch in batches:
+    seen.extend(int(i) for part in strategy.experimental_local_results(batch[2]) for i in part.numpy())
     train_step(batch)
 moved = max(float(np.abs(w.numpy() - s).max()) for w, s in zip(model.weights, start))
-np.savez(out, moved=moved, *[w.numpy() for w in model.weights])
+np.savez(out, moved=moved, seen=np.array(seen), *[w.numpy() for w in model.weights])
 '''
 
 
@@ -254,15 +271,18 @@ assert codes == [0, 0], f"a worker failed: see {work}/worker_*.log"
 
 # %%
 results = [np.load(work / f"worker_{index}.npz") for index in range(2)]
-arrays = [[result[name] for name in result.files if name != "moved"] for result in results]
+arrays = [[result[name] for name in result.files if name not in ("moved", "seen")] for result in results]
 moved = [float(result["moved"]) for result in results]
+seen = [sorted(int(i) for i in result["seen"]) for result in results]
 differences = max(float(np.abs(a - b).max()) for a, b in zip(*arrays))
-display(Table(["worker", "weight arrays", "largest change in training", "sum of all weights"],
-              [[index, len(values), moved[index], float(sum(w.sum() for w in values))]
+display(Table(["worker", "images trained on", "weight arrays", "largest change in training", "sum of all weights"],
+              [[index, " ".join(map(str, seen[index])), len(values), moved[index], float(sum(w.sum() for w in values))]
                for index, values in enumerate(arrays)]))
+assert not set(seen[0]) & set(seen[1]), "each worker trains on its own shard: no image on both"
+assert sorted(seen[0] + seen[1]) == list(range(16)), "together the shards hold every image once"
 assert min(moved) > 1e-4, "the workers must have trained"
 assert differences == 0.0, "every worker must end with the same weights"
-print("both workers finished with identical weights")
+print(f"the workers trained on {len(seen[0])} and {len(seen[1])} different images and finished with identical weights")
 
 # %% [markdown]
 # ## On a real cluster
@@ -290,4 +310,4 @@ exercises.check_global_batch((my_global_batch, my_updates_per_epoch));
 # ### Reference solution
 
 # %% tags=["solution"]
-assert exercises.check_global_batch((4 * 32, -(-2000 // (4 * 32))))
+assert exercises.check_global_batch((4 * 32, -(-2000 // (4 * 32)))), "the reference answer passes its check"

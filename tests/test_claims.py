@@ -65,6 +65,37 @@ MUTATIONS = [
         "on TensorFlow only, freezing an already frozen base is skipped",
     ),
     # ---------------------------------------------------------------- 03
+    (
+        "03_batchnorm_and_compile",
+        '"compile, fit, freeze, compile, fit": ["compile", "fit", "freeze", "compile", "fit"],',
+        '"compile, fit, freeze, compile, fit": ["compile", "fit", "freeze", "fit"],',
+        "frozen before the first fit() or before a recompile, it stays put",
+    ),
+    (
+        "03_batchnorm_and_compile",
+        'guide_model.compile(optimizer="adam", loss="mse")  # recompile after the change of `trainable`',
+        "pass  # no recompile: on TensorFlow the next fit() reuses the frozen base's step",
+        "the guide's claim would hold if nothing moved",
+    ),
+    (
+        "03_batchnorm_and_compile",
+        "kept_frozen = unfreeze_keep_batchnorm_frozen(fixed_base)",
+        "kept_frozen = 1",
+        "frozen BN keeps its statistics",
+    ),
+    (
+        "03_batchnorm_and_compile",
+        "return self.base(inputs, training=False)",
+        "return self.base(inputs)",
+        "the wrapper keeps the statistics",
+    ),
+    ("03_batchnorm_and_compile", "compile_binary(model, 1e-5)", "compile_binary(model, 1e-3)", "the weights barely move"),
+    (
+        "03_batchnorm_and_compile",
+        "x = keras.layers.ReLU()(keras.layers.BatchNormalization(momentum=momentum)(x))",
+        "x = keras.layers.ReLU()(keras.layers.BatchNormalization(momentum=0.9)(x))",
+        "a higher momentum moves them slower",
+    ),
     # ---------------------------------------------------------------- 04
     (
         "04_cats_vs_dogs_data",
@@ -98,7 +129,26 @@ MUTATIONS = [
     ),
     # ---------------------------------------------------------------- 05
     # ---------------------------------------------------------------- 06
+    (
+        "06_feature_extraction",
+        "extractor, base_model = feature_extractor(weights)",
+        "extractor, base_model = feature_extractor(None)",
+        "pretrained features must beat standardised random ones",
+        REAL,
+    ),
+    (
+        "06_feature_extraction",
+        "x = earlier_base(x, training=False)",
+        "x = base_model(x, training=False)",
+        "one vector per channel of the layer",
+    ),
     # ---------------------------------------------------------------- 07
+    (
+        "07_scale_out",
+        "options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA  # a shard each",
+        "options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF",
+        "each worker trains on its own shard",
+    ),
 ]
 
 
