@@ -21,10 +21,15 @@ from helpers.offline import (
     DataUnavailable,
     _tfds_missing_message,
     download_filtered,
+    extract_filtered_again,
+    filtered_archive,
+    filtered_dir,
+    filtered_zip_images,
     network_available,
     tfds_data_dir,
     tfds_host,
     tfds_prepared,
+    zip_damage,
 )
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -409,6 +414,64 @@ def _select(dataset, count, positions):
     )
 
 
+CHECKED_STAMP = ".course-checked"  # in the extracted folder: what the photos were when last checked
+
+
+def filtered_photos(cache_dir):
+    """The extracted cats_and_dogs_filtered folder, every photo checked as a folder's photos are.
+
+    Damaged photos (a 0-byte or truncated JPEG, one TensorFlow cannot decode) and photos the cached zip holds
+    but the folder lacks (a half-finished extraction) are repaired by extracting the zip again, with a
+    sentence saying what was wrong; without a sound zip, DataUnavailable says what is damaged and what to
+    do. A stamp of the files' count, sizes and times skips the check while nothing has changed.
+    """
+    folder = download_filtered(cache_dir)
+    problems = filtered_damage(cache_dir)
+    if not problems:
+        return folder
+    summary = f"{len(problems)} {'was' if len(problems) == 1 else 'were'} damaged or missing, for example " + (
+        "; ".join(f"{path}: {reason}" for path, reason in problems[:3])
+    )
+    archive = filtered_archive(cache_dir)
+    if not archive.is_file():
+        raise DataUnavailable(
+            f"Of the {FILTERED_NAME} photos in {folder}, {summary}, and {archive} is not there to repair them. "
+            f"Delete {folder.parent}, then run `make prefetch` on a connected machine (or use your own photos with "
+            "COURSE_DATA_DIR=<folder with cat/ and dog/>)."
+        )
+    extract_filtered_again(cache_dir)  # raises a sentence when the zip is damaged too
+    still = filtered_damage(cache_dir)
+    if still:
+        raise DataUnavailable(
+            f"{len(still)} of the {FILTERED_NAME} photos in {archive} are damaged ({still[0][0]}: {still[0][1]}). "
+            "Delete it and the extracted folder beside it, then run `make prefetch` on a connected machine."
+        )
+    print(f"Repaired the {FILTERED_NAME} photos in {folder}: {summary}. They were extracted again from {archive}.")
+    return folder
+
+
+def filtered_damage(cache_dir):
+    """[(path, reason)] of the extracted cats_and_dogs_filtered photos that are damaged or missing."""
+    folder = filtered_dir(cache_dir)
+    paths = sorted(p for p in folder.glob("*/*/*") if p.is_file() and p.parent.parent.name in ("train", "validation"))
+    stamp, signature = folder / CHECKED_STAMP, _signature(paths)
+    if stamp.is_file() and stamp.read_text() == signature:
+        return []
+    problems = usable_files(paths, [0] * len(paths))[1]
+    archive = filtered_archive(cache_dir)
+    if archive.is_file() and not zip_damage(archive):
+        on_disk = {p.relative_to(folder) for p in paths}
+        problems += [(str(folder / name), "missing") for name in sorted(filtered_zip_images(archive) - on_disk)]
+    if not problems:
+        stamp.write_text(signature)
+    return problems
+
+
+def _signature(paths):
+    stats = [path.stat() for path in paths]
+    return f"{len(stats)} files, {sum(s.st_size for s in stats)} bytes, newest {max((s.st_mtime_ns for s in stats), default=0)}"
+
+
 def load_filtered(cache_dir, image_size, train_images, eval_images, seed):
     """TensorFlow's cats_and_dogs_filtered photos: downloaded (about 68 MB) or read from the cache.
 
@@ -418,7 +481,7 @@ def load_filtered(cache_dir, image_size, train_images, eval_images, seed):
     the same images, and no image is in two splits. Images are read by image_dataset_from_directory
     (bilinear resize to `image_size`) and come in file order, cats first: the course's pipeline shuffles.
     """
-    folder = download_filtered(cache_dir)
+    folder = filtered_photos(cache_dir)
     train, train_labels = _directory_images(folder / "train", image_size)
     pool, pool_labels = _directory_images(folder / "validation", image_size)
     order = balanced_order(train_labels, seed)

@@ -11,6 +11,8 @@ import hashlib
 import os
 import socket
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -245,6 +247,11 @@ def download_filtered(cache_dir, origin=None):
     origin = origin or FILTERED_URL
     host = filtered_host(origin)
     archive = filtered_archive(cache_dir)
+    damage = zip_damage(archive) if archive.is_file() else None
+    if damage and host and not network_available(host):
+        raise DataUnavailable(_damaged_zip_message(archive, damage))
+    if damage:
+        archive.unlink()  # downloaded again below
     if not archive.is_file() and host and not network_available(host):  # a file:// origin needs no network
         raise DataUnavailable(_filtered_missing_message(cache_dir, f"no network to {host}"))
     if not _writable_folder(archive.parent):
@@ -259,10 +266,65 @@ def download_filtered(cache_dir, origin=None):
             cache_subdir="datasets",
             cache_dir=str(keras_cache_dir(cache_dir)),
         )
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:  # downloaded, but damaged
+        raise DataUnavailable(_damaged_zip_message(archive, f"{type(error).__name__}: {error}")) from None
     except Exception as error:  # get_file raises plain Exception for network failures
         raise DataUnavailable(_filtered_missing_message(cache_dir, type(error).__name__)) from None
+    damage = zip_damage(archive)  # get_file only warns when it cannot read the archive at all
+    if damage:
+        raise DataUnavailable(_damaged_zip_message(archive, damage))
     filtered_layout(folder)  # the archive's integrity check: raises a sentence naming what is missing
     return folder
+
+
+def zip_damage(archive):
+    """Why `archive` is not a sound zip (no central directory, a member that fails its CRC), or None.
+
+    Reads the whole archive once (about a second for cats_and_dogs_filtered.zip).
+    """
+    if not zipfile.is_zipfile(archive):
+        return "it is not a readable zip file (truncated or overwritten)"
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            bad = opened.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        return f"{type(error).__name__}: {error}"
+    return f"{bad} fails its CRC check" if bad else None
+
+
+def filtered_zip_images(archive):
+    """The photos cats_and_dogs_filtered.zip holds, as paths relative to the extracted folder."""
+    with zipfile.ZipFile(archive) as opened:
+        names = [Path(name) for name in opened.namelist() if not name.endswith("/")]
+    return {
+        name.relative_to(FILTERED_NAME)
+        for name in names
+        if name.parts[0] == FILTERED_NAME
+        and len(name.parts) == 4
+        and name.parts[1] in FILTERED_SPLITS
+        and name.suffix.lower() in FILTERED_IMAGE_SUFFIXES
+    }
+
+
+def extract_filtered_again(cache_dir):
+    """Extract the cached cats_and_dogs_filtered.zip again over the extracted folder (as get_file does).
+
+    Raises DataUnavailable with one sentence when the zip is missing or damaged.
+    """
+    archive = filtered_archive(cache_dir)
+    damage = zip_damage(archive) if archive.is_file() else "it is not in the cache"
+    if damage:
+        raise DataUnavailable(_damaged_zip_message(archive, damage))
+    with zipfile.ZipFile(archive) as opened:
+        opened.extractall(filtered_dir(cache_dir).parent)
+
+
+def _damaged_zip_message(archive, reason):
+    return (
+        f"The cached {archive} is damaged ({reason}). Delete it, then run `make prefetch` on a connected "
+        "machine and copy the cache folder here (or use your own photos with COURSE_DATA_DIR=<folder with cat/ "
+        "and dog/>)."
+    )
 
 
 def _filtered_missing_message(cache_dir, reason):

@@ -222,3 +222,87 @@ def test_the_quick_profile_reads_the_filtered_photos(tmp_path, served):
     course = data.load_data(settings)
     assert course.sizes == {"train": 40, "validation": 10, "test": 10}  # fewer images than the profile's caps
     assert course.description.startswith(f"cats_and_dogs_filtered from {offline.filtered_dir(tmp_path)}")
+
+
+# ---------------------------------------------------------------- issue 16: a damaged cache
+
+
+def damage(path, how):
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[:150])
+    else:
+        path.unlink()  # an extraction that stopped halfway
+
+
+@pytest.mark.parametrize("how, reason", [("empty", "empty file"), ("truncated", ""), ("missing", "missing")])
+def test_a_damaged_photo_in_the_cache_is_repaired_from_the_zip_and_said(
+    tmp_path, served, monkeypatch, capsys, how, reason
+):
+    # Before: it passed the layout check, then every later run died on "Input is empty".
+    cache = tmp_path / "cache"
+    data.load_filtered(cache, 32, 0, 0, seed=0)
+    photo = offline.filtered_dir(cache) / "validation" / "dogs" / "dog.3.jpg"
+    good = photo.read_bytes()
+    damage(photo, how)
+    capsys.readouterr()
+    monkeypatch.setattr(offline, "FILTERED_URL", (tmp_path / "nowhere" / "gone.zip").as_uri())  # repaired offline
+    course = data.load_filtered(cache, 32, 0, 0, seed=0)
+    said = capsys.readouterr().out
+    assert said.startswith("Repaired the cats_and_dogs_filtered photos in") and f"{photo}: {reason}" in said, said
+    assert photo.read_bytes() == good
+    assert [sum(1 for _ in getattr(course, split)) for split in ("train", "validation", "test")] == [40, 10, 10]
+    data.load_filtered(cache, 32, 0, 0, seed=0)
+    assert capsys.readouterr().out == "", "repaired once, then quiet"
+
+
+def test_a_damaged_photo_without_the_zip_is_one_sentence_naming_it(tmp_path, served):
+    cache = tmp_path / "cache"
+    folder = offline.download_filtered(cache)
+    offline.filtered_archive(cache).unlink()
+    photo = folder / "train" / "cats" / "cat.0.jpg"
+    damage(photo, "empty")
+    with pytest.raises(offline.DataUnavailable) as error:
+        data.load_filtered(cache, 32, 0, 0, seed=0)
+    message = str(error.value)
+    assert f"{photo}: empty file" in message and "is not there to repair them" in message and "\n" not in message
+
+
+def test_an_unchanged_cache_is_not_checked_again(tmp_path, served, monkeypatch):
+    cache = tmp_path / "cache"
+    data.load_filtered(cache, 32, 0, 0, seed=0)
+    monkeypatch.setattr(data, "usable_files", lambda *args: pytest.fail("checked again although nothing changed"))
+    data.load_filtered(cache, 32, 0, 0, seed=0)
+
+
+def damaged_early(path):
+    """A zip whose first member's data is overwritten: the central directory still reads, extraction fails."""
+    contents = bytearray(path.read_bytes())
+    contents[40:400] = b"\0" * 360
+    path.write_bytes(bytes(contents))
+    return path
+
+
+def test_a_damaged_download_is_reported_as_damaged(tmp_path, served, monkeypatch):
+    # Before: "could not be downloaded (BadZipFile)".
+    damaged_early(served)
+    with pytest.raises(offline.DataUnavailable) as error:
+        data.load_filtered(tmp_path / "cache", 32, 0, 0, seed=0)
+    message = str(error.value)
+    assert "is damaged (" in message and "could not be downloaded" not in message, message
+
+
+@pytest.mark.parametrize("how", ["early", "truncated"])
+def test_a_damaged_cached_zip_offline_is_reported_as_damaged(tmp_path, served, monkeypatch, how):
+    cache = tmp_path / "cache"
+    offline.download_filtered(cache)
+    archive = offline.filtered_archive(cache)
+    damaged_early(archive) if how == "early" else archive.write_bytes(archive.read_bytes()[:5000])
+    (offline.filtered_dir(cache) / "train" / "dogs" / "dog.1.jpg").unlink()
+    (offline.filtered_dir(cache) / "train" / "dogs" / "dog.2.jpg").write_bytes(b"")
+    monkeypatch.setattr(offline, "FILTERED_URL", "https://download.mlcc.google.com/cats_and_dogs_filtered.zip")
+    monkeypatch.setattr(offline, "network_available", lambda host: False)
+    with pytest.raises(offline.DataUnavailable) as error:
+        data.load_filtered(cache, 32, 0, 0, seed=0)
+    assert str(error.value).startswith(f"The cached {archive} is damaged ("), str(error.value)
