@@ -122,6 +122,25 @@ def cached_weights_file(base_model, cache_dir):
     return path if path.is_file() and file_hash_matches(path, spec["file_hash"]) else None
 
 
+def corrupt_weights_file(base_model, cache_dir):
+    """(path, what is wrong) when the cached ImageNet weights file of `base_model` exists but fails its hash."""
+    spec = _weight_file(base_model)
+    path = keras_cache_dir(cache_dir) / "models" / spec["fname"]
+    if not path.is_file() or file_hash_matches(path, spec["file_hash"]):
+        return None
+    algorithm = "sha256" if len(spec["file_hash"]) == 64 else "md5"
+    return path, f"{path.stat().st_size:,} bytes whose {algorithm} hash is not the file's"
+
+
+def _corrupt_weights_message(base_model, corrupt):
+    path, reason = corrupt
+    return (
+        f"The cached ImageNet weights file {path} for {base_model} is corrupt ({reason}). Delete it, then run "
+        "`make prefetch` on a connected machine and copy the cache folder here, point COURSE_WEIGHTS at a good "
+        "weights file, or set COURSE_WEIGHTS=none."
+    )
+
+
 def _writable_folder(folder):
     """Create `folder` if needed; True when files can be written there.
 
@@ -143,6 +162,9 @@ def download_weights(base_model, cache_dir):
     spec = _weight_file(base_model)
     host = weights_host(base_model)
     if host and not network_available(host):  # fail in seconds; a file:// origin needs no network
+        corrupt = corrupt_weights_file(base_model, cache_dir)
+        if corrupt:
+            raise WeightsUnavailable(_corrupt_weights_message(base_model, corrupt))
         raise WeightsUnavailable(_weights_missing_message(base_model, cache_dir, f"no network to {host}"))
     import keras
 
@@ -381,6 +403,8 @@ def data_status(settings):
         return "generated in memory (synthetic stripes)", True, ""
     if settings.data_source == "folder":
         found = Path(settings.data_dir).is_dir()
+        if Path(settings.data_dir).is_file():
+            return settings.data_dir, False, "This is a file; point COURSE_DATA_DIR at a folder of class folders."
         return settings.data_dir, found, "" if found else "This folder does not exist; fix COURSE_DATA_DIR."
     if settings.data_source == "filtered":
         return _filtered_status(settings.cache_dir)
@@ -420,8 +444,12 @@ def weights_status(settings):
         return f"{cached} (cached)", True, ""
     where = str(keras_cache_dir(settings.cache_dir) / "models")
     host = weights_host(settings.base_model)
+    corrupt = corrupt_weights_file(settings.base_model, settings.cache_dir)
     if network_available(host):
-        return f"{where} (downloads from {host} on first use)", True, ""
+        again = f"{corrupt[0]} is corrupt: downloaded again" if corrupt else "downloads"
+        return f"{where} ({again} from {host} on first use)", True, ""
+    if corrupt:
+        return str(corrupt[0]), False, _corrupt_weights_message(settings.base_model, corrupt)
     return where, False, f"{OFFLINE_ADVICE} (no network to {host})"
 
 
@@ -460,6 +488,11 @@ def offline_fallback(settings, chosen):
     where, ok, _ = data_status(settings)
     if not ok:
         if settings.data_source == "folder":
+            if Path(settings.data_dir).is_file():
+                raise DataUnavailable(
+                    f"COURSE_DATA_DIR={settings.data_dir} is a file, not a folder: point it at a folder of class "
+                    "folders (cat/ and dog/) or of train/ and validation/ folders."
+                )
             raise DataUnavailable(f"The image folder {settings.data_dir} (COURSE_DATA_DIR) does not exist.")
         needs = [name for name in _NEEDS_DATA if name in chosen]
         what = f"the {FILTERED_NAME} photos" if settings.data_source == "filtered" else f"TFDS {TFDS_NAME}"
@@ -469,36 +502,46 @@ def offline_fallback(settings, chosen):
     where, ok, _ = weights_status(settings)
     if not ok:
         what = f"the ImageNet weights for {settings.base_model}"
+        corrupt = corrupt_weights_file(settings.base_model, settings.cache_dir)
+        problem = f"the cached {corrupt[0]} is corrupt ({corrupt[1]})" if corrupt else ""
         needs = [name for name in _NEEDS_WEIGHTS if name in chosen]
-        _refuse_if_chosen(WeightsUnavailable, needs, values, what, where, weights_host(settings.base_model))
+        _refuse_if_chosen(WeightsUnavailable, needs, values, what, where, weights_host(settings.base_model), problem)
         overrides["COURSE_WEIGHTS"] = "none"
-        missing.append(what)
+        missing.append(f"{what} ({problem})" if corrupt else what)
     if not overrides:
         return {}, ""
+    kept = ""
     if "COURSE_PROFILE" not in chosen and settings.profile != "smoke":
         overrides = {"COURSE_PROFILE": "smoke", **overrides}
-    replaced = ", ".join(f"{name} {values[name]} -> {value}" for name, value in overrides.items())
+        if "COURSE_DATA_SOURCE" not in overrides and settings.data_source != "folder":
+            # The smoke profile's own data is synthetic: the photos that are there stay.
+            overrides["COURSE_DATA_SOURCE"] = settings.data_source
+            kept = f"; the {settings.data_source} photos it has are kept"
+    replaced = ", ".join(
+        f"{name} {values[name]} -> {value}" for name, value in overrides.items() if value != values[name]
+    )
     fake = " and ".join(
         text
         for text, used in (
-            ("synthetic images", "COURSE_DATA_SOURCE" in overrides),
+            ("synthetic images", overrides.get("COURSE_DATA_SOURCE") == "synthetic"),
             ("random weights", "COURSE_WEIGHTS" in overrides),
         )
         if used
     )
     sentence = (
-        f"No network and no cached copy of {' or '.join(missing)}, so this run replaces settings you left at "
-        f"their defaults ({replaced}): with {fake} its accuracies mean nothing about real photos; run "
+        f"No network and no usable cached copy of {' or '.join(missing)}, so this run replaces settings you left at "
+        f"their defaults ({replaced}{kept}): with {fake} its accuracies mean nothing about real photos; run "
         "`make prefetch` on a connected machine to get the real ones."
     )
     return overrides, sentence
 
 
-def _refuse_if_chosen(error, chosen_names, values, what, where, host):
+def _refuse_if_chosen(error, chosen_names, values, what, where, host, problem=""):
     if chosen_names:
         name = chosen_names[0]
         raise error(
-            f"You set {name}={values[name]}, which needs {what}, but it is not in {where} and {host} cannot be "
+            f"You set {name}={values[name]}, which needs {what}, but {problem or f'it is not in {where}'} and "
+            f"{host} cannot be "
             "reached to download it: run `make prefetch` on a connected machine and copy the cache folder here, "
             f"or change {name}."
         )

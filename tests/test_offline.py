@@ -350,3 +350,56 @@ def test_a_folder_that_does_not_exist_is_an_error_naming_it(tmp_path, monkeypatc
     settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "nowhere"))
     with pytest.raises(offline.DataUnavailable, match=f"^The image folder {tmp_path / 'nowhere'} .* does not exist"):
         offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
+
+
+# ---------------------------------------------------------------- issue 16: corrupt weights, kept photos
+
+
+def corrupt_cache(tmp_path, monkeypatch):
+    spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", b"the real weights")
+    cached = tmp_path / "keras" / "models" / spec["fname"]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"the real wei")  # a download that stopped early
+    return cached
+
+
+def test_a_corrupt_cached_weights_file_is_said_to_be_corrupt_with_the_fix(tmp_path, monkeypatch):
+    # Before: "are not in ... and could not be downloaded", as if nothing were cached.
+    cached = corrupt_cache(tmp_path, monkeypatch)
+    monkeypatch.setattr(offline, "network_available", lambda host: False)
+    with pytest.raises(offline.WeightsUnavailable) as error:
+        offline.download_weights("mobilenet_v2_0.35", tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"The cached ImageNet weights file {cached} for mobilenet_v2_0.35 is corrupt (12 bytes")
+    assert "Delete it, then run `make prefetch`" in message and "\n" not in message
+    settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
+    assert offline.weights_status(settings) == (str(cached), False, message)
+
+
+def test_make_runs_fallback_replaces_only_the_corrupt_weights_and_keeps_the_cached_photos(tmp_path, monkeypatch):
+    # Before: the profile switch to smoke also swapped the cached photos for synthetic ones, unnamed.
+    cached = corrupt_cache(tmp_path, monkeypatch)
+    prepare_filtered(tmp_path)
+    settings = quick_offline(tmp_path, monkeypatch)
+    overrides, sentence = offline.offline_fallback(settings, chosen={"COURSE_CACHE_DIR"})
+    assert overrides == {"COURSE_PROFILE": "smoke", "COURSE_WEIGHTS": "none", "COURSE_DATA_SOURCE": "filtered"}
+    assert load_settings({"COURSE_CACHE_DIR": str(tmp_path), **overrides}).data_source == "filtered"
+    assert "COURSE_PROFILE quick -> smoke, COURSE_WEIGHTS imagenet -> none; the filtered photos it has are kept" in (
+        sentence
+    )
+    assert f"the cached {cached} is corrupt" in sentence and "synthetic" not in sentence
+
+
+def test_chosen_imagenet_weights_that_are_corrupt_stop_the_run_saying_so(tmp_path, monkeypatch):
+    cached = corrupt_cache(tmp_path, monkeypatch)
+    settings = quick_offline(tmp_path, monkeypatch, COURSE_WEIGHTS="imagenet")
+    with pytest.raises(offline.WeightsUnavailable) as error:
+        offline.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
+    assert f"but the cached {cached} is corrupt (12 bytes" in str(error.value)
+
+
+def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path, monkeypatch):
+    (tmp_path / "photos.zip").write_bytes(b"PK")
+    settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "photos.zip"))
+    with pytest.raises(offline.DataUnavailable, match="is a file, not a folder"):
+        offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
