@@ -81,8 +81,8 @@ photos = keras.utils.image_dataset_from_directory(
     folder, labels="inferred", label_mode="int", image_size=(settings.image_size, settings.image_size),
     batch_size=None, shuffle=False,
 )
-assert photos.class_names == sorted(course_data.class_names)
-assert len(list(photos)) == 12
+assert photos.class_names == sorted(course_data.class_names), "classes are the sorted subfolder names"
+assert len(list(photos)) == 12, "every photo written comes back"
 
 # %% [markdown]
 # Real folders hold surprises: a download that stopped halfway, a `Thumbs.db`, a text file named
