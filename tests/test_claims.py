@@ -89,7 +89,12 @@ MUTATIONS = [
         "return self.base(inputs)",
         "the wrapper keeps the statistics",
     ),
-    ("03_batchnorm_and_compile", "compile_binary(model, 1e-5)", "compile_binary(model, 1e-3)", "the weights barely move"),
+    (
+        "03_batchnorm_and_compile",
+        "compile_binary(model, 1e-5)",
+        "compile_binary(model, 1e-3)",
+        "the weights barely move",
+    ),
     (
         "03_batchnorm_and_compile",
         "x = keras.layers.ReLU()(keras.layers.BatchNormalization(momentum=momentum)(x))",
