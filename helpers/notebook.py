@@ -120,9 +120,9 @@ def friendly_errors():
         with notebook.friendly_errors():
             base_model = keras.applications.Xception(weights=..., include_top=False)
 
-    Only the course's own errors (DataError, DataUnavailable, WeightsUnavailable) and FileNotFoundError
-    (a weights or image path that does not exist) are turned into a sentence; anything else keeps its
-    stack trace.
+    Only the course's own errors (DataError, DataUnavailable, WeightsUnavailable), FileNotFoundError
+    (a weights or image path that does not exist) and Keras failing to load a weights file (named with
+    its base) are turned into a sentence; anything else keeps its stack trace.
     """
     try:
         yield
@@ -130,6 +130,50 @@ def friendly_errors():
         raise SystemExit(str(error)) from None
     except FileNotFoundError as error:
         raise SystemExit(f"File not found: {error.filename or error}.") from None
+    except (ValueError, OSError) as error:
+        sentence = weights_error_sentence(error)
+        if not sentence:
+            raise
+        raise SystemExit(sentence) from None
+
+
+# What Keras and h5py say when a weights file cannot be loaded into a base (seen on Keras 3.15.1).
+WEIGHT_LOADING_ERRORS = (
+    "Layer count mismatch",
+    "File format not supported",
+    "Shape mismatch",
+    "Unable to open file",
+    "Unable to synchronously open",
+    "truncated file",
+)
+
+
+def weights_error_sentence(error):
+    """One sentence naming the weights file and base when `error` is Keras failing to load weights, else ''.
+
+    offline.resolve_weights checks a file before Keras sees it; this catches what that check cannot.
+    """
+    if not any(marker in str(error) for marker in WEIGHT_LOADING_ERRORS):
+        return ""
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return ""
+    path = settings.weights
+    if path == "imagenet":
+        path = str(keras_cache_file(settings))
+    first_line = str(error).strip().splitlines()[0][:120]
+    return (
+        f"The weights file {path} cannot be loaded into {settings.base_model} ({first_line}). Point COURSE_WEIGHTS "
+        f"at {settings.base_model}'s weights file (include_top=False), or set it to imagenet or none."
+    )
+
+
+def keras_cache_file(settings):
+    """Where the ImageNet weights file of the settings' base lives in the course cache."""
+    from helpers import offline
+
+    return offline.keras_cache_dir(settings.cache_dir) / "models" / offline.WEIGHT_FILES[settings.base_model]["fname"]
 
 
 SCRATCH_MARK = ".made-by-the-course"  # in every folder scratch_folder makes: only such a folder is deleted

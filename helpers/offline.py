@@ -197,12 +197,63 @@ def _weights_missing_message(base_model, cache_dir, reason):
 
 
 def resolve_weights(settings):
-    """What to pass as `weights=` to keras.applications: None, or the path of a weights file."""
+    """What to pass as `weights=` to keras.applications: None, or the path of a weights file.
+
+    A weights file of the user's (COURSE_WEIGHTS=path) is checked first: one that Keras could not load
+    into the base raises WeightsUnavailable with one sentence naming the file and the base.
+    """
     if settings.weights == "none":
         return None
     if settings.weights == "imagenet":
         return str(download_weights(settings.base_model, settings.cache_dir))
+    problem = weights_file_problem(settings.weights, settings.base_model)
+    if problem:
+        raise WeightsUnavailable(_bad_weights_message(settings.weights, settings.base_model, problem))
     return settings.weights
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# Layers that hold weights in each base built with include_top=False (tests/test_offline.py measures them):
+# the count Keras's legacy .h5 loader compares ("Layer count mismatch ... expected 104 layers, found 54").
+BASE_WEIGHT_LAYERS = {"xception": 80, "mobilenet_v2_0.35": 104}
+
+
+def weights_file_problem(path, base_model):
+    """Why the weights file `path` cannot be loaded into `base_model`, or None when it looks loadable.
+
+    Checks that it is HDF5 (a .keras zip is left to Keras), that every array in it can be read (a
+    truncated file cannot), and for Keras's classic .h5 layout (keras.applications' own files) that it
+    holds weights for as many layers as the base has.
+    """
+    import h5py  # does not import TensorFlow
+
+    with open(path, "rb") as file:
+        head = file.read(8)
+    if head.startswith(b"PK"):  # a .keras archive: Keras reads and checks it
+        return None
+    if head != HDF5_SIGNATURE:
+        return "it is not an HDF5 weights file (.h5)"
+    try:
+        with h5py.File(path, "r") as opened:
+            opened.visititems(lambda name, item: item[()] if isinstance(item, h5py.Dataset) else None)
+            group = opened["model_weights"] if "model_weights" in opened else opened
+            if "layer_names" not in group.attrs:
+                return None  # Keras 3's .weights.h5 layout: Keras checks it
+            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["layer_names"]]
+            count = sum(1 for name in names if len(group[name].attrs.get("weight_names", [])))
+    except (OSError, KeyError, ValueError, RuntimeError) as error:
+        return f"it cannot be read, truncated or damaged ({str(error).splitlines()[0][:80]})"
+    expected = BASE_WEIGHT_LAYERS.get(base_model)
+    if expected and count != expected:
+        return f"it holds weights for {count} layers where {base_model} has {expected}: another network's file"
+    return None
+
+
+def _bad_weights_message(path, base_model, problem):
+    return (
+        f"The weights file {path} (COURSE_WEIGHTS) cannot be loaded into {base_model}: {problem}. Point "
+        f"COURSE_WEIGHTS at {base_model}'s weights file (include_top=False), or set it to imagenet or none."
+    )
 
 
 # ---------------------------------------------------------------- cats_and_dogs_filtered (quick profile)
@@ -436,7 +487,12 @@ def weights_status(settings):
     if settings.weights == "none":
         return "random initialisation (COURSE_WEIGHTS=none)", True, ""
     if settings.weights != "imagenet":
-        return settings.weights, True, ""
+        problem = weights_file_problem(settings.weights, settings.base_model)
+        return (
+            settings.weights,
+            not problem,
+            _bad_weights_message(settings.weights, settings.base_model, problem) if problem else "",
+        )
     if settings.base_model not in WEIGHT_FILES:
         return "", False, f"No ImageNet weights file is known for {settings.base_model}."
     cached = cached_weights_file(settings.base_model, settings.cache_dir)
@@ -499,7 +555,9 @@ def offline_fallback(settings, chosen):
         _refuse_if_chosen(DataUnavailable, needs, values, what, where, data_host(settings))
         overrides["COURSE_DATA_SOURCE"] = "synthetic"
         missing.append("the cats-vs-dogs photos")
-    where, ok, _ = weights_status(settings)
+    where, ok, advice = weights_status(settings)
+    if not ok and settings.weights not in ("imagenet", "none"):  # a file of the user's that cannot be loaded
+        raise WeightsUnavailable(advice)
     if not ok:
         what = f"the ImageNet weights for {settings.base_model}"
         corrupt = corrupt_weights_file(settings.base_model, settings.cache_dir)

@@ -403,3 +403,84 @@ def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "photos.zip"))
     with pytest.raises(offline.DataUnavailable, match="is a file, not a folder"):
         offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
+
+
+# ---------------------------------------------------------------- issue 16: bad weights files
+
+
+def legacy_h5(path, layers=2, size=1000):
+    """A weights file in Keras's classic .h5 layout (keras.applications' own) with `layers` layers."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "w") as file:
+        file.attrs["layer_names"] = [f"layer_{i}".encode() for i in range(layers)]
+        for i in range(layers):
+            group = file.create_group(f"layer_{i}")
+            group.attrs["weight_names"] = [f"layer_{i}/kernel:0".encode()]
+            group.create_dataset(f"layer_{i}/kernel:0", data=np.arange(size, dtype=np.float32))
+    return path
+
+
+def truncated_h5(path):
+    legacy_h5(path, layers=104, size=5000)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+BAD_WEIGHTS = {
+    "text": (lambda p: p.write_text("not weights") and p, "it is not an HDF5 weights file"),
+    "other_network": (
+        lambda p: legacy_h5(p, layers=54),
+        "it holds weights for 54 layers where mobilenet_v2_0.35 has 104",
+    ),
+    "truncated": (truncated_h5, "it cannot be read, truncated or damaged"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_WEIGHTS))
+def test_a_bad_weights_file_is_one_sentence_naming_it_and_the_base(tmp_path, kind):
+    make, problem = BAD_WEIGHTS[kind]
+    path = make(tmp_path / f"{kind}.h5")
+    settings = load_settings({"COURSE_WEIGHTS": str(path), "COURSE_CACHE_DIR": str(tmp_path)})
+    with pytest.raises(offline.WeightsUnavailable) as error:
+        offline.resolve_weights(settings)
+    message = str(error.value)
+    assert message.startswith(f"The weights file {path} (COURSE_WEIGHTS) cannot be loaded into mobilenet_v2_0.35: ")
+    assert problem in message and "\n" not in message
+    with pytest.raises(offline.WeightsUnavailable, match="cannot be loaded into mobilenet_v2_0.35"):  # make run
+        offline.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
+
+
+def test_the_real_files_pass_the_check_and_another_networks_real_file_does_not():
+    other = SHARED_V2_WEIGHTS.parent / "mobilenet_2_5_224_tf_no_top.h5"  # MobileNet (v1) 0.25
+    if not (SHARED_V2_WEIGHTS.is_file() and other.is_file()):
+        pytest.skip("test material not found")
+    assert offline.weights_file_problem(SHARED_V2_WEIGHTS, "mobilenet_v2_0.35") is None
+    assert "54 layers where mobilenet_v2_0.35 has 104" in offline.weights_file_problem(other, "mobilenet_v2_0.35")
+    assert "where xception has 80" in offline.weights_file_problem(SHARED_V2_WEIGHTS, "xception")
+
+
+def test_the_layer_counts_are_the_bases():
+
+    from helpers import models
+
+    for name, count in offline.BASE_WEIGHT_LAYERS.items():
+        base = models.build_base(name, 96 if name != "xception" else 71, None)
+        assert sum(1 for layer in base.layers if layer.weights) == count, name
+
+
+def test_what_keras_says_about_a_bad_file_becomes_one_sentence_too(tmp_path, monkeypatch):
+    import keras
+
+    from helpers import notebook
+
+    path = legacy_h5(tmp_path / "other.h5", layers=54)
+    monkeypatch.setenv("COURSE_WEIGHTS", str(path))
+    monkeypatch.setenv("COURSE_BASE_MODEL", "mobilenet_v2_0.35")
+    with pytest.raises(SystemExit) as stopped:
+        with notebook.friendly_errors():
+            keras.applications.MobileNetV2(alpha=0.35, weights=str(path), input_shape=(96, 96, 3), include_top=False)
+    message = str(stopped.value)
+    assert message.startswith(f"The weights file {path} cannot be loaded into mobilenet_v2_0.35 (Layer count mismatch")
+    assert "\n" not in message
