@@ -16,7 +16,7 @@ def synthetic():
 
 def test_two_epochs_give_different_augmented_images(synthetic):
     share = pipelines.repeated_share(lambda ds: pipelines.pipeline(ds, 64, 8, training=True, seed=1), synthetic.train)
-    assert share < 0.5
+    assert share == 0.0  # identical only for the same flip and exactly the same angle, drawn from a continuum
 
 
 def test_labels_stay_with_their_images_through_the_pipeline(synthetic):
