@@ -189,10 +189,11 @@ def test_keras_accepts_a_download_whose_hash_matches(tmp_path, monkeypatch):
 
 
 def test_resolve_weights_gives_none_a_path_or_the_cached_file(tmp_path, monkeypatch):
-    spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", b"w")
+    content = legacy_h5(tmp_path / "made.h5", layers=104, size=1).read_bytes()  # a file the check accepts
+    spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", content)
     cached = tmp_path / "keras" / "models" / spec["fname"]
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"w")
+    cached.write_bytes(content)
     env = {"COURSE_PROFILE": "smoke", "COURSE_CACHE_DIR": str(tmp_path), "COURSE_BASE_MODEL": "mobilenet_v2_0.35"}
     assert offline.resolve_weights(load_settings(env)) is None
     assert offline.resolve_weights(load_settings({**env, "COURSE_WEIGHTS": str(cached)})) == str(cached)
