@@ -1,5 +1,6 @@
 """Course settings: a profile (smoke, quick, full) plus COURSE_* environment overrides."""
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,30 @@ NAMED_WEIGHTS = ("imagenet", "none")
 
 class SettingsError(ValueError):
     """A COURSE_* setting has a value the course cannot use."""
+
+
+# Keras 3.15.1's backends and the package each needs. The course is tested on tensorflow and jax.
+KERAS_BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy", "openvino": "openvino"}
+
+
+def keras_backend_problem(env=None):
+    """One sentence when KERAS_BACKEND names no Keras backend or one whose package is not installed, else ''.
+
+    Asked before Keras is imported: Keras itself fails at import with a long traceback.
+    """
+    env = os.environ if env is None else env
+    name = env.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    if name not in KERAS_BACKENDS:
+        return (
+            f"KERAS_BACKEND={name!r} is not a Keras backend; use tensorflow (the default) or jax "
+            f"(Keras also knows {', '.join(sorted(set(KERAS_BACKENDS) - {'tensorflow', 'jax'}))})."
+        )
+    if importlib.util.find_spec(KERAS_BACKENDS[name]) is None:
+        return (
+            f"KERAS_BACKEND={name} needs the {KERAS_BACKENDS[name]} package, which is not installed here; "
+            "use tensorflow or jax, or install it."
+        )
+    return ""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ import warnings
 from pathlib import Path
 
 from helpers import import_tensorflow_quietly
+from helpers.config import keras_backend_problem
+
+if keras_backend_problem():  # importing TensorFlow or Keras would fail with a long traceback
+    raise SystemExit(f"Settings problem: {keras_backend_problem()}")
+os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"  # " jax" is jax
 
 # Before Keras imports TensorFlow: keeps its start-up log lines out of the notebook (the imports below
 # therefore come after a statement; pyproject.toml allows that in this file).

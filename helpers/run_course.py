@@ -23,13 +23,14 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from helpers import import_tensorflow_quietly
+from helpers.config import REPO_ROOT, SettingsError, keras_backend_problem, load_settings
 
-# Some helpers import Keras; TensorFlow's start-up lines must not reach make run's terminal either.
-import_tensorflow_quietly()
+# Some helpers import Keras; TensorFlow's start-up lines must not reach make run's terminal either. With a
+# bad KERAS_BACKEND the import would fail (TensorFlow imports Keras): main says so in one sentence instead.
+if not keras_backend_problem():
+    import_tensorflow_quietly()
 
-from helpers.config import REPO_ROOT, SettingsError, load_settings
 from helpers.offline import DataUnavailable, WeightsUnavailable, offline_fallback
-from helpers.tables import Table
 
 TIMEOUT_VARIABLE = "COURSE_NOTEBOOK_TIMEOUT"  # set from the Makefile's NOTEBOOK_TIMEOUT, as nbmake's is
 DEFAULT_TIMEOUT = 600  # seconds per cell when run without the Makefile
@@ -199,6 +200,13 @@ def main(folder=REPO_ROOT / "notebooks"):
 
 def _run(folder):
     quiet_jupyter()
+    backend_problem = keras_backend_problem()
+    if backend_problem:  # before anything imports Keras, which fails with a long traceback
+        print(f"Settings problem: {backend_problem}")
+        return 2
+    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    from helpers.tables import Table  # imports Keras
+
     try:
         timeout = notebook_timeout()
         settings, _, fallback = plan_run(os.environ)

@@ -109,3 +109,11 @@ def test_paths_are_stripped_and_resolved_from_the_current_directory(tmp_path, mo
     assert (settings.data_dir, settings.cache_dir, settings.build_dir) == tuple(
         str(tmp_path / name) for name in ("pets", "c", "b")
     )
+
+
+def test_the_keras_backend_is_checked_before_keras_is_imported():
+    from helpers.config import keras_backend_problem
+
+    assert keras_backend_problem({}) == "" and keras_backend_problem({"KERAS_BACKEND": " jax "}) == ""
+    assert "is not a Keras backend" in keras_backend_problem({"KERAS_BACKEND": "pytorch"})
+    assert "needs the openvino package" in keras_backend_problem({"KERAS_BACKEND": "openvino"})

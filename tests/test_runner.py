@@ -283,3 +283,31 @@ def test_relative_paths_are_resolved_once_from_where_the_command_was_typed(tmp_p
     assert executed.exists() and not (folder / "out").exists()
     printed = nbformat.read(executed, as_version=4).cells[0].outputs[0].text.split()
     assert printed == [str(pets), str(typed_in / "cache"), str(typed_in / "out")]
+
+
+# ---------------------------------------------------------------- KERAS_BACKEND
+
+
+@pytest.mark.parametrize(
+    "backend, sentence",
+    [
+        ("tensorflw", "Settings problem: KERAS_BACKEND='tensorflw' is not a Keras backend; use tensorflow"),
+        ("openvino", "Settings problem: KERAS_BACKEND=openvino needs the openvino package, which is not installed"),
+    ],
+)
+def test_a_bad_or_missing_backend_is_one_sentence_in_make_run_and_in_a_notebook(tmp_path, backend, sentence):
+    # Before: make run printed 50 lines of traceback and no summary.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "01_any.ipynb", "print(1)")
+    env = {**os.environ, "KERAS_BACKEND": backend, "COURSE_BUILD_DIR": str(tmp_path / "build")}
+    repo = Path(run_course.__file__).parents[1]
+    run = subprocess.run(
+        [sys.executable, "-m", "helpers.run_course", str(folder)], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 2 and run.stdout.startswith(sentence) and run.stdout.count("\n") == 1, run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    first_cell = subprocess.run(
+        [sys.executable, "-c", "from helpers import notebook"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert first_cell.returncode == 1 and first_cell.stderr.strip().startswith(sentence), first_cell.stderr
