@@ -8,6 +8,7 @@ SIGTERM stops the run at once: the running notebook's kernel is killed, it is na
 summary, and the notebooks not yet run are listed as such.
 """
 
+import fcntl
 import logging
 import os
 import re
@@ -174,6 +175,35 @@ def plan_run(env):
     return settings, overrides, sentence
 
 
+class BuildDirBusy(RuntimeError):
+    """Another `make run` is writing to the same build folder."""
+
+
+def lock_build_dir(build_dir):
+    """Hold `build_dir`/.make-run.lock for this run; returns the open file (the lock lasts while it is open).
+
+    An flock ends with the process that holds it, however it ends, so a killed run leaves no stale lock.
+    Raises BuildDirBusy with one sentence when another run holds it.
+    """
+    path = Path(build_dir) / ".make-run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(path, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise BuildDirBusy(
+            f"Another make run (process {holder}) is writing to {build_dir}: wait for it to end, stop it, or give "
+            "this one its own folder with COURSE_BUILD_DIR=..."
+        ) from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
 def quiet_jupyter():
     """Keep kernel-transport warnings and log lines (jupyter_client, zmq, tornado) off the terminal."""
     for name in ("traitlets", "jupyter_client", "nbclient", "asyncio", "tornado", "zmq"):
@@ -216,6 +246,16 @@ def _run(folder):
     except (DataUnavailable, WeightsUnavailable) as error:
         print(error)
         return 2
+    try:
+        lock = lock_build_dir(settings.build_dir)
+    except BuildDirBusy as error:
+        print(error)
+        return 2
+    with lock:
+        return _run_notebooks(folder, settings, timeout, fallback, Table)
+
+
+def _run_notebooks(folder, settings, timeout, fallback, Table):
     if fallback:
         print(fallback)
     executed_dir = Path(settings.build_dir) / "executed"

@@ -311,3 +311,25 @@ def test_a_bad_or_missing_backend_is_one_sentence_in_make_run_and_in_a_notebook(
         [sys.executable, "-c", "from helpers import notebook"], cwd=repo, env=env, capture_output=True, text=True
     )
     assert first_cell.returncode == 1 and first_cell.stderr.strip().startswith(sentence), first_cell.stderr
+
+
+# ---------------------------------------------------------------- two runs, one build folder
+
+
+def test_a_second_run_on_the_same_build_folder_is_refused_in_one_sentence(tmp_path, monkeypatch, capsys):
+    # Before: two runs sharing a build folder overwrote each other's executed copies without a word.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "01_any.ipynb", "print(1)")
+    build = tmp_path / "build"
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(build))
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    with run_course.lock_build_dir(build):  # the first run, still going
+        assert run_course.main(folder) == 2
+        output = capsys.readouterr().out
+        assert output == (
+            f"Another make run (process {os.getpid()}) is writing to {build}: wait for it to end, stop it, or give "
+            "this one its own folder with COURSE_BUILD_DIR=...\n"
+        )
+    assert not (build / "executed").exists()
+    assert run_course.main(folder) == 0, "once the first run ends, the lock is free"
