@@ -12,9 +12,9 @@
 # **What you will learn**
 # - the guide's second workflow, which it describes but never shows: run the frozen base **once**
 #   over the data, keep its outputs, and train the head on those;
-# - how much faster that is than training the head through the frozen base, measured here;
 # - why transfer learning works at all: the same head on ImageNet features and on random features,
 #   standardised, so that the comparison is about what the features hold and not about their scale;
+# - how much faster that is than training the head through the frozen base, measured here;
 # - a head on an earlier layer of the base, the guide's "output of one (or several) layers";
 # - that a head trained on features can go back on the base and be fine-tuned.
 
@@ -107,32 +107,6 @@ def train_head_on(train_x, validation_x):
 head, fast_history, fast_seconds_per_epoch = train_head_on(train_features, validation_features)
 
 # %% [markdown]
-# ## The same head, trained through the frozen base
-# Notebook 05's way: every epoch runs every (augmented) image through the base.
-
-# %%
-keras.utils.set_random_seed(settings.seed)
-end_to_end = keras.Model(extractor.input, new_head(train_features.shape[1])(extractor.output))
-end_to_end.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
-started = time.perf_counter()
-slow_history = end_to_end.fit(train_ds, epochs=settings.epochs_head, validation_data=validation_ds, verbose=0)
-slow_seconds_per_epoch = (time.perf_counter() - started) / settings.epochs_head
-
-# %%
-comparison = Table(
-    ["workflow", "seconds per epoch", "final validation accuracy"],
-    [["feature extraction (head only)", fast_seconds_per_epoch, fast_history.history["val_binary_accuracy"][-1]],
-     ["through the frozen base", slow_seconds_per_epoch, slow_history.history["val_binary_accuracy"][-1]]],
-    title=f"Same data, same head, {settings.epochs_head} epochs; extraction itself took {extraction_seconds:.1f} s",
-)
-display(comparison)
-plot_curves({"feature extraction": fast_history, "through the base": slow_history}, title="Head training");
-speedup = slow_seconds_per_epoch / fast_seconds_per_epoch
-print(f"feature extraction trains the head {speedup:.0f}x faster per epoch")
-assert speedup > 1, "an epoch over stored vectors must beat an epoch through the base"
-
-# %% [markdown]
 # ## Why transfer learning works
 # The head above learns from what ImageNet taught the base. Give the same head the features of the
 # same architecture with **random** weights, and there is a trap in the comparison: random weights
@@ -182,6 +156,32 @@ spread_before = float(np.mean(np.std(random_features["train"][0], axis=0)))
 print(f"spread of the random features: {spread_before:.2g}; after Normalization: {spread_after:.2g} "
       f"(floor {keras.config.epsilon()}); after standardise(): "
       f"{float(np.mean(np.std(standardise(*[random_features['train'][0]] * 2)[0], axis=0))):.2g}")
+
+# %% [markdown]
+# ## The same head, trained through the frozen base
+# Notebook 05's way: every epoch runs every (augmented) image through the base.
+
+# %%
+keras.utils.set_random_seed(settings.seed)
+end_to_end = keras.Model(extractor.input, new_head(train_features.shape[1])(extractor.output))
+end_to_end.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+started = time.perf_counter()
+slow_history = end_to_end.fit(train_ds, epochs=settings.epochs_head, validation_data=validation_ds, verbose=0)
+slow_seconds_per_epoch = (time.perf_counter() - started) / settings.epochs_head
+
+# %%
+comparison = Table(
+    ["workflow", "seconds per epoch", "final validation accuracy"],
+    [["feature extraction (head only)", fast_seconds_per_epoch, fast_history.history["val_binary_accuracy"][-1]],
+     ["through the frozen base", slow_seconds_per_epoch, slow_history.history["val_binary_accuracy"][-1]]],
+    title=f"Same data, same head, {settings.epochs_head} epochs; extraction itself took {extraction_seconds:.1f} s",
+)
+display(comparison)
+plot_curves({"feature extraction": fast_history, "through the base": slow_history}, title="Head training");
+speedup = slow_seconds_per_epoch / fast_seconds_per_epoch
+print(f"feature extraction trains the head {speedup:.0f}x faster per epoch")
+assert speedup > 1, "an epoch over stored vectors must beat an epoch through the base"
 
 # %% [markdown]
 # ## A head on an earlier layer

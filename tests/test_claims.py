@@ -133,6 +133,43 @@ MUTATIONS = [
         "our pipeline gives fresh images every epoch",
     ),
     # ---------------------------------------------------------------- 05
+    (  # the guide's freeze left out: the model's trainable count is no longer the head's
+        "05_transfer_and_finetune",
+        "base_model.trainable = False",
+        "base_model.trainable = True",
+        "the frozen base has no trainable weights",
+    ),
+    (  # the base left trainable during head training
+        "05_transfer_and_finetune",
+        "base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell",
+        "base_model.trainable = True",
+        "only the head trains: the frozen base moved",
+    ),
+    (  # BatchNormalization left trainable in fine-tuning
+        "05_transfer_and_finetune",
+        "layer.trainable = False  # frozen, it runs in inference mode: its moving statistics stay",
+        "layer.trainable = True",
+        "BatchNormalization moving statistics unchanged by fine-tuning",
+    ),
+    (  # the model kept after fine-tuning is not the one measured (its bias shifted)
+        "05_transfer_and_finetune",
+        "model.set_weights(kept_weights)",
+        "model.set_weights([*kept_weights[:-1], kept_weights[-1] + 1.0])",
+        "the kept model is the best one seen on validation",
+    ),
+    (  # a prediction resize other than training's (nearest-neighbour)
+        "05_transfer_and_finetune",
+        "return resize_image(decode_image(tf.io.read_file(str(path))), image_size)",
+        "return tf.cast(tf.image.resize(decode_image(tf.io.read_file(str(path))), (image_size, image_size), "
+        '"nearest"), tf.uint8)',
+        "a file must look to the model as in training",
+    ),
+    (  # unfreezing without keeping BatchNormalization frozen
+        "05_transfer_and_finetune",
+        "models.unfreeze_keep_batchnorm_frozen(xception)",
+        "xception.trainable = True",
+        "leaves every BatchNormalization layer frozen",
+    ),
     # ---------------------------------------------------------------- 06
     (
         "06_feature_extraction",
@@ -140,12 +177,6 @@ MUTATIONS = [
         "extractor, base_model = feature_extractor(None)",
         "pretrained features must beat standardised random ones",
         REAL,
-    ),
-    (
-        "06_feature_extraction",
-        "x = earlier_base(x, training=False)",
-        "x = base_model(x, training=False)",
-        "one vector per channel of the layer",
     ),
     # ---------------------------------------------------------------- 07
     (
