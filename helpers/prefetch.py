@@ -15,7 +15,8 @@ from helpers import import_tensorflow_quietly
 import_tensorflow_quietly()  # load_tfds needs TensorFlow; its start-up lines need not reach the terminal
 
 from helpers.config import load_settings
-from helpers.data import filtered_photos, load_tfds
+from helpers.data import filtered_photos as download_filtered  # downloads, then checks and repairs every photo
+from helpers.data import load_tfds
 from helpers.offline import (
     FILTERED_NAME,
     WEIGHT_FILES,
@@ -63,7 +64,7 @@ def main():
     try:
         for base_model in WEIGHT_FILES:
             print(f"weights for {base_model}: {download_weights(base_model, cache_dir)}")
-        folder = filtered_photos(cache_dir)  # every photo checked; damaged ones extracted again, and said
+        folder = download_filtered(cache_dir)  # every photo checked; damaged ones extracted again, and said
         counts = filtered_layout(folder)
         print(f"{FILTERED_NAME} (quick profile): {folder} ({_counts(counts)})")
         if full:

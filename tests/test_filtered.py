@@ -306,3 +306,18 @@ def test_a_damaged_cached_zip_offline_is_reported_as_damaged(tmp_path, served, m
     with pytest.raises(offline.DataUnavailable) as error:
         data.load_filtered(cache, 32, 0, 0, seed=0)
     assert str(error.value).startswith(f"The cached {archive} is damaged ("), str(error.value)
+
+
+def test_make_prefetch_repairs_a_damaged_cache(tmp_path, served, monkeypatch, capsys):
+    # Before: make prefetch found the layout complete and left the 0-byte photo in place.
+    from helpers import prefetch
+
+    cache = tmp_path / "cache"
+    photo = offline.download_filtered(cache) / "train" / "cats" / "cat.5.jpg"
+    photo.write_bytes(b"")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
+    monkeypatch.setattr(prefetch, "network_available", lambda host: True)
+    monkeypatch.setattr(prefetch, "download_weights", lambda base, cache_dir: f"{base}.h5")
+    assert prefetch.main() == 0
+    assert f"{photo}: empty file" in capsys.readouterr().out
+    assert data.check_image_file(photo) is None
