@@ -463,7 +463,10 @@ def filtered_damage(cache_dir):
         on_disk = {p.relative_to(folder) for p in paths}
         problems += [(str(folder / name), "missing") for name in sorted(filtered_zip_images(archive) - on_disk)]
     if not problems:
-        stamp.write_text(signature)
+        try:
+            stamp.write_text(signature)
+        except OSError:  # a read-only cache: checked again next time
+            pass
     return problems
 
 
