@@ -49,7 +49,7 @@ print(f"Keras backend: {keras.backend.backend()} (set KERAS_BACKEND to change it
 # %%
 devices = tf.config.list_physical_devices()
 display(Table(["device", "type"], [(d.name, d.device_type) for d in devices]))
-assert any(d.device_type == "CPU" for d in devices)
+assert any(d.device_type == "CPU" for d in devices), "TensorFlow sees a CPU, which every profile can run on"
 if not any(d.device_type == "GPU" for d in devices):
     print("No GPU found: fine for the smoke and quick profiles; the full profile will take hours.")
 
