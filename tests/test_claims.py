@@ -132,6 +132,12 @@ MUTATIONS = [
         "return dataset.cache().prefetch(AUTOTUNE)",
         "our pipeline gives fresh images every epoch",
     ),
+    (
+        "04_cats_vs_dogs_data",
+        'angles = tf.constant(np.deg2rad(np.asarray(rotation_draws["angle"])), tf.float32)  # the layer draws degrees',
+        'angles = -tf.constant(np.deg2rad(np.asarray(rotation_draws["angle"])), tf.float32)',
+        "flip_and_rotate applies the transform of RandomFlip",
+    ),
     # ---------------------------------------------------------------- 05
     (  # the guide's freeze left out: the model's trainable count is no longer the head's
         "05_transfer_and_finetune",
@@ -184,6 +190,37 @@ MUTATIONS = [
         "options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA  # a shard each",
         "options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF",
         "each worker trains on its own shard",
+    ),
+    # ---------------------------------------------------------------- 08
+    (
+        "08_finetuning_choices",
+        "return only_a, only_b, min(1.0, 2 * tail)",
+        "return only_a, only_b, min(1.0, tail)",
+        "p = 2/16",
+    ),
+    (  # unfreezing by a layer count, as a popular tutorial does, cuts the top block in half
+        "08_finetuning_choices",
+        "thawed = {layer.name for _, layers in blocks(base_model)[len(blocks(base_model)) - count :] for layer in layers}",
+        "thawed = {layer.name for layer in base_model.layers[len(base_model.layers) - 9 * count :]}",
+        "a block is cut in half",
+    ),
+    (  # BatchNormalization unfrozen with its block
+        "08_finetuning_choices",
+        "layer.trainable = layer.name in thawed and not isinstance(layer, keras.layers.BatchNormalization)",
+        "layer.trainable = layer.name in thawed",
+        "the frozen BatchNormalization statistics moved",
+    ),
+    (  # no warm-up
+        "08_finetuning_choices",
+        "warmup_target=peak, warmup_steps=steps_per_epoch,",
+        "warmup_target=peak, warmup_steps=0,",
+        "the warm-up starts at 0",
+    ),
+    (  # the adapters left out of the merge: the plain kernel alone
+        "08_finetuning_choices",
+        "target.set_weights([keras.ops.convert_to_numpy(source.kernel),",
+        "target.set_weights([keras.ops.convert_to_numpy(source._kernel),",
+        "the merged model predicts what the LoRA model predicts",
     ),
 ]
 
