@@ -17,7 +17,7 @@ LINT_PATHS := helpers tests notebooks/*.py conftest.py
 # ruff format would drop the `;` that hides a cell's value and fold exercise stubs, so notebooks are only checked.
 FORMAT_PATHS := helpers tests conftest.py
 
-.PHONY: setup lint test run lab sync bench prefetch student wheelhouse clean
+.PHONY: setup lint test run lab sync bench prefetch predict student wheelhouse clean
 
 setup: $(ENV_STAMP)
 
@@ -62,6 +62,11 @@ bench: setup
 
 prefetch: setup
 	$(PY) -m helpers.prefetch
+
+# Classifies image files with the model notebook 05 saved: IMAGES is a file, several files or a folder,
+# MODEL another .keras file. Prints a table and writes a CSV and a contact sheet to build/predictions/.
+predict: setup
+	$(PY) -m helpers.predict $(if $(MODEL),--model "$(MODEL)") $(IMAGES)
 
 # The student edition: notebooks without reference solutions, in build/student/ and build/student.zip.
 student: setup
