@@ -229,7 +229,8 @@ def _class_files(folder):
             if deeper:
                 raise DataError(
                     f"The image folder {folder} has its images one level deeper than the course reads them "
-                    f"({deeper[0]}): set COURSE_DATA_DIR to the folder that holds the class folders."
+                    f"({deeper[0]}): set COURSE_DATA_DIR to the folder that holds the class folders"
+                    + (f" ({sub})." if len(subfolders) == 1 else ".")
                 )
         files = {name: paths for name, paths in files.items() if paths}
     else:
