@@ -29,6 +29,7 @@ from helpers.config import REPO_ROOT, SettingsError, keras_backend_problem, load
 # Some helpers import Keras; TensorFlow's start-up lines must not reach make run's terminal either. With a
 # bad KERAS_BACKEND the import would fail (TensorFlow imports Keras): main says so in one sentence instead.
 if not keras_backend_problem():
+    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"  # " jax" is jax
     import_tensorflow_quietly()
 
 from helpers.offline import DataUnavailable, WeightsUnavailable, offline_fallback
@@ -234,7 +235,6 @@ def _run(folder):
     if backend_problem:  # before anything imports Keras, which fails with a long traceback
         print(f"Settings problem: {backend_problem}")
         return 2
-    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
     from helpers.tables import Table  # imports Keras
 
     try:
