@@ -4,10 +4,13 @@ Every check returns True or False and prints one line, so a notebook can `assert
 solution while a learner's unfinished attempt just prints a hint.
 """
 
+import re
+
 import keras
 import numpy as np
 
 from helpers.models import changed, moving_statistics, weight_values
+from helpers.stats import mcnemar_exact
 
 
 def _verdict(ok, confirmation, hint):
@@ -385,4 +388,119 @@ def check_global_batch(answer, devices=4, per_device_batch=32, images=2000):
         f"{truth[0]} images per update, {truth[1]} updates per epoch, against "
         f"{int(np.ceil(images / per_device_batch))} on one device with batch {per_device_batch}.",
         "each update consumes one global batch; count how many it takes to cover every image (round up).",
+    )
+
+
+# ---------------------------------------------------------------- notebook 08
+
+
+def check_is_it_real(answer):
+    """Exercise: is A (7 photos only it gets right) measurably better than B (4 only B gets right)?"""
+    if _unanswered(answer):
+        return False
+    if not isinstance(answer, bool | np.bool_):
+        return _verdict(False, "", "answer True or False.")
+    _, _, p_value = mcnemar_exact([True] * 7 + [False] * 4, [False] * 7 + [True] * 4)
+    return _verdict(
+        bool(answer) == (p_value < 0.05),
+        f"p = {p_value:.2f}: 3 photos in 400 is no measurable difference; the 389 photos both get right "
+        "or both get wrong say nothing about which is better.",
+        "only the 11 photos where the two disagree count: give them to mcnemar_exact and compare its "
+        "p-value with 0.05.",
+    )
+
+
+def _block_of(name):
+    match = re.match(r"(block_?\d+|expanded_conv)", name)
+    return match.group(1) if match else None
+
+
+def check_unfreeze_top_two_blocks(unfreeze):
+    """Exercise: unfreeze MobileNetV2's top two blocks, whole, with BatchNormalization kept frozen."""
+    if _unanswered(unfreeze):
+        return False
+    base = keras.applications.MobileNetV2(alpha=0.35, weights=None, input_shape=(96, 96, 3), include_top=False)
+    base.trainable = False
+    unfreeze(base)
+    owners, current = [], "stem"
+    for layer in base.layers:  # a layer whose name names no block belongs to the block before it
+        current = _block_of(layer.name) or current
+        owners.append(current)
+    top_two = set(list(dict.fromkeys(owners))[-2:])
+    batchnorm = [isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers]
+    expected = [owner in top_two and not bn for owner, bn in zip(owners, batchnorm)]
+    actual = [layer.trainable for layer in base.layers]
+    if any(flag and bn for flag, bn in zip(actual, batchnorm)):
+        return _verdict(False, "", "a BatchNormalization layer is trainable: keep every one frozen (notebook 03).")
+    thawed_blocks = {owner for owner, flag in zip(owners, actual) if flag}
+    cut = [b for b in thawed_blocks if any(o == b and not f and not bn for o, f, bn in zip(owners, actual, batchnorm))]
+    if cut:
+        return _verdict(False, "", f"block {sorted(cut)[0]} is only partly unfrozen: count blocks, not layers.")
+    return _verdict(
+        actual == expected,
+        f"{sum(expected)} layers of {sorted(top_two)} trainable, every BatchNormalization layer frozen.",
+        f"the top two blocks are {sorted(top_two)}: exactly their layers (BatchNormalization aside) should train.",
+    )
+
+
+# ---------------------------------------------------------------- notebook 09
+
+
+def check_class_score(class_score):
+    """Exercise: the score of the predicted class, from logits of shape (n, 1): logit for dog, minus it for cat."""
+    if _unanswered(class_score):
+        return False
+    logits = np.array([[2.0], [-3.0], [0.5]], "float32")
+    try:
+        scores = keras.ops.convert_to_numpy(class_score(keras.ops.convert_to_tensor(logits))).reshape(-1)
+    except Exception as error:  # a learner's function can fail in any way; the hint names it
+        return _verdict(False, "", f"your function raised {type(error).__name__}: {error}")
+    if scores.shape == (3,) and np.allclose(scores, logits[:, 0]):
+        return _verdict(
+            False,
+            "",
+            "that is the dog score for every image: for a cat (negative logit) the map then shows what argues "
+            "for dog. The cat's score is minus the logit.",
+        )
+    return _verdict(
+        scores.shape == (3,) and np.allclose(scores, [2.0, 3.0, 0.5]),
+        "the logit for a dog, minus the logit for a cat: the map shows what pushed the image to its class.",
+        "return one score per image: logits[:, 0] where it is above 0, -logits[:, 0] elsewhere.",
+    )
+
+
+def check_savable_wrapper(wrapper_class):
+    """Exercise: a subclass of InferenceModeBase that a model can be saved and loaded with."""
+    import tempfile
+    from pathlib import Path
+
+    if _unanswered(wrapper_class):
+        return False
+    base_inputs = keras.Input((8, 8, 3))
+    base = keras.Model(base_inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(base_inputs)))
+    inputs = keras.Input((8, 8, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(wrapper_class(base)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
+    probe = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 3)).astype("float32")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "wrapper.keras"
+        try:
+            model.save(path)
+        except Exception as error:
+            return _verdict(False, "", f"saving fails ({type(error).__name__}): write get_config, with the base in it.")
+        try:
+            custom = {wrapper_class.__name__: wrapper_class}
+            reloaded = keras.models.load_model(path, custom_objects=custom)
+        except Exception as error:
+            return _verdict(
+                False,
+                "",
+                f"it saves but does not load ({type(error).__name__}): get_config must write the base with "
+                "keras.saving.serialize_keras_object and from_config rebuild it with deserialize_keras_object.",
+            )
+    same = np.allclose(reloaded.predict_on_batch(probe), model.predict_on_batch(probe))
+    return _verdict(
+        same and isinstance(reloaded.layers[1], wrapper_class),
+        "the model saves, loads, and computes the same outputs.",
+        "the reloaded model differs from the saved one: does from_config rebuild the same base?",
     )

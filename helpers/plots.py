@@ -56,12 +56,12 @@ def plot_phases(phases, metrics=("loss", "binary_accuracy"), title=""):
     return _plot_histories(phases, metrics, title, one_after_another=True)
 
 
-def plot_by_step(series, ylabel, title=""):
+def plot_by_step(series, ylabel, title="", xlabel="fine-tuning step"):
     """One line per run: `series` maps a run's name to {step: value}."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for name, values in series.items():
         ax.plot(list(values), list(values.values()), "o-", label=name)
-    ax.set_xlabel("fine-tuning step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     ax.set_title(title)

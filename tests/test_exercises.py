@@ -138,6 +138,49 @@ def prepare_fine_tuning(model, base):
     _compile(model)
 
 
+def unfreeze_last_15_layers(base_model):  # the tutorial's way: counting layers from the end
+    base_model.trainable = True
+    for layer in base_model.layers[:-15]:
+        layer.trainable = False
+
+
+def unfreeze_last_15_layers_batchnorm_frozen(base_model):
+    unfreeze_last_15_layers(base_model)
+    for layer in base_model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def unfreeze_top_two_blocks_by_name(base_model):
+    base_model.trainable = True
+    for layer in base_model.layers:
+        in_top = layer.name.startswith(("block_15", "block_16", "Conv_1", "out_relu"))
+        layer.trainable = in_top and not isinstance(layer, keras.layers.BatchNormalization)
+
+
+def score_as_logit(logits):  # notebook 09, exercise 1 as given: the dog score for cats too
+    return logits[:, 0]
+
+
+def class_score(logits):
+    return keras.ops.abs(logits[:, 0])
+
+
+class HalfSavableWrapper(models.InferenceModeBase):  # notebook 09, exercise 2 as given: saves, does not load
+    def get_config(self):
+        return {**super().get_config(), "base": self.base}
+
+
+class SavableWrapper(models.InferenceModeBase):
+    def get_config(self):
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base)}
+
+    @classmethod
+    def from_config(cls, config):
+        config["base"] = keras.saving.deserialize_keras_object(config["base"])
+        return cls(**config)
+
+
 # What the second fit() does to a layer frozen without recompiling, on each backend (notebook 03 measures it).
 STALE_STEP = {"tensorflow": True, "jax": "raises", "torch": False}
 
@@ -162,6 +205,11 @@ CASES = [
     (exercises.check_fresh_pipeline, (stale_pipeline,), (fresh_pipeline,)),
     (exercises.check_break_even, (1, 10.0, 0.5, 3.0), (math.ceil(10 / 2.5), 10.0, 0.5, 3.0)),
     (exercises.check_global_batch, ((128, 15),), ((128, 16),)),
+    (exercises.check_is_it_real, (True,), (False,)),
+    (exercises.check_unfreeze_top_two_blocks, (unfreeze_last_15_layers,), (unfreeze_top_two_blocks_by_name,)),
+    (exercises.check_class_score, (score_as_logit,), (class_score,)),
+    (exercises.check_savable_wrapper, (HalfSavableWrapper,), (SavableWrapper,)),
+    (exercises.check_savable_wrapper, (models.InferenceModeBase,), (SavableWrapper,)),
 ]
 
 
@@ -185,3 +233,22 @@ def test_a_pipeline_without_a_cache_is_told_to_cache(capsys):
 def test_the_leaky_split_is_told_why(capsys):
     assert exercises.check_split_does_not_leak(leaky_split) is False
     assert "were in training and in test" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- notebook 08
+
+
+def test_a_gap_that_looks_big_is_not_measurable(capsys):
+    assert exercises.check_is_it_real(True) is False  # 388 against 385 looks like a win
+    assert "only the 11 photos where the two disagree count" in capsys.readouterr().out
+    assert exercises.check_is_it_real("no") is False
+    assert "answer True or False" in capsys.readouterr().out
+    assert exercises.check_is_it_real(False) is True
+
+
+def test_unfreezing_by_layer_count_is_caught(capsys):
+    assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers) is False
+    assert "BatchNormalization layer is trainable" in capsys.readouterr().out
+    assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers_batchnorm_frozen) is False
+    assert "only partly unfrozen: count blocks, not layers" in capsys.readouterr().out
+    assert exercises.check_unfreeze_top_two_blocks(unfreeze_top_two_blocks_by_name) is True

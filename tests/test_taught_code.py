@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import data, models, pipelines
+from helpers import data, models, pipelines, stats
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-HELPER_MODULES = [data, models, pipelines]
+HELPER_MODULES = [data, models, pipelines, stats]
 
 
 def taught_helpers():
@@ -67,6 +67,8 @@ def test_every_taught_helper_is_found():
         "image_from_file",
         "unfreeze_keep_batchnorm_frozen",
         "InferenceModeBase",
+        "wilson_interval",
+        "mcnemar_exact",
     }
     assert expected <= names
 

@@ -1,0 +1,504 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 08 · Fine-tuning in practice: how much to unfreeze, which schedule, LoRA, and is it real?
+#
+# **What you will learn**
+# - to tell whether a difference between two recipes is real: an accuracy as an interval (Wilson),
+#   two models compared on the same images (McNemar's exact test), and the spread over seeds;
+# - to unfreeze a base by whole blocks, read from its layer names, and what each depth costs and buys;
+# - to fine-tune with a warm-up and cosine decay (`keras.optimizers.schedules.CosineDecay`);
+# - parameter-efficient fine-tuning with Keras 3's built-in LoRA (`layer.enable_lora(rank)`): what it
+#   trains, what it stores per task, and how to merge the adapters back into plain weights.
+#
+# Every figure below comes from this run. Which recipe wins depends on the data, the base and the
+# budget; the point of this notebook is the method that tells you, and the honesty to say "no measurable
+# difference" when that is what the numbers say.
+
+# %%
+from helpers import notebook
+
+settings = notebook.start()
+
+# %%
+import math
+import re
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from helpers import data, models, offline
+from helpers.pipelines import pipeline
+from helpers.plots import plot_by_step
+from helpers.tables import Table
+
+with notebook.friendly_errors():
+    course_data = data.load_data(settings)
+    weights = offline.resolve_weights(settings)
+size, batch_size = settings.image_size, settings.batch_size
+train_ds = pipeline(course_data.train, size, batch_size, training=True, seed=settings.seed)
+validation_ds = pipeline(course_data.validation, size, batch_size, training=False)
+test_ds = pipeline(course_data.test, size, batch_size, training=False)
+SEEDS = [settings.seed + k for k in range(1 if settings.profile == "smoke" else 3)]  # smoke: mechanics only
+print(course_data.description, course_data.sizes, f"seeds {SEEDS}")
+
+# %% [markdown]
+# ## Is the difference real?
+# An accuracy measured on *n* test images is one draw: on other images of the same kind it would come
+# out a little different. The **Wilson interval** gives the range of accuracies that this result is
+# compatible with (95% here). It is the usual choice because, unlike "accuracy ± 1.96 standard errors",
+# it never leaves 0-100% and is not zero-wide at 100%.
+
+
+# %%
+Z_95 = 1.959963984540054  # the two-sided 95% quantile of the normal distribution
+
+
+def wilson_interval(correct, total, z=Z_95):
+    """The Wilson score interval (95% by default) for an accuracy of `correct` out of `total`: (low, high).
+
+    Taught in notebook 08. Unlike accuracy +- 1.96 standard errors, it stays inside [0, 1] and is not
+    zero-width at 0 or 100%.
+    """
+    if total <= 0:
+        raise ValueError("an interval needs at least one image")
+    share = correct / total
+    centre = (share + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# %% [markdown]
+# Two models scored **on the same images** can be compared more sharply than two intervals allow: the
+# images both get right or both get wrong say nothing about which is better. Only the disagreements
+# count. If the two were equally good, each disagreement would be a fair coin toss; **McNemar's exact
+# test** asks how surprising the split of the disagreements is under that coin.
+
+
+# %%
+def mcnemar_exact(right_a, right_b):
+    """McNemar's exact test of two models on the same images: (only A right, only B right, p-value).
+
+    Taught in notebook 08. `right_a` and `right_b` say, image by image, whether each model was right.
+    Only the images where the two disagree carry information; under "no difference" each of them is a
+    fair coin toss, so the two-sided p-value is twice the smaller binomial tail (at most 1).
+    """
+    right_a, right_b = np.asarray(right_a, dtype=bool), np.asarray(right_b, dtype=bool)
+    if right_a.shape != right_b.shape:
+        raise ValueError("both models must be scored on the same images")
+    only_a = int(np.sum(right_a & ~right_b))
+    only_b = int(np.sum(~right_a & right_b))
+    disagreements = only_a + only_b
+    tail = sum(math.comb(disagreements, k) for k in range(min(only_a, only_b) + 1)) / 2**disagreements
+    return only_a, only_b, min(1.0, 2 * tail)
+
+
+# %% [markdown]
+# An example with the course's quick test split of 360 photos, where one photo is 0.28 points: say two
+# recipes get 350 and 354 of them right. The cell below computes the interval of the first, and the
+# paired test for two ways the four-photo gap could come about.
+
+# %%
+low, high = wilson_interval(350, 360)
+print(f"350 of 360 right: {350 / 360:.4f}, 95% interval {low:.4f} to {high:.4f} ({high - low:.2%} wide)")
+assert low < 354 / 360 < high, "a gap of 4 photos in 360 lies inside the Wilson interval"
+# 10 images only B gets right and 6 only A gets right: 354 against 350 with 16 disagreements
+_, _, p_spread = mcnemar_exact([True] * 6 + [False] * 10, [False] * 6 + [True] * 10)
+# 4 images only B gets right, none only A: the same gap, every disagreement on one side
+_, _, p_one_sided = mcnemar_exact([False] * 4, [True] * 4)
+print(f"same 4-photo gap: p = {p_spread:.3f} when 16 images disagree, p = {p_one_sided:.3f} when 4 do")
+assert p_spread > 0.05 and p_one_sided > 0.05, "4 photos in 360 is no measurable difference either way"
+assert p_one_sided == 2 / 2**4, "four of four disagreements on one side: p = 2/16"
+
+# %% [markdown]
+# Even four of four disagreements on one side is not enough at the 5% level (p = 2/16 = 0.125): on this
+# much data, a recipe has to win by more than a handful of photos before the numbers can tell. And a
+# different seed (a different shuffle, augmentation and head initialisation) moves a result too; we
+# repeat each run over the seeds printed above (three in the quick and full profiles; the smoke profile
+# runs one, which checks the mechanics and says nothing about spread) and report mean and spread.
+#
+# ## The runs
+# One function trains the head on the frozen base (notebook 05's recipe), for a given seed; the others
+# start from that head, so they differ only in what they fine-tune.
+
+
+# %%
+def build_model(seed):
+    """Notebook 05's model, its base frozen, the head trained for `epochs_head` epochs with `seed`."""
+    keras.utils.set_random_seed(seed)
+    base_model = models.build_base(settings.base_model, size, weights)
+    base_model.trainable = False
+    inputs = keras.Input(shape=(size, size, 3))
+    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    x = base_model(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    compile_model(model, 1e-3)
+    model.fit(pipeline(course_data.train, size, batch_size, True, seed), epochs=settings.epochs_head, verbose=0)
+    return model, base_model
+
+
+def compile_model(model, learning_rate):
+    """Adam, the logit loss, accuracy at threshold 0 (notebook 05)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
+    )
+
+
+steps_per_epoch = math.ceil(course_data.sizes["train"] / batch_size)
+
+
+def fine_tune(model, seed, epochs, learning_rate):
+    """Fit `model` after the caller unfroze what it wants; return what the tables below show.
+
+    Validation accuracy is measured after each epoch with `predict_on_batch`, which Keras builds once
+    per compile (`validation_data` would build an evaluation step too). Seconds per step are the last
+    epoch's training time: with one epoch they include the time Keras takes to build the training step.
+    """
+    compile_model(model, learning_rate)
+    starts, seconds, curve = [], [], []
+
+    def epoch_end(epoch, logs):
+        seconds.append(time.perf_counter() - starts[-1])
+        curve.append(float(right_on(model, validation_ds).mean()))
+
+    clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
+                                           on_epoch_end=epoch_end)
+    model.fit(pipeline(course_data.train, size, batch_size, True, seed), epochs=epochs, callbacks=[clock], verbose=0)
+    return dict(trainable=models.param_counts(model)[0], step_seconds=seconds[-1] / steps_per_epoch,
+                validation=curve[-1], curve=curve, right=right_on(model, test_ds))
+
+
+def right_on(model, dataset):
+    """Whether `model` is right on each image of an unshuffled split, in order."""
+    logits = np.concatenate([model.predict_on_batch(images.numpy())[:, 0] for images, _ in dataset])
+    labels = np.concatenate([labels.numpy() for _, labels in dataset])
+    return (logits > 0).astype(int) == labels
+
+
+head_models = {seed: build_model(seed) for seed in SEEDS}
+head_weights = {seed: model.get_weights() for seed, (model, _) in head_models.items()}
+
+# %% [markdown]
+# ## How much to unfreeze: by blocks, not by layer index
+# TensorFlow's tutorial unfreezes MobileNetV2 "from layer 100 on"; a layer index is easy to write and
+# easy to get wrong, because it can cut a block in half (its expansion frozen, its projection not). The
+# layer names of `keras.applications` bases say which block each layer belongs to: `block_13_expand`,
+# `block_13_depthwise_BN`, ... in MobileNetV2, `block13_sepconv1` in Xception. A layer whose name names
+# no block (MobileNetV2's final `Conv_1`, Xception's unnamed residual convolutions) belongs to the block
+# before it.
+
+
+# %%
+def blocks(base_model):
+    """The base's layers grouped into blocks, in order, from their names: [(block name, [layers])]."""
+    groups = []
+    for layer in base_model.layers:
+        match = re.match(r"(block_?\d+|expanded_conv)", layer.name)
+        if match and (not groups or groups[-1][0] != match.group(1)):
+            groups.append((match.group(1), []))
+        elif not groups:
+            groups.append(("stem", []))
+        groups[-1][1].append(layer)
+    return groups
+
+
+def unfreeze_top_blocks(base_model, count):
+    """Unfreeze the last `count` blocks of the base, every BatchNormalization layer kept frozen."""
+    base_model.trainable = True
+    thawed = {layer.name for _, layers in blocks(base_model)[len(blocks(base_model)) - count :] for layer in layers}
+    for layer in base_model.layers:
+        layer.trainable = layer.name in thawed and not isinstance(layer, keras.layers.BatchNormalization)
+
+
+def whole_blocks(base_model):
+    """Whether each block's layers, BatchNormalization aside, are all trainable or all frozen."""
+    return all(
+        len({layer.trainable for layer in layers if not isinstance(layer, keras.layers.BatchNormalization)}) <= 1
+        for _, layers in blocks(base_model)
+    )
+
+
+_, probe_base = head_models[SEEDS[0]]
+groups = blocks(probe_base)
+print(f"{probe_base.name}: {len(probe_base.layers)} layers in {len(groups)} blocks:",
+      ", ".join(f"{name} ({len(layers)})" for name, layers in groups[:3]), "...",
+      ", ".join(f"{name} ({len(layers)})" for name, layers in groups[-2:]))
+assert [layer for _, layers in groups for layer in layers] == probe_base.layers, "every layer in one block, in order"
+assert all(len({re.match(r"(block_?\d+)?", layer.name).group(0) for layer in layers} - {""}) <= 1
+           for _, layers in groups), "no block holds layers named for another block"
+
+# %% [markdown]
+# Four depths, each fine-tuned for the same epochs at the same learning rate (1e-5, notebook 05's)
+# from the same trained head: the head only (nothing of the base), the top block, the top half of the
+# blocks, and every block. BatchNormalization stays frozen in each (notebook 03).
+
+# %%
+DEPTHS = {"head only": 0, "top block": 1, "top half": len(groups) // 2, "every block": len(groups)}
+FINETUNE_EPOCHS = settings.epochs_finetune
+depth_runs = {name: [] for name in DEPTHS}
+for seed in SEEDS:
+    model, base_model = head_models[seed]
+    for name, count in DEPTHS.items():
+        model.set_weights(head_weights[seed])
+        unfreeze_top_blocks(base_model, count)
+        assert whole_blocks(base_model), f"{name}: a block is cut in half"
+        statistics = models.moving_statistics(base_model)
+        depth_runs[name].append(fine_tune(model, seed, FINETUNE_EPOCHS, 1e-5))
+        assert models.changed(statistics, models.moving_statistics(base_model)) == [], (
+            f"{name}: the frozen BatchNormalization statistics moved"
+        )
+trainable_by_depth = [runs[0]["trainable"] for runs in depth_runs.values()]
+assert trainable_by_depth == sorted(set(trainable_by_depth)), "each depth trains more parameters than the one before"
+
+
+def summary_rows(runs_by_name):
+    """One row per recipe: trainable parameters, seconds per step, validation and test accuracy (mean, sd)."""
+    rows = []
+    for name, runs in runs_by_name.items():
+        test = [float(run["right"].mean()) for run in runs]
+        low, high = wilson_interval(sum(int(run["right"].sum()) for run in runs), sum(len(run["right"]) for run in runs))
+        rows.append([name, runs[0]["trainable"], np.mean([run["step_seconds"] for run in runs]),
+                     np.mean([run["validation"] for run in runs]), np.mean(test),
+                     np.std(test, ddof=1) if len(test) > 1 else "one seed", f"{low:.3f}-{high:.3f}"])
+    return rows
+
+
+HEADER = ["recipe", "trainable", "s/step (last epoch)", "validation", "test (mean)", "test (sd over seeds)", "test 95% (pooled)"]
+display(Table(HEADER, summary_rows(depth_runs), title=f"{len(SEEDS)} seed(s), {course_data.sizes['test']} test images each"))
+
+# %% [markdown]
+# Is the deepest unfreezing better than training the head alone? The paired test on the first seed's
+# models answers for this data; the sentence below it is computed, not written in advance.
+
+
+# %%
+def verdict(name_a, right_a, name_b, right_b):
+    """One sentence: McNemar's test between two recipes on the same test images."""
+    only_a, only_b, p_value = mcnemar_exact(right_a, right_b)
+    finding = "a measurable difference" if p_value < 0.05 else "no measurable difference on this data"
+    return f"{name_a} vs {name_b}: {only_a} images only the first gets right, {only_b} only the second; p = {p_value:.3f}: {finding}"
+
+
+print(verdict("every block", depth_runs["every block"][0]["right"], "head only", depth_runs["head only"][0]["right"]))
+
+# %% [markdown]
+# ## LoRA: fine-tune a few thousand parameters instead of the whole base
+# LoRA (low-rank adaptation) leaves a layer's kernel *W* frozen and learns a correction *A·B* of low
+# rank *r*: the layer computes with *W + (α/r)·A·B*. *B* starts at zero, so training starts from the
+# pretrained layer exactly. Keras 3 has it built in: `layer.enable_lora(rank)` on `Dense`,
+# `EinsumDense`, `Embedding` and, in the pinned Keras, convolutions (`Conv2D` and its kin). We enable it
+# on the base's pointwise (1x1) convolutions, which hold most of MobileNetV2's weights.
+
+# %%
+RANK = 4
+print({cls.__name__: hasattr(cls, "enable_lora") for cls in
+       (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)})
+
+
+def enable_lora_on_pointwise(base_model, rank):
+    """Freeze the base except LoRA adapters on its 1x1 convolutions; return those layers."""
+    base_model.trainable = True
+    pointwise = [layer for layer in base_model.layers
+                 if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)]
+    for layer in base_model.layers:
+        layer.trainable = layer in pointwise
+    for layer in pointwise:
+        layer.enable_lora(rank)  # the kernel becomes non-trainable; lora_kernel_a and _b are the trainable part
+    return pointwise
+
+
+sample = next(iter(test_ds))[0].numpy()
+lora_runs = {"LoRA rank 4 (pointwise convolutions)": []}
+for seed in SEEDS:
+    lora_model = keras.models.clone_model(head_models[seed][0])  # a copy: the next section needs the originals
+    lora_model.set_weights(head_weights[seed])
+    head_only_logits = lora_model.predict_on_batch(sample)
+    lora_base = next(layer for layer in lora_model.layers if isinstance(layer, keras.Model))
+    lora_layers = enable_lora_on_pointwise(lora_base, RANK)
+    # LoRA usually takes a larger learning rate than full fine-tuning
+    lora_runs["LoRA rank 4 (pointwise convolutions)"].append(fine_tune(lora_model, seed, FINETUNE_EPOCHS, 1e-3))
+# below: the last seed's LoRA model, stored and merged
+adapter_weights = [w for layer in lora_layers for w in (layer.lora_kernel_a, layer.lora_kernel_b)]
+head_weight_count = models.count_params(lora_model.layers[-1].weights)
+assert models.param_counts(lora_model)[0] == models.count_params(adapter_weights) + head_weight_count, (
+    "LoRA trains only the adapters and the head"
+)
+display(Table(HEADER, summary_rows({**lora_runs, "every block": depth_runs["every block"]}),
+              title=f"LoRA against full fine-tuning ({FINETUNE_EPOCHS} epoch(s), {len(SEEDS)} seeds)"))
+
+# %% [markdown]
+# What must be kept per task is only the adapters and the head; the base is shared by every task.
+
+# %%
+build_dir = Path(settings.build_dir) / "lora"
+build_dir.mkdir(parents=True, exist_ok=True)
+adapter_file = build_dir / "adapters.npz"
+np.savez(adapter_file, *[keras.ops.convert_to_numpy(w) for w in adapter_weights + lora_model.layers[-1].weights])
+whole_file = build_dir / "whole_model.keras"
+lora_model.save(whole_file)
+print(f"per task: {adapter_file.stat().st_size / 1e3:,.0f} kB of adapters and head, "
+      f"against {whole_file.stat().st_size / 1e6:,.2f} MB for the whole model")
+assert adapter_file.stat().st_size * 5 < whole_file.stat().st_size, "the adapters are a small fraction of the model"
+
+# %% [markdown]
+# **Merging.** For serving, the adapters can be folded back into plain kernels: the merged kernel is
+# `layer.kernel`, which on a LoRA layer already returns *W + (α/r)·A·B*. A model built without LoRA and
+# given those kernels predicts what the LoRA model predicts, with no extra cost per image.
+
+
+# %%
+def merged_copy(model):
+    """A copy of `model` without LoRA: every LoRA layer's adapters folded into its kernel."""
+    plain = keras.models.clone_model(model, recursive=True, clone_function=lambda layer: layer.__class__.from_config(
+        {key: value for key, value in layer.get_config().items() if key not in ("lora_rank", "lora_alpha")}))
+    for source, target in zip(models.all_layers(model), models.all_layers(plain)):
+        if getattr(source, "lora_enabled", False):
+            target.set_weights([keras.ops.convert_to_numpy(source.kernel),
+                                *[w.numpy() for w in source.weights if w.name not in ("kernel", "lora_kernel_a", "lora_kernel_b")]])
+        elif not isinstance(source, keras.Model):
+            target.set_weights(source.get_weights())
+    return plain
+
+
+merged = merged_copy(lora_model)
+lora_logits, merged_logits = lora_model.predict_on_batch(sample), merged.predict_on_batch(sample)
+moved_by_lora = np.abs(lora_logits - head_only_logits).max()
+print(f"largest difference, merged against LoRA model: {np.abs(merged_logits - lora_logits).max():.2e} "
+      f"(fine-tuning with LoRA moved them by up to {moved_by_lora:.2e})")
+assert not any(getattr(layer, "lora_enabled", False) for layer in models.all_layers(merged)), "the copy has no LoRA"
+assert np.allclose(merged_logits, lora_logits, atol=1e-4), "the merged model predicts what the LoRA model predicts"
+
+# %% [markdown]
+# **Xception, the guide's base.** Parameter counts need no training, so `weights=None` gives them. Its
+# pointwise convolutions live inside `SeparableConv2D`, which (as printed above) has no `enable_lora` in
+# the pinned Keras: LoRA there reaches only Xception's few plain `Conv2D` layers.
+
+# %%
+xception = keras.applications.Xception(weights=None, input_shape=(150, 150, 3), include_top=False)
+plain_convs = [layer for layer in xception.layers if isinstance(layer, keras.layers.Conv2D)]
+separable = [layer for layer in xception.layers if isinstance(layer, keras.layers.SeparableConv2D)]
+lora_size = sum(RANK * (int(np.prod(layer.kernel.shape[:-1])) + layer.filters) for layer in plain_convs)
+display(Table(["Xception, 150 px", "count"], [
+    ["parameters", xception.count_params()],
+    ["plain Conv2D layers (LoRA possible)", len(plain_convs)],
+    ["SeparableConv2D layers (no LoRA in Keras 3.15.1)", len(separable)],
+    [f"LoRA rank {RANK} parameters on the Conv2D layers", lora_size],
+]))
+assert len(separable) > len(plain_convs), "most of Xception's convolutions are separable"
+
+# %% [markdown]
+# ## Learning rate and schedule
+# Fine-tuning usually starts the rate low and keeps it low. Two common alternatives: a **warm-up** (the
+# rate climbs from 0 over the first steps, so the first large gradients do not wreck the base) followed
+# by a **cosine decay** to 0; and a larger peak rate, which the warm-up makes safer. In Keras a schedule is
+# an object passed as the optimizer's learning rate:
+
+# %%
+SCHEDULE_EPOCHS = max(2, settings.epochs_finetune)  # at least two points per curve
+total_steps = steps_per_epoch * SCHEDULE_EPOCHS
+
+
+def warmup_cosine(peak):
+    """0 up to `peak` over the first epoch, then a cosine decay to 0 by the end of training."""
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=total_steps - steps_per_epoch,
+        warmup_target=peak, warmup_steps=steps_per_epoch,
+    )
+
+
+schedule = warmup_cosine(1e-4)
+rates = [float(schedule(step)) for step in range(total_steps + 1)]
+assert rates[0] == 0.0 and abs(max(rates) - 1e-4) < 1e-9, "the warm-up starts at 0 and peaks at the target"
+assert int(np.argmax(rates)) == steps_per_epoch, "the peak comes at the end of the warm-up"
+assert rates[-1] < 1e-9, "the cosine decays to 0 by the last step"
+plot_by_step({"warm-up + cosine, peak 1e-4": dict(enumerate(rates))}, ylabel="learning rate",
+             title="The schedule", xlabel="training step");
+
+# %%
+SCHEDULES = {
+    "constant 1e-5": lambda: 1e-5,
+    "warm-up + cosine, peak 1e-5": lambda: warmup_cosine(1e-5),
+    "warm-up + cosine, peak 1e-4": lambda: warmup_cosine(1e-4),
+}
+schedule_runs = {name: [] for name in SCHEDULES}
+for seed in SEEDS:
+    model, base_model = head_models[seed]
+    for name, learning_rate in SCHEDULES.items():
+        model.set_weights(head_weights[seed])
+        unfreeze_top_blocks(base_model, len(groups))
+        schedule_runs[name].append(fine_tune(model, seed, SCHEDULE_EPOCHS, learning_rate()))
+plot_by_step(
+    {name: dict(enumerate(np.mean([run["curve"] for run in runs], axis=0), start=1))
+     for name, runs in schedule_runs.items()},
+    ylabel="validation accuracy (mean over seeds)", title="Fine-tuning every block, by schedule", xlabel="epoch",
+);
+display(Table(HEADER, summary_rows(schedule_runs), title=f"{SCHEDULE_EPOCHS} epochs, {len(SEEDS)} seeds"))
+print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["right"],
+              "constant 1e-5", schedule_runs["constant 1e-5"][0]["right"]))
+
+# %% [markdown]
+# ## Summary
+# - Before believing that one recipe beats another, put an interval on each accuracy and run the paired
+#   test on the same images; repeat over seeds. On a few hundred images, a handful of photos is noise.
+# - Unfreeze by blocks, read from the layer names; deeper unfreezing trains many more parameters and
+#   costs more per step (the tables above), whether it pays is for the numbers to say.
+# - A schedule is an object given to the optimizer; a warm-up lets a larger peak rate start gently.
+# - LoRA trains a small fraction of the parameters and stores a few kilobytes per task; merged back, the
+#   model predicts the same.
+#
+# ## Exercises
+# **1. Is it real?** Two fine-tuned models were scored on the same 400 test photos: A got 388 right,
+# B 385. A is right on 7 photos where B is wrong, B on 4 where A is wrong. Is A measurably better?
+# Answer `True` or `False`, from a computation, not a hunch.
+
+# %%
+from helpers import exercises
+
+a_measurably_better = ...
+exercises.check_is_it_real(a_measurably_better);
+
+# %% [markdown]
+# **2. Spot the bug.** This function, in the style of a popular tutorial, "unfreezes the top two blocks"
+# of MobileNetV2 by counting layers from the end. What does it get wrong? Write `unfreeze_top_two_blocks`
+# that does it right (BatchNormalization stays frozen). The check runs it on a MobileNetV2 0.35.
+#
+# ```python
+# def unfreeze_top_two_blocks(base_model):
+#     base_model.trainable = True
+#     for layer in base_model.layers[:-15]:
+#         layer.trainable = False
+# ```
+
+
+# %%
+def unfreeze_top_two_blocks(base_model):
+    ...  # your code here
+
+
+exercises.check_unfreeze_top_two_blocks(unfreeze_top_two_blocks);
+
+# %% [markdown] tags=["solution"]
+# ### Reference solutions
+
+# %% tags=["solution"]
+_, _, p_value = mcnemar_exact([True] * 7 + [False] * 4, [False] * 7 + [True] * 4)
+assert exercises.check_is_it_real(p_value < 0.05), "the reference answer to exercise 1 is accepted"
+
+
+def reference_unfreeze_top_two_blocks(base_model):
+    unfreeze_top_blocks(base_model, 2)
+
+
+assert exercises.check_unfreeze_top_two_blocks(reference_unfreeze_top_two_blocks), "the reference answer to exercise 2 is accepted"
