@@ -514,37 +514,44 @@ notebook.save_results(settings, "05_experiments", learning_rates=learning_rates,
 # %% [markdown]
 # ## Exercises
 # **1. Spot the bug** (from a report on tensorflow/docs, #2314). For an app, someone wraps the saved
-# model with a sigmoid, so that it returns probabilities, then writes the function below. Every photo
-# comes out as a dog. Predict first: between which two numbers can its result lie? Then fix it.
+# model with a sigmoid, `keras.Sequential([reloaded, keras.layers.Activation("sigmoid")])`, so that it
+# returns probabilities, then writes this function. Every photo comes out as a dog:
+# ```python
+# def dog_probabilities(probability_model, images):
+#     outputs = probability_model.predict(images, verbose=0)[:, 0]
+#     return keras.ops.convert_to_numpy(keras.ops.sigmoid(outputs))
+# ```
+# Predict first: between which two numbers can its result lie? Then write `dog_probabilities` so that
+# it returns P(dog) for each image of a model that ends with a sigmoid. The check gives it such a model.
 
 # %%
 from helpers import exercises
 
-probability_model = keras.Sequential([reloaded, keras.layers.Activation("sigmoid")])
-
 
 def dog_probabilities(probability_model, images):
-    """P(dog) for each image; `probability_model` ends with a sigmoid."""
-    outputs = probability_model.predict(images, verbose=0)[:, 0]
-    return keras.ops.convert_to_numpy(keras.ops.sigmoid(outputs))  # the bug is in this function
+    ...  # your code here
 
 
-print("on three test images:", dog_probabilities(probability_model, test_images[:3]))
 exercises.check_dog_probabilities(dog_probabilities);
 
 # %% [markdown]
 # **2. Spot the bug** (from fchollet/deep-learning-with-python-notebooks, #257). After the head has
-# trained, this function is meant to get the model ready for fine-tuning. The epochs that follow take
-# no longer than the head's did. Predict first: which weights will change? Then fix it. (The check
-# builds a small model with a frozen base, calls your function, trains, and looks at what moved.)
+# trained, this function is meant to get the model ready for fine-tuning; the epochs that follow take
+# no longer than the head's did:
+# ```python
+# def prepare_fine_tuning(model, base):
+#     for layer in models.batchnorm_layers(base):
+#         layer.trainable = False
+#     model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss,
+#                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+# ```
+# Predict first: which weights will the next `fit()` change? Then write a `prepare_fine_tuning` that
+# works. The check builds a small model whose base is frozen, calls your function, trains, and looks
+# at what moved.
 
 # %%
 def prepare_fine_tuning(model, base):
-    """Ready `model` to fine-tune `base`, BatchNormalization kept frozen, at a small learning rate."""
-    for layer in models.batchnorm_layers(base):
-        layer.trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss,
-                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    ...  # your code here
 
 
 exercises.check_prepare_fine_tuning(prepare_fine_tuning);
@@ -553,12 +560,16 @@ exercises.check_prepare_fine_tuning(prepare_fine_tuning);
 # ### Reference solutions
 
 # %% tags=["solution"]
-assert exercises.check_dog_probabilities(lambda model, images: model.predict(images, verbose=0)[:, 0]), "ex. 1"
-def prepare_fine_tuning_fixed(model, base):
+def reference_dog_probabilities(probability_model, images):
+    return probability_model.predict(images, verbose=0)[:, 0]  # the model's sigmoid is the only one needed
+
+
+def reference_prepare_fine_tuning(model, base):
     base.trainable = True  # the missing line: without it the base stays frozen and only the head trains
     for layer in models.batchnorm_layers(base):
         layer.trainable = False
     model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 
 
-assert exercises.check_prepare_fine_tuning(prepare_fine_tuning_fixed), "ex. 2: unfreeze the base, then the rest"
+assert exercises.check_dog_probabilities(reference_dog_probabilities), "the reference answer to exercise 1 is accepted"
+assert exercises.check_prepare_fine_tuning(reference_prepare_fine_tuning), "the reference answer to exercise 2 is accepted"

@@ -1,9 +1,9 @@
 """Proof on real photos, offline: notebook 05 with the ImageNet MobileNetV2 0.35 on ../shared's cats and dogs.
 
 The pretrained run uses the quick profile as a learner gets it, so its asserts (test accuracy, and in the
-notebook itself the learning-rate and unfreeze-first experiments) hold for the course's defaults. The
-random-weights run is shorter, to save CI time: with the full quick settings it scored 0.5111 on the same
-360 test photos (measured once on a 2-core CPU), no better than the short run can.
+notebook itself the learning-rate experiment; the unfreeze-first one only prints) hold for the course's
+defaults. The random-weights run is shorter, to save CI time: with the full quick settings it scored 0.5111
+on the same 360 test photos (measured once on a 2-core CPU), no better than the short run can.
 
 On JAX the pretrained run is smaller too. MobileNetV2 is made of depthwise convolutions, and JAX's on a CPU
 took 435 ms for one 3x3 layer on a 32x112x112x32 batch where TensorFlow took 28 ms (helpers.bench, on this
