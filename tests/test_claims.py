@@ -222,6 +222,31 @@ MUTATIONS = [
         "target.set_weights([keras.ops.convert_to_numpy(source._kernel),",
         "the merged model predicts what the LoRA model predicts",
     ),
+    # ---------------------------------------------------------------- 09
+    (  # the dog logit as every image's score: for cats the map shows what argues for dog
+        "09_use_the_model",
+        "return keras.ops.abs(logits[:, 0])",
+        "return logits[:, 0]",
+        "Grad-CAM puts most of the map's mass in the square that decides the class",
+    ),
+    (  # the feature maps without the gradient weighting: an activation map, not Grad-CAM
+        "09_use_the_model",
+        "channel_weights = keras.ops.mean(gradients, axis=(1, 2), keepdims=True)",
+        "channel_weights = keras.ops.ones_like(keras.ops.mean(gradients, axis=(1, 2), keepdims=True))",
+        "Grad-CAM puts most of the map's mass in the square that decides the class",
+    ),
+    (  # the deployment code resizes otherwise than training did
+        "09_use_the_model",
+        'image = tf.image.resize(image, (size, size), method="bilinear")',
+        'image = tf.image.resize(image, (size, size), method="nearest")',
+        "run in a fresh process, gives Keras's logits",
+    ),
+    (  # the deployment code skips the rounding to whole pixel values
+        "09_use_the_model",
+        "return tf.cast(tf.round(image), tf.uint8).numpy()",
+        "return image.numpy()",
+        "run in a fresh process, gives Keras's logits",
+    ),
 ]
 
 

@@ -1,0 +1,480 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 09 · Use the model: what it looks at, export it, run it outside Keras
+#
+# **What you will learn**
+# - Grad-CAM: which part of an image moved the model's logit, from one `GradientTape` (TensorFlow) or
+#   one `jax.grad` (JAX), and a check that the map means something;
+# - `model.export(...)` to a TensorFlow SavedModel, to ONNX and to LiteRT, each run in a fresh process
+#   on the same image files, its logits compared with Keras's;
+# - why a custom layer (notebook 03's `InferenceModeBase`) breaks saving, and the fix.
+#
+# Nothing here is trained for long: the notebook loads the model notebook 05 saved, or trains a short
+# one when there is none. `make predict IMAGES=path` (see the README) classifies your own photos with it.
+
+# %%
+from helpers import notebook
+
+settings = notebook.start()
+
+# %%
+import json
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import data, exercises, models, offline
+from helpers.models import InferenceModeBase
+from helpers.pipelines import image_from_file, pipeline
+from helpers.plots import image_grid
+from helpers.tables import Table
+
+backend = keras.backend.backend()
+work = Path(settings.build_dir) / "notebook09"
+work.mkdir(parents=True, exist_ok=True)
+
+# %% [markdown]
+# ## The model
+# Notebook 05 saves `build/models/cats_vs_dogs.keras`: raw RGB images of its trained size in, one logit
+# out (above 0: dog). We use it when its image size and base match the settings in force; otherwise we
+# train its head for one short epoch here, which is enough to have a model, not a good one.
+
+# %%
+model_path = Path(settings.build_dir) / "models" / "cats_vs_dogs.keras"
+size = settings.image_size
+course_data = data.load_data(settings)
+test_ds = pipeline(course_data.test, size, settings.batch_size, training=False)
+
+
+def fits_settings(model):
+    """True when `model` takes images of the settings' size through the settings' base."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    same_base = nested and settings.base_model.replace("_", "") in nested[0].name.replace("_", "")
+    return tuple(model.input_shape) == (None, size, size, 3) and bool(same_base)
+
+
+model = keras.models.load_model(model_path) if model_path.exists() else None
+if model is not None and fits_settings(model):
+    print(f"Loaded {model_path} (saved by notebook 05).")
+else:
+    print(f"No model for these settings at {model_path}: training a head for one epoch here instead.")
+    base = models.build_base(settings.base_model, size, offline.resolve_weights(settings))
+    base.trainable = False
+    inputs = keras.Input(shape=(size, size, 3))
+    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(base(x, training=False))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(x)))
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(pipeline(course_data.train, size, settings.batch_size, training=True, seed=settings.seed), verbose=0)
+base_layer = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+print(f"input {model.input_shape}, output {model.output_shape}, base {base_layer.name} -> {base_layer.output.shape}")
+
+# %% [markdown]
+# ## What the model looks at: Grad-CAM
+# Grad-CAM (Selvaraju et al., 2017) takes the feature maps of a convolutional layer, weights each channel by
+# how much the class score grows with it (the gradient, averaged over the map), sums the channels and keeps
+# the positive part. The class score is the logit for a dog and minus the logit for a cat, so the map shows
+# what pushed the image towards the class the model chose.
+#
+# Our models are chains of layers, so we run the layers up to the chosen one, then the rest, and take the
+# gradient of the score with respect to the features between the two parts. On TensorFlow that is a
+# `GradientTape`; on JAX, `jax.grad` of the same function (the head applied to the features).
+
+
+# %%
+def split_at(model, layer_name):
+    """Two functions, images -> features of `layer_name`, and features -> logits (every layer in inference mode)."""
+    names = [layer.name for layer in model.layers]
+    cut = names.index(layer_name) + 1
+
+    def run(layers, x):
+        for layer in layers:
+            x = layer(x, training=False)
+        return x
+
+    return (lambda images: run(model.layers[1:cut], images)), (lambda features: run(model.layers[cut:], features))
+
+
+def class_score(logits):
+    """The score of the predicted class: the logit for dog (logit > 0), minus the logit for cat."""
+    return keras.ops.abs(logits[:, 0])
+
+
+def grad_cam(model, images, layer_name):
+    """A Grad-CAM map per image (height x width of the image), from the feature maps of `layer_name`."""
+    to_features, head = split_at(model, layer_name)
+    features = to_features(keras.ops.convert_to_tensor(np.asarray(images, "float32")))
+    if backend == "jax":
+        import jax
+
+        gradients = jax.grad(lambda f: keras.ops.sum(class_score(head(f))))(features)
+    else:
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            score = keras.ops.sum(class_score(head(features)))  # images are independent: one sum, all gradients
+        gradients = tape.gradient(score, features)
+    channel_weights = keras.ops.mean(gradients, axis=(1, 2), keepdims=True)
+    maps = keras.ops.relu(keras.ops.sum(channel_weights * features, axis=-1))
+    height, width = np.shape(images)[1:3]
+    return keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], (height, width)))[..., 0]
+
+
+# %% [markdown]
+# ### Does the map mean anything? A test where we know the answer
+# A map that always lights up the middle would look convincing on photos of pets. So first a model whose
+# answer lives in one known place: 32-pixel noise images with a red square (dog) or a green square (cat)
+# somewhere, and a blue square, in every image, somewhere else. Only the red or green square decides the
+# class. A two-layer network learns this in seconds; then most of the map's mass must lie in that square
+# (chance: the square's share of the image).
+
+# %%
+SQUARE, SIDE = 8, 32
+
+
+def squares(count, seed):
+    """Noise images with a red (dog, 1) or green (cat, 0) square, a blue square in every one; labels; corners."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 60, (count, SIDE, SIDE, 3)).astype("float32")
+    labels = rng.integers(0, 2, count)
+    corners = []
+    for image, label in zip(images, labels):
+        y, x = rng.integers(0, SIDE - SQUARE, 2)
+        while True:  # the blue square never overlaps the deciding one
+            blue_y, blue_x = rng.integers(0, SIDE - SQUARE, 2)
+            if abs(blue_y - y) >= SQUARE or abs(blue_x - x) >= SQUARE:
+                break
+        image[y : y + SQUARE, x : x + SQUARE, 0 if label else 1] = 255
+        image[blue_y : blue_y + SQUARE, blue_x : blue_x + SQUARE, 2] = 255
+        corners.append((y, x, blue_y, blue_x))
+    return images, labels, np.array(corners)
+
+
+square_images, square_labels, _ = squares(512, settings.seed)
+inputs = keras.Input(shape=(SIDE, SIDE, 3))
+x = keras.layers.Rescaling(1 / 255)(inputs)
+x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="first_conv")(x)
+x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="last_conv")(x)
+squares_model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))
+squares_model.compile(
+    optimizer=keras.optimizers.Adam(1e-2),
+    loss=keras.losses.BinaryCrossentropy(from_logits=True),
+    metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
+)
+started = time.perf_counter()
+squares_model.fit(square_images, square_labels, epochs=5, batch_size=32, verbose=0)
+check_images, check_labels, check_corners = squares(64, settings.seed + 1)
+_, squares_accuracy = squares_model.evaluate(check_images, check_labels, verbose=0)
+print(f"trained in {time.perf_counter() - started:.1f} s; accuracy on 64 new images {squares_accuracy:.3f}")
+assert squares_accuracy > 0.9, "the squares model learns which colour decides the class"
+
+
+# %%
+def mass_in(maps, corners):
+    """Mean share of each map's mass inside the SQUARE x SQUARE box at its (y, x) corner."""
+    shares = [m[y : y + SQUARE, x : x + SQUARE].sum() / max(m.sum(), 1e-12) for m, (y, x) in zip(maps, corners)]
+    return float(np.mean(shares))
+
+
+square_maps = grad_cam(squares_model, check_images, "last_conv")
+deciding_share = mass_in(square_maps, check_corners[:, :2])
+blue_share = mass_in(square_maps, check_corners[:, 2:])
+chance = SQUARE**2 / SIDE**2
+print(f"map mass in the deciding square {deciding_share:.2f}, in the blue square {blue_share:.2f}, chance {chance:.2f}")
+assert deciding_share > 0.5, "Grad-CAM puts most of the map's mass in the square that decides the class"
+
+# %% [markdown]
+# Which layer? Grad-CAM is usually taken from the last convolutional layer, whose maps are the most
+# abstract that still have a place. On this two-layer toy the choice barely matters (measured below); on a
+# deep base the early maps are edges and colours, not parts of a pet. What does matter: the gradient
+# weighting and the class score's sign (the exercises, and tests/test_claims.py, show each breaking the check).
+
+# %%
+display(
+    Table(
+        ["layer", "mass in the deciding square"],
+        [[name, round(mass_in(grad_cam(squares_model, check_images, name), check_corners[:, :2]), 2)]
+         for name in ("first_conv", "last_conv")],
+        title="Grad-CAM of the squares model, by layer (64 images)",
+    )
+)
+
+# %% [markdown]
+# ### Grad-CAM on the course model
+# The course model's last spatial maps are the base's output. Below: test images it gets right and wrong,
+# each with its map over it. (With random weights, in the smoke profile, the maps mean nothing.)
+
+# %%
+test_images, test_labels = map(np.concatenate, zip(*[(x.numpy(), y.numpy()) for x, y in test_ds]))
+test_logits = model.predict(test_images, verbose=0)[:, 0]
+right = np.flatnonzero((test_logits > 0) == (test_labels == 1))[:3]
+wrong = np.flatnonzero((test_logits > 0) != (test_labels == 1))[:3]
+chosen = np.concatenate([right, wrong]).astype(int)
+course_maps = grad_cam(model, test_images[chosen], base_layer.name)
+overlays = [0.55 * image + 0.45 * 255 * np.stack([m / max(m.max(), 1e-12)] * 3, -1) * [1, 0.3, 0]
+            for image, m in zip(test_images[chosen], course_maps)]
+titles = [f"{'right' if i in right else 'wrong'}: {course_data.class_names[int(test_logits[i] > 0)]} "
+          f"(is {course_data.class_names[test_labels[i]]})" for i in chosen]
+image_grid(overlays, titles, columns=3);
+print(f"{len(right)} right and {len(wrong)} wrong shown, of {len(test_labels)} test images; backend {backend}")
+
+# %% [markdown]
+# ## Export, and run outside Keras
+# `model.export(path, format=...)` writes a model that runs without Keras: `tf_saved_model` (TensorFlow
+# Serving, TensorFlow.js's converter), `onnx` (onnxruntime, many languages) and `litert` (TensorFlow Lite,
+# phones). The exported model is the same function: raw 0-255 images of the trained size in, one logit out.
+# What it does not carry is the resize: whoever runs it must resize as training did (bilinear, then rounded
+# to whole pixel values: notebook 04's `resize_image`).
+#
+# On TensorFlow all three formats export here (ONNX through tf2onnx, pinned in requirements.txt). On JAX only
+# the SavedModel does: Keras's ONNX export on JAX needs the `jax2onnx` package, which the course does not
+# install, and its LiteRT export needs the TensorFlow or PyTorch backend (the cell prints Keras's reasons).
+#
+# In the smoke profile we export the squares model: exporting MobileNetV2 to three formats takes longer than
+# the rest of this notebook on a 2-core CI machine. In the other profiles we export the course model.
+
+# %%
+export_model = squares_model if settings.profile == "smoke" else model
+export_size = export_model.input_shape[1]
+image_dir = work / "images"
+image_dir.mkdir(exist_ok=True)
+sources = check_images[:8] if export_model is squares_model else test_images[:8]
+image_paths = []
+for i, image in enumerate(sources):  # saved 1.5 times larger, so the resize matters
+    big = tf.image.resize(image, (export_size * 3 // 2, export_size * 3 // 2)).numpy()
+    image_paths.append(image_dir / f"image_{i}.png")
+    keras.utils.save_img(image_paths[-1], np.round(big).astype("uint8"))
+keras_batch = np.stack([image_from_file(p, export_size).numpy() for p in image_paths]).astype("float32")
+keras_logits = export_model.predict_on_batch(keras_batch)[:, 0]
+
+warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)  # inside Keras's tf2onnx copy
+exported, export_problems = {}, {}
+for fmt, suffix in [("tf_saved_model", ""), ("onnx", ".onnx"), ("litert", ".tflite")]:
+    path = work / f"model_{fmt}{suffix}"
+    try:
+        export_model.export(str(path), format=fmt, verbose=False)
+        exported[fmt] = str(path)
+    except Exception as error:  # a format this backend or this install cannot write: said below
+        export_problems[fmt] = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:120]}"
+for fmt, problem in export_problems.items():
+    print(f"{fmt} cannot be exported on {backend}: {problem}")
+assert "tf_saved_model" in exported, "a TensorFlow SavedModel can be exported on every backend the course runs on"
+if backend == "jax":
+    assert set(export_problems) == {"onnx", "litert"}, "on JAX, Keras 3.15.1 exports a SavedModel but not ONNX or LiteRT"
+
+# %% [markdown]
+# A fresh Python process, with no Keras model in it, reads the same PNG files, resizes them as training did,
+# and runs each exported file. This is the whole deployment code (it is also a script you can copy):
+
+# %%
+RUN_EXPORTED = """
+import json, sys, time, warnings
+import numpy as np
+import tensorflow as tf
+
+job = json.loads(sys.argv[1])
+size = job["size"]
+def load(path):
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.image.resize(image, (size, size), method="bilinear")
+    return tf.cast(tf.round(image), tf.uint8).numpy()
+batch = np.stack([load(p) for p in job["images"]]).astype("float32")
+
+runners = {}
+if "tf_saved_model" in job["exported"]:
+    saved = tf.saved_model.load(job["exported"]["tf_saved_model"])  # keep it: its variables live in it
+    runners["tf_saved_model"] = lambda x: saved.serve(x).numpy()
+if "onnx" in job["exported"]:
+    import onnxruntime
+    session = onnxruntime.InferenceSession(job["exported"]["onnx"])
+    name = session.get_inputs()[0].name
+    runners["onnx"] = lambda x: session.run(None, {name: x})[0]
+if "litert" in job["exported"]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter points to ai_edge_litert; it still works
+        interpreter = tf.lite.Interpreter(job["exported"]["litert"])
+    entry, exit_ = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    interpreter.resize_tensor_input(entry, batch.shape)
+    interpreter.allocate_tensors()
+    def run_litert(x):
+        interpreter.set_tensor(entry, x)
+        interpreter.invoke()
+        return interpreter.get_tensor(exit_)
+    runners["litert"] = run_litert
+
+def best_seconds(run, repeats=5):
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run(batch)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+results = {}
+for fmt, run in runners.items():
+    logits = np.asarray(run(batch)).reshape(-1).tolist()
+    results[fmt] = {"logits": logits, "ms_per_image": 1000 * best_seconds(run) / len(batch)}
+print(json.dumps(results))
+"""
+(work / "run_exported.py").write_text(RUN_EXPORTED)
+job = {"size": export_size, "images": [str(p) for p in image_paths], "exported": exported}
+started = time.perf_counter()
+fresh = subprocess.run([sys.executable, str(work / "run_exported.py"), json.dumps(job)],
+                       capture_output=True, text=True, timeout=300)
+assert fresh.returncode == 0, f"the exported models run in a fresh process: {fresh.stderr[-500:]}"
+outside = json.loads(fresh.stdout.strip().splitlines()[-1])
+print(f"fresh process: {time.perf_counter() - started:.1f} s, formats run: {', '.join(outside)}")
+
+# %% [markdown]
+# The table: each format's file size, milliseconds per image (best of 5 runs of the 8-image batch, on
+# this machine's CPU, in the fresh process; Keras's `predict_on_batch` in this notebook), and the largest
+# difference of its logits from Keras's. The tolerance we assert is 1e-4 on the logits.
+
+# %%
+TOLERANCE = 1e-4
+
+
+def size_of(path):
+    """Bytes of a file, or of every file under a folder."""
+    path = Path(path)
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+export_model.save(work / "export_model.keras")
+keras_seconds = []
+for _ in range(5):
+    started = time.perf_counter()
+    export_model.predict_on_batch(keras_batch)
+    keras_seconds.append(time.perf_counter() - started)
+rows = [["keras (.keras, in this process)", size_of(work / "export_model.keras"),
+         round(1000 * min(keras_seconds) / len(keras_batch), 3), 0.0]]
+differences = {}
+for fmt, result in outside.items():
+    differences[fmt] = float(np.max(np.abs(np.array(result["logits"]) - keras_logits)))
+    rows.append([fmt, size_of(exported[fmt]), round(result["ms_per_image"], 3), float(f"{differences[fmt]:.2g}")])
+rows += [[fmt, "-", "-", f"not exported on {backend}"] for fmt in export_problems]
+display(Table(["format", "bytes", "ms per image", "largest |logit - Keras's|"], rows,
+              title=f"{len(keras_batch)} images, {export_size} px, backend {backend}"))
+for fmt, difference in differences.items():
+    assert difference < TOLERANCE, f"the {fmt} export, run in a fresh process, gives Keras's logits"
+
+# %% [markdown]
+# ## Saving a custom layer
+# Notebook 03's wrapper runs its base in inference mode. Save a model that holds it, and Keras refuses:
+# the layer was built from an argument (the base) that Keras does not know how to write down.
+
+# %%
+def small_base():
+    """A convolution and a BatchNormalization layer: enough to show what saving keeps."""
+    base_inputs = keras.Input((8, 8, 3))
+    return keras.Model(base_inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(base_inputs)))
+
+
+def wrapped(wrapper_class):
+    """A model around `wrapper_class(small_base())`: pooling and one logit."""
+    wrapped_inputs = keras.Input((8, 8, 3))
+    features = keras.layers.GlobalAveragePooling2D()(wrapper_class(small_base())(wrapped_inputs))
+    return keras.Model(wrapped_inputs, keras.layers.Dense(1)(features))
+
+
+try:
+    wrapped(InferenceModeBase).save(work / "wrapper.keras")
+    save_error = None
+except NotImplementedError as error:
+    save_error = " ".join(str(error).split()).split(" Example:")[0]
+print("save:", save_error)
+assert save_error is not None, "a layer built from a model needs get_config before Keras can save it"
+
+# %% [markdown]
+# The fix: `get_config` writes the base down with `keras.saving.serialize_keras_object`, `from_config`
+# rebuilds it, and `@keras.saving.register_keras_serializable` tells `load_model` which class the file names.
+# The weights are saved as usual.
+
+# %%
+@keras.saving.register_keras_serializable(package="course")
+class SavableInferenceModeBase(InferenceModeBase):
+    """InferenceModeBase that Keras can save and load."""
+
+    def get_config(self):
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base)}
+
+    @classmethod
+    def from_config(cls, config):
+        config["base"] = keras.saving.deserialize_keras_object(config["base"])
+        return cls(**config)
+
+
+wrapper_model = wrapped(SavableInferenceModeBase)
+wrapper_model.save(work / "wrapper.keras")
+reloaded = keras.models.load_model(work / "wrapper.keras")
+probe = np.random.default_rng(0).uniform(0, 1, (4, 8, 8, 3)).astype("float32")
+wrapper_difference = float(np.max(np.abs(reloaded.predict_on_batch(probe) - wrapper_model.predict_on_batch(probe))))
+print(f"reloaded as {type(reloaded.layers[1]).__name__}; largest output difference {wrapper_difference}")
+assert isinstance(reloaded.layers[1], SavableInferenceModeBase), "the reloaded model holds the wrapper class"
+assert wrapper_difference == 0.0, "the reloaded wrapper model computes what the saved one did"
+
+# %% [markdown]
+# ## Summary
+# - Grad-CAM weights a layer's feature maps by the gradient of the chosen class's score; on a model where
+#   we know what decides the class, most of the map's mass lies there (measured above).
+# - `model.export` gives files that run without Keras; they must be fed images resized as in training.
+# - A custom layer saves once it has `get_config` (and `from_config` when an argument is itself a layer or
+#   model) and is registered with `keras.saving.register_keras_serializable`.
+#
+# ## Exercises
+# **1.** Grad-CAM's class score. A learner wrote `score = logits[:, 0]` for every image. Predict: for a cat
+# (negative logit), what does the map then show? Run the check on it, then write the right score.
+
+# %%
+def score_as_logit(logits):
+    return logits[:, 0]
+
+
+exercises.check_class_score(score_as_logit)
+
+
+def my_class_score(logits):
+    ...  # your code here
+
+
+exercises.check_class_score(my_class_score);
+
+# %% [markdown]
+# **2.** Make a wrapper savable. The class below has `get_config` but keeps the base as it is. Run the
+# check (it saves and reloads a model with your class), read the hint, and fix `MyWrapper`.
+
+# %%
+class HalfSavableWrapper(InferenceModeBase):
+    def get_config(self):
+        return {**super().get_config(), "base": self.base}
+
+
+exercises.check_savable_wrapper(HalfSavableWrapper)
+
+
+class MyWrapper(InferenceModeBase):
+    ...  # your code here
+
+
+exercises.check_savable_wrapper(MyWrapper);
+
+# %% [markdown] tags=["solution"]
+# ### Reference solutions
+
+# %% tags=["solution"]
+assert not exercises.check_class_score(score_as_logit), "the logit alone is the dog score, also for cats"
+assert exercises.check_class_score(class_score), "the notebook's class score passes its check"
+assert not exercises.check_savable_wrapper(HalfSavableWrapper), "a base kept as an object cannot be saved"
+assert exercises.check_savable_wrapper(SavableInferenceModeBase), "the notebook's wrapper passes its check"
