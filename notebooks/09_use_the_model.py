@@ -464,9 +464,7 @@ class HalfSavableWrapper(InferenceModeBase):
 exercises.check_savable_wrapper(HalfSavableWrapper)
 
 
-class MyWrapper(InferenceModeBase):
-    ...  # your code here
-
+MyWrapper = ...  # your class here: a subclass of InferenceModeBase that saves and loads
 
 exercises.check_savable_wrapper(MyWrapper);
 
