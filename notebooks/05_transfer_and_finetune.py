@@ -442,7 +442,8 @@ def validation_accuracy(some_model):
 tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}
 steps = tuned[1e-5][1]
 learning_rates = {rate: validation_accuracy(tuned_model) for rate, (tuned_model, _) in tuned.items()}
-head_trained = validation_accuracy(experiment_model(head_trained_weights))
+untouched = experiment_model(head_trained_weights)  # the trained head on the base as it was
+head_trained = validation_accuracy(untouched)
 display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} steps"],
               [["(trained head, before)", head_trained], *learning_rates.items()]))
 if settings.uses_pretrained_weights:
@@ -484,7 +485,7 @@ def probe_accuracy(some_model):
 
 untrained_head_model, untrained_head_steps = fine_tune_steps(initial_weights, 1e-5)
 arms = {
-    "untouched base (reference)": experiment_model(head_trained_weights),
+    "untouched base (reference)": untouched,
     "fine-tuned from the trained head": tuned[1e-5][0],
     "fine-tuned from an untrained head": untrained_head_model,
 }
@@ -494,7 +495,8 @@ drift = {name: float(np.abs(f - reference_features).mean() / np.abs(reference_fe
          for name, (_, f) in probes.items()}
 display(Table(
     ["base", "whole model's validation accuracy", "probe's validation accuracy", "feature change"],
-    [[name, validation_accuracy(arm), probes[name][0], f"{drift[name]:.2e}"] for name, arm in arms.items()],
+    [[name, accuracy, probes[name][0], f"{drift[name]:.2e}"]
+     for name, accuracy in zip(arms, (head_trained, learning_rates[1e-5], validation_accuracy(untrained_head_model)))],
     title=f"{steps} and {untrained_head_steps} fine-tuning steps at 1e-5; feature change = mean |f - f_untouched| "
           "/ mean |f_untouched| on the validation images",
 ))
