@@ -18,7 +18,9 @@
 # - proof that it is the same training: one replicated step gives the same weights as one step on one
 #   device.
 #
-# The model is notebook 05's (the base, BatchNormalization frozen, a new head), at a small image size.
+# The model is notebook 05's without its dropout (a random mask would make the runs compared below
+# differ): the base with BatchNormalization frozen and a Dense head, at a small image size, trained
+# with plain SGD.
 
 # %%
 import os
@@ -89,7 +91,7 @@ with notebook.friendly_errors():
 
 
 def build_model():
-    """Notebook 05's model, BatchNormalization frozen and the base trainable, the same weights every time."""
+    """Notebook 05's model without dropout, BatchNormalization frozen, base trainable; the same weights each time."""
     keras.utils.set_random_seed(settings.seed)
     base_model = models.build_base(settings.base_model, size, weights)
     models.unfreeze_keep_batchnorm_frozen(base_model)
@@ -125,8 +127,10 @@ print(f"per-device batch {per_device_batch} x {len(devices)} devices = global ba
 # ## Several devices, one machine
 # On TensorFlow, build and compile the model inside `strategy.scope()`: its variables become mirrored
 # on every device. On JAX, `keras.distribution.set_distribution(DataParallel(...))` before building
-# the model does the same. `fit()` then splits each global batch across the devices. We count the
-# replicas by measuring where the model's first weight lives: on how many devices it has a copy.
+# the model does the same. `fit()` then gives each device its slice of every global batch: on JAX the
+# cell prints the layout the distribution gives a batch; on TensorFlow the BatchNormalization cell
+# further down reads what each replica saw. We count the replicas by measuring where the model's
+# first weight lives: on how many devices it has a copy.
 
 # %%
 if backend == "tensorflow":
@@ -139,6 +143,9 @@ else:
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     replicated = build_model()
     replicas = len(replicated.weights[0].value.sharding.device_set)  # the devices that hold the array
+    layout = keras.distribution.distribution().get_data_layout((global_batch, size, size, 3))
+    print(f"a global batch is laid out as {layout.axes}: its first axis split over {len(devices)} devices")
+    assert layout.axes[0] == "batch" and layout.device_mesh.shape == (len(devices),), "each device gets a slice"
 print(f"the first weight has a copy on {replicas} devices: {replicas} replicas")
 assert replicas == len(devices), "every device holds a copy of the weights"
 
@@ -146,8 +153,6 @@ assert replicas == len(devices), "every device holds a copy of the weights"
 # ## The same training, proved
 # One step on one device, and one step on all of them, from the same weights and on the same global
 # batch. Data parallelism is only an implementation of the same computation: the weights must agree.
-# (BatchNormalization is frozen here, as in notebook 05. Updating, each device would normalise with its
-# own slice's statistics; this notebook does not measure what that changes.)
 
 # %%
 if backend == "jax":
@@ -178,6 +183,70 @@ history = replicated.fit(train_ds, epochs=1, verbose=0)
 print(f"one epoch of 64 images on {replicas} devices: loss {history.history['loss'][-1]:.4f}")
 if backend == "jax":
     keras.distribution.set_distribution(None)
+
+# %% [markdown]
+# ## BatchNormalization that updates
+# BatchNormalization is frozen here, as in notebook 05. Were it updating, the statistics of a batch
+# would enter every step, and then it matters which images each device normalises with. A tiny model
+# with one BatchNormalization layer (momentum 0, so its moving mean becomes the last batch's mean)
+# takes one step on a global batch whose device slices differ (slice *i* is shifted by 5 *i*); then we
+# read the moving mean from every device's copy. On TensorFlow, `synchronized=True` is the layer's
+# option to share the statistics across replicas; the cell tries both there.
+
+# %%
+rng = np.random.default_rng(settings.seed)
+shifted = np.concatenate([rng.normal(size=(per_device_batch, 4)) + 5.0 * i for i in range(len(devices))])
+shifted = shifted.astype("float32")
+targets = np.zeros((len(shifted), 1), "float32")
+bn_batch = tf.data.Dataset.from_tensor_slices((shifted, targets)).batch(len(shifted))  # one global batch
+slice_means = [shifted[i * per_device_batch:(i + 1) * per_device_batch].mean(axis=0) for i in range(len(devices))]
+
+
+def bn_model(**options):
+    """Dense(1) on one BatchNormalization layer whose moving mean is the last batch's mean."""
+    keras.utils.set_random_seed(settings.seed)
+    inputs = keras.Input((4,))
+    x = keras.layers.BatchNormalization(momentum=0.0, **options)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    return model
+
+
+def moving_means(model):
+    """The moving mean as each device holds it."""
+    value = model.layers[1].moving_mean.value
+    if backend == "tensorflow":
+        return [np.asarray(copy) for copy in value.values]  # a MirroredVariable: one copy per replica
+    return [np.asarray(shard.data) for shard in value.addressable_shards]  # a JAX array: one copy per device
+
+
+arms = {"BatchNormalization()": {}}
+if backend == "tensorflow":
+    arms["BatchNormalization(synchronized=True)"] = {"synchronized": True}
+rows = {}
+for name, options in arms.items():
+    if backend == "tensorflow":
+        with strategy.scope():
+            bn = bn_model(**options)
+    else:
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        bn = bn_model(**options)
+    bn.fit(bn_batch, epochs=1, verbose=0)
+    if backend == "jax":
+        keras.distribution.set_distribution(None)
+    means = moving_means(bn)
+    rows[name] = [len(means), max(float(np.abs(m - own).max()) for m, own in zip(means, slice_means)),
+                  max(float(np.abs(m - shifted.mean(axis=0)).max()) for m in means)]
+display(Table([f"{backend}: layer", "copies read", "largest gap to the device's own slice mean",
+               "largest gap to the global batch's mean"], [[name, *row] for name, row in rows.items()]))
+if backend == "tensorflow":
+    assert rows["BatchNormalization()"][1] < 1e-4, "under MirroredStrategy each replica uses its own slice's statistics"
+    assert rows["BatchNormalization(synchronized=True)"][2] < 1e-4, "synchronized=True shares the global statistics"
+else:
+    assert rows["BatchNormalization()"][2] < 1e-4, "on JAX, BatchNormalization uses the global batch's statistics"
+print("So on this backend an updating BatchNormalization layer normalises with "
+      + ("its own slice's statistics on each replica, unless synchronized=True." if backend == "tensorflow"
+         else "the global batch's statistics, as on one device."))
 
 # %% [markdown]
 # ## Several machines

@@ -191,6 +191,12 @@ MUTATIONS = [
         "options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF",
         "each worker trains on its own shard",
     ),
+    (  # statistics shared across replicas: no replica keeps its own slice's
+        "07_scale_out",
+        'arms = {"BatchNormalization()": {}}',
+        'arms = {"BatchNormalization()": {"synchronized": True}}',
+        "each replica uses its own slice's statistics",
+    ),
     # ---------------------------------------------------------------- 08
     (
         "08_finetuning_choices",
