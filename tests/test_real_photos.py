@@ -1,27 +1,26 @@
 """Proof on real photos, offline: notebook 05 with the ImageNet MobileNetV2 0.35 on ../shared's cats and dogs.
 
-The pretrained run uses the quick profile as a learner gets it, so its asserts (test accuracy, and in the
-notebook itself the learning-rate experiment; the unfreeze-first one only prints) hold for the course's
-defaults. The random-weights run is shorter, to save CI time: with the full quick settings it scored 0.5111
-on the same 360 test photos (measured once on a 2-core CPU), no better than the short run can.
-
-On JAX the pretrained run is smaller too. MobileNetV2 is made of depthwise convolutions, and JAX's on a CPU
-took 435 ms for one 3x3 layer on a 32x112x112x32 batch where TensorFlow took 28 ms (helpers.bench, on this
-2-core machine), so the quick settings ran past the 10-minute cell limit. With JAX_BUDGET notebook 05 took 349 s
-on JAX and 86 s on TensorFlow, and scored 0.9389 and 0.9361 on the same 360 test photos.
+The pretrained run takes a smaller budget than the quick profile (CI_BUDGET: 160 px, 640 training images,
+3 + 1 epochs) on both backends, so that `.ci/run` stays near its 15 minutes: notebook 05 now runs more
+experiments, each on its own model, and the full quick settings took most of CI's time on one worker.
+Its asserts (test accuracy here; in the notebook itself the learning-rate experiment, while the
+unfreeze-first one only prints) hold for that budget. Before the experiments were added, notebook 05 with
+this budget took 349 s on JAX and 86 s on TensorFlow, and scored 0.9389 and 0.9361 on the same 360 test
+photos (one photo apart); the full quick settings scored at least 0.95 on TensorFlow. The random-weights
+run is shorter still: with the full quick settings it scored 0.5111 on the same 360 test photos (measured
+once on a 2-core CPU), no better than the short run can.
 """
 
 import json
 from pathlib import Path
 
-import keras
 import pytest
 
 from conftest import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
 from helpers.run_course import execute_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_transfer_and_finetune.ipynb"
-JAX_BUDGET = {
+CI_BUDGET = {
     "COURSE_IMAGE_SIZE": "160",
     "COURSE_TRAIN_IMAGES": "640",
     "COURSE_EPOCHS_HEAD": "3",
@@ -49,13 +48,11 @@ def shared_material():
 
 
 def test_pretrained_mobilenet_beats_random_weights_on_real_photos(shared_material, monkeypatch, tmp_path):
-    on_jax = keras.backend.backend() == "jax"
-    budget, bar = (JAX_BUDGET, 0.90) if on_jax else ({}, 0.95)
-    pretrained = run_notebook_05(monkeypatch, tmp_path / "pretrained", str(MOBILENET_WEIGHTS), **budget)
+    pretrained = run_notebook_05(monkeypatch, tmp_path / "pretrained", str(MOBILENET_WEIGHTS), **CI_BUDGET)
     short = {"COURSE_TRAIN_IMAGES": "320", "COURSE_EPOCHS_HEAD": "1", "COURSE_EPOCHS_FINETUNE": "1"}
-    random = run_notebook_05(monkeypatch, tmp_path / "random", "none", **{**budget, **short})
+    random = run_notebook_05(monkeypatch, tmp_path / "random", "none", **{**CI_BUDGET, **short})
     print(f"test accuracy: ImageNet weights {pretrained['test_accuracy']:.4f}, random {random['test_accuracy']:.4f}")
     assert pretrained["sizes"]["test"] == random["sizes"]["test"] >= 300
-    assert pretrained["test_accuracy"] >= bar
+    assert pretrained["test_accuracy"] >= 0.90
     assert pretrained["test_accuracy"] - random["test_accuracy"] >= 0.30
     assert (tmp_path / "pretrained" / "models" / "cats_vs_dogs.keras").is_file()
