@@ -10,6 +10,7 @@ skipped, as notebook 04's loader does.
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def load_course_model(path):
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # a zip that is not a Keras archive, a custom layer Keras does not know, ...
-        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
+        reason = _first_sentence(str(error)) or type(error).__name__
         raise PredictError(f"{path} is not a Keras model file Keras can load ({reason}).") from None
     inputs = getattr(model, "inputs", None) or []
     outputs = getattr(model, "outputs", None) or []
@@ -64,26 +65,52 @@ def load_course_model(path):
     return model, int(in_shape[1])
 
 
-def image_files(paths):
-    """(candidate files, number of paths given): files as given, and every file under a folder, sorted.
+def files_under(folder):
+    """(files, others): every file under `folder`, sorted, and every other entry (a broken link, a pipe).
 
+    Linked folders are followed, each real folder once, so a link back up the tree cannot loop.
+    """
+    files, others, seen = [], [], set()
+    for root, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            folders[:] = []
+            continue
+        seen.add(real)
+        for name in names:
+            entry = Path(root, name)
+            (files if entry.is_file() else others).append(entry)
+    return sorted(files), sorted(others)
+
+
+def _first_sentence(text, limit=160):
+    """The first sentence of an error message, cut at a word (with "...") when longer than `limit`."""
+    sentence = " ".join(text.split()).split(". ")[0].rstrip(".")
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def image_files(paths):
+    """(candidate files, skipped (path, reason) pairs): files as given, and every file under a folder.
+
+    Entries under a folder that are not files (a broken link) are skipped with a reason, not dropped.
     A missing path, or a folder with no files at all, is a PredictError.
     """
     if not paths:
         raise PredictError("Nothing to classify: give IMAGES=path (a file, several files or a folder).")
-    files = []
+    files, skipped = [], []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file())
+            found, others = files_under(path)
             if not found:
                 raise PredictError(f"The folder {path} holds no files, so no images to classify.")
             files += found
+            skipped += [(str(p), "a broken link" if p.is_symlink() else "not a file") for p in others]
         elif path.is_file():
             files.append(path)
         else:
             raise PredictError(f"{path} does not exist (IMAGES takes files or folders).")
-    return files
+    return files, skipped
 
 
 def usable_images(files):
@@ -154,17 +181,20 @@ def predict(paths, model_path=None, out_dir=None):
 
     Returns the rows (file, class, P(dog), logit). Raises PredictError for input it cannot use.
     """
-    from helpers import data
     from helpers.tables import Table
 
     settings = load_settings()
     model_path = Path(model_path) if model_path else default_model_path(settings)
-    files = image_files(paths)
+    files, not_files = image_files(paths)
     model, image_size = load_course_model(model_path)
     usable, skipped = usable_images(files)
-    data.report_skipped(skipped, len(files))
+    skipped, total = not_files + skipped, len(files) + len(not_files)
+    if skipped:  # every one, not notebook 04's five examples: these are the user's own files
+        print(f"Skipped {len(skipped):,} of {total:,} files that are not usable images:")
+        for path, reason in skipped:
+            print(f"  {path}: {reason}")
     if not usable:
-        raise PredictError(f"None of the {len(files):,} files given is a usable image (see the list above).")
+        raise PredictError(f"None of the {total:,} files given is a usable image (see the list above).")
     progress = _print_progress if len(usable) >= PROGRESS_FROM else None
     logits = classify(model, image_size, usable, progress)
     rows = [(p, CLASS_NAMES[logit > 0], probability_of_dog(logit), logit) for p, logit in zip(usable, logits)]
@@ -174,7 +204,7 @@ def predict(paths, model_path=None, out_dir=None):
     write_csv(out_dir / "predictions.csv", rows)
     shown = write_contact_sheet(out_dir / "contact_sheet.png", rows)
     print(
-        f"{len(rows):,} images classified with {model_path} at {image_size} px (P(dog): the probability of dog; "
+        f"{len(rows):,} image{'s' if len(rows) != 1 else ''} classified with {model_path} at {image_size} px (P(dog): the probability of dog; "
         f"class dog when above 0.5); {len(skipped):,} skipped."
     )
     print(f"Wrote {out_dir / 'predictions.csv'} and {out_dir / 'contact_sheet.png'}", end="")

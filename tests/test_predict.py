@@ -143,7 +143,7 @@ def test_a_folder_without_images(model_path, tmp_path, capsys):
 
 def test_a_file_that_is_not_an_image_is_skipped(photos, model_path, tmp_path, capsys):
     code, out, _ = run_main(capsys, "--model", model_path, "--out", tmp_path, photos / "notes.jpg", photos / "b.png")
-    assert code == 0 and f"{photos / 'notes.jpg'}: unreadable" in out and "1 images classified" in out
+    assert code == 0 and f"{photos / 'notes.jpg'}: unreadable" in out and "1 image classified" in out
 
 
 def test_missing_model(photos, tmp_path, capsys):
@@ -166,3 +166,38 @@ def test_a_model_that_is_not_a_course_model(photos, tmp_path, capsys, input_shap
     tiny_model(input_shape, units).save(tmp_path / "other.keras")
     code, _, err = run_main(capsys, "--model", tmp_path / "other.keras", photos)
     assert code == 2 and "is not a course model" in one_sentence(err) and said in err
+
+
+def test_links_are_followed_or_reported_and_a_jpeg_named_png_is_read(model_path, tmp_path, capsys):
+    folder, elsewhere = tmp_path / "photos", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(folder / "jpeg.png", format="JPEG")
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(elsewhere / "linked.jpg")
+    (folder / "linked_folder").symlink_to(elsewhere)
+    (folder / "loop").symlink_to(folder)  # a link back up the tree: walked once, not forever
+    (folder / "broken.jpg").symlink_to(tmp_path / "gone.jpg")
+    code, out, _ = run_main(capsys, "--model", model_path, "--out", tmp_path / "out", folder)
+    assert code == 0 and f"{folder / 'broken.jpg'}: a broken link" in out, "a broken link is reported, not dropped"
+    with open(tmp_path / "out" / "predictions.csv") as file:
+        classified = [row["file"] for row in csv.DictReader(file)]
+    assert classified == [str(folder / "jpeg.png"), str(folder / "linked_folder" / "linked.jpg")]
+    assert "Skipped 1 of 3 files" in out and "2 images classified" in out
+
+
+def test_every_skipped_file_is_listed(model_path, tmp_path, capsys):
+    for i in range(7):
+        (tmp_path / f"note_{i}.txt").write_text("not a photo")
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / "black.png")
+    code, out, _ = run_main(capsys, "--model", model_path, "--out", tmp_path / "out", tmp_path)
+    assert code == 0 and all(f"note_{i}.txt: not an image file" in out for i in range(7))
+    assert "1 image classified" in out
+
+
+def test_an_unloadable_model_is_named_in_one_whole_sentence(photos, tmp_path, capsys):
+    (tmp_path / "model.txt").write_text("not a model")
+    code, _, err = run_main(capsys, "--model", tmp_path / "model.txt", photos)
+    sentence = one_sentence(err)
+    assert code == 2 and sentence.startswith(f"{tmp_path / 'model.txt'} is not a Keras model file Keras can load (")
+    assert sentence.endswith("(File format not supported: filepath=" + str(tmp_path / "model.txt") + ")."), sentence
