@@ -226,7 +226,7 @@ MUTATIONS = [
         "08_finetuning_choices",
         "target.set_weights([keras.ops.convert_to_numpy(source.kernel),",
         "target.set_weights([keras.ops.convert_to_numpy(source._kernel),",
-        "the merged model predicts what the LoRA model predicts",
+        "each merged layer computes exactly what its LoRA layer computes",
     ),
     # ---------------------------------------------------------------- 09
     (  # the dog logit as every image's score: for cats the map shows what argues for dog
