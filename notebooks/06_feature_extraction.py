@@ -108,8 +108,9 @@ head, fast_history, fast_seconds_per_epoch = train_head_on(train_features, valid
 
 # %% [markdown]
 # ## Why transfer learning works
-# The head above learns from what ImageNet taught the base. Give the same head the features of the
-# same architecture with **random** weights, and there is a trap in the comparison: random weights
+# With ImageNet weights, the head above learns from what ImageNet taught the base. Give the same head
+# the features of the same architecture with **random** weights, and there is a trap in the comparison:
+# random weights
 # change the *scale* of the features as well as what they hold. Through untrained BatchNormalization
 # layers the scale can collapse (the table prints each extractor's mean |feature|), while the head's
 # learning rate suits features of ordinary size. To compare what the features hold, not their scale,
@@ -175,12 +176,24 @@ comparison = Table(
     ["workflow", "seconds per epoch", "final validation accuracy"],
     [["feature extraction (head only)", fast_seconds_per_epoch, fast_history.history["val_binary_accuracy"][-1]],
      ["through the frozen base", slow_seconds_per_epoch, slow_history.history["val_binary_accuracy"][-1]]],
-    title=f"Same data, same head, {settings.epochs_head} epochs; extraction itself took {extraction_seconds:.1f} s",
+    title=f"Same images (augmented only through the base), same head, {settings.epochs_head} epoch(s); "
+    f"extraction itself took {extraction_seconds:.1f} s",
 )
 display(comparison)
+
+
+def noise(accuracy):
+    """About two standard errors of an accuracy measured on this run's validation images."""
+    return 2 * np.sqrt(accuracy * (1 - accuracy) / len(validation_labels))
+
+
+print(f"{len(validation_labels)} validation images: an accuracy of "
+      f"{slow_history.history['val_binary_accuracy'][-1]:.2f} is measured to about "
+      f"± {noise(slow_history.history['val_binary_accuracy'][-1]):.2f} (two standard errors); "
+      "a smaller difference between the rows is no measured difference")
 plot_curves({"feature extraction": fast_history, "through the base": slow_history}, title="Head training");
 speedup = slow_seconds_per_epoch / fast_seconds_per_epoch
-print(f"feature extraction trains the head {speedup:.0f}x faster per epoch")
+print(f"feature extraction trains the head {speedup:.1f}x faster per epoch")
 assert speedup > 1, "an epoch over stored vectors must beat an epoch through the base"
 
 # %% [markdown]
@@ -229,7 +242,8 @@ model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCro
               metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 finetune_history = model.fit(train_ds, epochs=1, validation_data=validation_ds, verbose=0)
 after = finetune_history.history["val_binary_accuracy"][-1]
-print(f"validation accuracy: head from features {before:.4f}; after one epoch of fine-tuning {after:.4f}")
+print(f"validation accuracy: head from features {before:.4f}; after one epoch of fine-tuning {after:.4f} "
+      f"(each measured to about ± {noise(before):.2f} on {len(validation_labels)} images)")
 
 notebook.save_results(
     settings, "06_feature_extraction", extraction_seconds=extraction_seconds,
@@ -247,7 +261,8 @@ notebook.save_results(
 #   heads, learning rates and epochs quickly, on small data, or on a machine without a GPU.
 # - **Through the base** runs the base every epoch. It is the only one of the two that can use random
 #   augmentation, since each epoch sees new versions of the images. Whether that wins accuracy
-#   depends on the data: compare the two rows of the table above for this run.
+#   depends on the data: compare the two rows of the table above for this run, with the noise printed
+#   below it.
 # - A common path: explore with features, then put the chosen head on the base and fine-tune.
 
 # %% [markdown]
