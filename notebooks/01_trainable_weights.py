@@ -48,7 +48,8 @@ print("Dense:", [w.path for w in dense.trainable_weights])
 
 # %% [markdown]
 # Some layers own weights that gradient descent never touches. `BatchNormalization` has two: the
-# moving mean and moving variance, which the layer updates itself during the forward pass.
+# moving mean and moving variance, which the layer updates itself when it is called in training mode
+# (notebook 03 measures when).
 
 # %%
 batchnorm = keras.layers.BatchNormalization()
@@ -84,6 +85,9 @@ frozen_dense = keras.layers.Dense(3)
 frozen_dense.build((None, 4))
 frozen_dense.trainable = False
 assert weight_counts(frozen_dense) == (2, 0, 2), "freezing moves both of Dense's weights to the non-trainable list"
+probe = np.ones((1, 4), "float32")
+by_hand = probe @ keras.ops.convert_to_numpy(frozen_dense.kernel) + keras.ops.convert_to_numpy(frozen_dense.bias)
+assert np.allclose(keras.ops.convert_to_numpy(frozen_dense(probe)), by_hand), "a frozen layer still computes with its weights"
 
 display(
     Table(
@@ -116,16 +120,17 @@ assert changes["first"] == [], "the frozen layer must not change"
 assert len(changes["second"]) == 2, "the trainable layer's kernel and bias must both change"
 
 # %% [markdown]
-# The frozen layer's kernel and bias are bit-for-bit identical after training; the other layer's both
-# moved.
+# The frozen layer's kernel and bias are exactly equal to their values before training (compared with
+# zero tolerance); the other layer's both moved.
 #
 # ## A training loop of your own
 # The guide says freezing also holds "when training with any custom loop that relies on
 # `trainable_weights` to apply gradient updates". Such a loop asks for gradients of exactly the weights
 # in `model.trainable_weights` and updates only those, so a frozen layer is never touched. How to take a
 # gradient depends on the backend: on TensorFlow a `tf.GradientTape`; on JAX `jax.grad` of a pure
-# function, `model.stateless_call`, that takes the trainable weights' values as its argument. The cell
-# runs the loop for the backend in force (TensorFlow and JAX; on another backend it says so and skips).
+# function (`loss_of` below, built on `model.stateless_call`) whose argument is the trainable weights'
+# values. The cell runs the loop for the backend in force (TensorFlow and JAX; on another backend it
+# says so and skips).
 
 # %%
 frozen_layer = keras.layers.Dense(3, activation="relu")

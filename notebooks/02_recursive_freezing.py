@@ -107,10 +107,11 @@ assert inner_model.layers[0].trainable is True, "freezing then unfreezing thaws 
 
 # %% [markdown]
 # ## Partial unfreezing
-# Fine-tuning often thaws only the top of a base: its last layers hold the most task-specific
-# features. Freeze the whole base, then set `trainable = True` on its last N layers. The base's own flag
-# stays `False`, and `base.trainable_weights` is empty; yet the model you train collects the weights of
-# every trainable layer inside it, so the thawed layers do train. The summary shows both sides: the
+# Fine-tuning often thaws only the top of a base, whose last layers hold the most task-specific features
+# (a finding from the literature, e.g. Yosinski et al., 2014, not measured here). Freeze the whole base,
+# then set `trainable = True` on its last N layers. The base's own flag stays `False`, and
+# `base.trainable_weights` is empty; yet the model you train collects the weights of every trainable
+# layer inside it, so the thawed layers do train. The summary shows both sides: the
 # base's row says it does not train, its thawed blocks' rows say they do, and "Trainable params" counts
 # them with the head. Measured, with `fit()`:
 
@@ -158,9 +159,10 @@ base.trainable = False  # a real change
 assert len(full_model.trainable_weights) == 2, "True then False freezes the base on every backend: the head trains"
 
 # %% [markdown]
-# The same loop works on a real base: you can unfreeze only its last few blocks. That is a common
-# choice when data is scarce (advice; the course does not measure it). Notebook 05 unfreezes the whole
-# base and keeps every BatchNormalization layer frozen; notebook 03 shows why.
+# The same loop runs on a real base, but counting layers can cut one of its blocks in half: notebook 08
+# unfreezes whole blocks, read from the layer names, and measures what each depth costs and buys.
+# Unfreezing only the top is a common choice when data is scarce (advice). Notebook 05 unfreezes the
+# whole base and keeps every BatchNormalization layer frozen; notebook 03 shows why.
 
 # %% [markdown]
 # ## Exercises
@@ -178,9 +180,9 @@ def unfreeze_last(model, n):
 exercises.check_unfreeze_last(unfreeze_last);
 
 # %% [markdown]
-# **2.** Spot the bug. Readers of a well-known book's notebooks reported this "fine-tuning" recipe
+# **2.** Spot the bug. A reader of a well-known book's notebooks reported this "fine-tuning" recipe
 # (fchollet/deep-learning-with-python-notebooks#257): its second phase, at a learning rate 100 times
-# lower, ran exactly as fast as the first. Predict before you run: which weights does the second `fit()`
+# lower, took as long per epoch as the first. Predict before you run: which weights does the second `fit()`
 # change? Then run the check on it, and write `fine_tune(model, base, x, y)` without the bug. The check
 # runs your function on a small model and records, for each `fit()`, whether the base's weights moved.
 

@@ -13,7 +13,7 @@
 # - the difference between the `trainable` attribute and the `training` call argument, shown on
 #   BatchNormalization and Dropout by measuring what each layer does;
 # - why you must call `compile()` again after changing `trainable`;
-# - a place where the keras.io guide is wrong for Keras 3, with numbers, and what to do instead.
+# - a place where the keras.io guide is wrong for Keras 3, with numbers, and what to do instead;
 # - what drifting statistics do to a pretrained model during fine-tuning, at three momenta.
 
 # %%
@@ -51,6 +51,7 @@ def batchnorm_behaviour(trainable, training):
     layer.build(batch.shape)
     layer.trainable = trainable
     before = layer.moving_mean.numpy()
+    assert not before.any(), "a fresh BatchNormalization's moving mean starts at 0"
     output = keras.ops.convert_to_numpy(layer(batch, training=training))
     uses_batch_statistics = bool(abs(output.mean()) < 0.5)  # normalised with the batch's own mean of ~5
     return uses_batch_statistics, not np.allclose(before, layer.moving_mean.numpy())
@@ -79,6 +80,7 @@ display(table)
 
 # %%
 assert table.column("Dropout drops") == [True, False, True, False], "Dropout follows `training` only"
+assert keras.layers.Dropout(0.5).weights == [], "Dropout has no weights to freeze"
 assert table.column("BN uses batch stats") == [True, False, False, False], "frozen BN normalises as in inference"
 assert table.column("BN moving stats move") == [True, False, False, False], "frozen BN never updates its statistics"
 
@@ -103,6 +105,8 @@ def frozen_layer_changes(steps):
                 model.compile(optimizer="adam", loss="mse")
             elif step == "freeze":
                 layer.trainable = False
+                trainable_paths = [w.path for w in model.trainable_weights]
+                assert layer.kernel.path not in trainable_paths, "trainable_weights changes the moment you set it"
             else:
                 before = models.weight_values(layer)
                 model.fit(x_small, y_small, verbose=0)
@@ -187,7 +191,7 @@ assert models.changed(stats_head_trained, stats_after), "the guide's claim would
 # called with `training=False`. What does work, as the first table showed: keep each BatchNormalization
 # layer's own `trainable = False`. This function unfreezes a model, then freezes every BatchNormalization
 # layer in it again, however deeply nested (`all_layers` and `batchnorm_layers` walk nested models as
-# notebook 02 did). Notebooks 06 and 07 call it from `helpers.models`; notebook 05's fine-tuning cell
+# notebook 02 did). Later notebooks call it from `helpers.models`; notebook 05's main fine-tuning cell
 # writes the same two steps out on screen, for a base without nested models.
 
 
@@ -259,11 +263,11 @@ wrapped_model.fit(images, targets, batch_size=16, verbose=0)
 moved = models.changed(weights_before, models.weight_values(wrapped_base))
 print("weights that changed:", moved)
 assert models.changed(stats_before, models.moving_statistics(wrapped_base)) == [], "the wrapper keeps the statistics"
-assert any("gamma" in key for key in moved) and any("kernel" in key for key in moved), "gamma and kernels train"
+assert all(any(name in key for key in moved) for name in ("gamma", "beta", "kernel")), "gamma, beta, kernels train"
 
 # %% [markdown]
-# Which to choose? Both keep the pretrained statistics, and a parameter count cannot tell them from the
-# guide's recipe that does not: the wrapper changes no count. Compare the three models of this section:
+# Which to choose? Both keep the pretrained statistics. A parameter count cannot tell the wrapper from
+# the guide's recipe, which does not keep them: the wrapper changes no count. Compare the three models of this section:
 
 # %%
 counts = {
@@ -279,17 +283,20 @@ assert frozen_extra == gamma_and_beta, "freezing BN makes gamma and beta non-tra
 
 # %% [markdown]
 # The guide's own counts for Xception (20,809,001 trainable, 54,528 non-trainable once unfrozen;
-# notebook 05 checks them) are those of the first and last rows: only the moving statistics are
-# non-trainable, gamma and beta train. They describe the wrapper, not the frozen layers: freezing moves
-# gamma and beta to the non-trainable side too (Xception: 20,754,473 / 109,056). The course freezes the
+# notebook 05 asserts them) have the shape of the first and last rows: only the moving statistics are
+# non-trainable, gamma and beta train. They fit the wrapper as well as the guide's model, not the frozen
+# layers: freezing moves gamma and beta to the non-trainable side too (Xception: 20,754,473 / 109,056,
+# also asserted in notebook 05). The course freezes the
 # layers (simple, and nothing to wrap); the wrapper also lets gamma and beta adapt to the new data. Either
 # way, not `training=False` in the functional model alone.
 
 # %% [markdown]
 # ## What drifting statistics do to a pretrained model
-# The guide's reason for keeping BatchNormalization in inference mode: right after unfreezing, its
-# statistics get re-estimated on small batches of the *new* data, and every feature the new head was
-# trained on shifts under it. We reproduce that in seconds, on synthetic images:
+# The guide's reason for keeping BatchNormalization in inference mode: otherwise the updates to its
+# non-trainable weights "destroy what the model has learned". How that happens: once the base is
+# unfrozen, its statistics get re-estimated on small batches of the *new* data, and every feature the new
+# head was trained on shifts under it. We reproduce that on synthetic images small enough to train on a
+# CPU:
 # - **pretraining** (data A): dim, low-contrast stripes, labelled by their orientation. A small base
 #   (two convolutions, each followed by BatchNormalization) and a Dense layer learn them; its moving
 #   statistics are then set to A's, as a long pretraining would leave them;
@@ -386,8 +393,8 @@ print(f"validation accuracy on B with the trained head: {head_accuracy:.3f}")
 
 # %% [markdown]
 # Fine-tuning. Our small base's BatchNormalization layers use a momentum of 0.9 (PyTorch's default, which
-# PyTorch writes as `momentum=0.1`) so that the drift shows within 40 steps. Keras's default is 0.99, and
-# the pretrained bases of `keras.applications` differ: measured below. So we also fine-tune with the
+# its documentation writes as `momentum=0.1`) so that the drift shows within 40 steps. Keras's default is
+# 0.99, and not every base of `keras.applications` uses it: measured below. So we also fine-tune with the
 # statistics updating at momentum 0.99 and 0.999. For each run the table gives validation accuracy and
 # loss on B, and how far the moving means have gone from A's toward B's (0% at A's, 100% at B's).
 
@@ -446,7 +453,8 @@ print("largest relative change of a convolution kernel in 40 steps:",
 # What the numbers say, each checked below:
 # - the weights barely move (the printed kernel changes), while the moving statistics, where they
 #   update, go most of the way toward B's at momentum 0.9; frozen, they stay at A's;
-# - with momentum 0.9 updating the statistics costs accuracy within a few steps; frozen, nothing is lost;
+# - with momentum 0.9 updating the statistics costs accuracy within a few steps; frozen, no measured step
+#   falls 0.10 below the trained head's accuracy;
 # - a higher momentum moves the statistics more slowly, and the damage comes later: printed below, the
 #   first step whose accuracy is 0.10 or more below the trained head's (`None`: not within 40 steps).
 
@@ -470,7 +478,7 @@ assert damage[slow] is None and damage[frozen] is None, "0.999 and frozen: no da
 assert ways[slow][steps[-1]] < 0.10, "at momentum 0.999, 40 steps move the statistics less than 10% of the way"
 
 # %% [markdown]
-# Which momentum does a real base use? Keras's `BatchNormalization` defaults to 0.99; the bases of
+# Which momentum does a real base use? Keras's `BatchNormalization` defaults to 0.99; some bases of
 # `keras.applications` set their own. Measured on the course's two bases (random weights, so nothing is
 # downloaded):
 
@@ -484,15 +492,16 @@ assert base_momenta == {"mobilenet_v2_0.35": {0.999}, "xception": {0.99}}, "Mobi
 
 # %% [markdown]
 # MobileNetV2, the quick profile's base, updates its statistics with momentum 0.999: in the experiment
-# above, 40 steps at 0.999 moved them less than a tenth of the way and did not cost 0.10 of accuracy. On that base
-# the guide's recipe, whose statistics update, drifts far more slowly than on our small base at 0.9; how
-# much that matters on real photos is an experiment of its own (`make bench` compares the guide's recipe
-# with the course's on the quick profile, see the README). Frozen statistics avoid the drift altogether,
-# and that is why the course freezes BatchNormalization when fine-tuning. It is a safe default for
-# small data, not a law (opinion, backed by the literature rather than by a measurement here): when the
-# new data differs from the old mainly in the statistics themselves, re-estimating them can *help* (the
-# idea behind AdaBN, Li et al., 2016), and fastai keeps BatchNormalization layers training when it freezes
-# the rest of a pretrained model (its `train_bn=True` default).
+# above, 40 steps at 0.999 moved them less than a tenth of the way and did not cost 0.10 of accuracy.
+# On that base the guide's recipe, whose statistics update, drifts far more slowly than on our small base
+# at 0.9 (each batch weighs 0.001 in the moving average instead of 0.1); how much that matters on real
+# photos is an experiment of its own (`make bench` compares the guide's recipe with the course's on the
+# quick profile, see the README). Frozen statistics avoid the drift altogether, and that is why the
+# course freezes BatchNormalization when fine-tuning. It is a safe default for small data, not a law
+# (opinion, backed by the literature rather than by a measurement here): when the new data differs from
+# the old mainly in the statistics themselves, re-estimating them can *help* (the idea behind AdaBN, Li et
+# al., 2016), and fastai keeps BatchNormalization layers training when it freezes the rest of a
+# pretrained model (its `train_bn=True` default).
 
 # %% [markdown]
 # ## Exercises
