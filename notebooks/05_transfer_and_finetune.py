@@ -413,9 +413,9 @@ del xception, guide_model
 # %% [markdown]
 # ## Why the guide's recipe is careful: two experiments
 # Each experiment trains models of its own, built afresh and given weights saved above, so the model
-# above stays as it is and running a cell again repeats the experiment from the same start. Each model trains for the same few steps
-# (the number is printed: a small training split has fewer), then is measured on the validation
-# split. With random weights (smoke) the figures mean nothing and the cells only print them.
+# above stays as it is and running a cell again repeats the experiment from the same start. Each
+# model trains for the same few steps (the number is printed: a small training split has fewer), then
+# is measured on the validation split. With random weights (smoke) the figures mean nothing and the cells only print them.
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate
 # (1e-3) and with the course's (1e-5). With pretrained weights, and at least 10 steps and 64 validation
@@ -462,6 +462,9 @@ display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} 
 # The claim needs pretrained weights and a run large enough to show it: with a few steps on a few dozen
 # validation images, both rates can leave the head where it was, so a small run prints instead.
 enough = steps >= 10 and course_data.sizes["validation"] >= 64
+rate_margin = 2 * np.sqrt(sum(a * (1 - a) for a in learning_rates.values()) / course_data.sizes["validation"])
+print(f"1e-5 minus 1e-3: {learning_rates[1e-5] - learning_rates[1e-3]:+.4f}; "
+      f"two standard errors (unpaired): {rate_margin:.4f}")
 if settings.uses_pretrained_weights and enough:
     assert learning_rates[1e-5] > learning_rates[1e-3], "a large rate wrecks the pretrained features"
 elif settings.uses_pretrained_weights:
