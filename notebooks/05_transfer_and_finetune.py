@@ -415,7 +415,8 @@ del xception, guide_model
 # Each experiment trains models of its own, built afresh and given weights saved above, so the model
 # above stays as it is and running a cell again repeats the experiment from the same start. Each
 # model trains for the same few steps (the number is printed: a small training split has fewer), then
-# is measured on the validation split. With random weights (smoke) the figures mean nothing and the cells only print them.
+# is measured on the validation split. With random weights (smoke) the figures mean nothing and the
+# cells only print them.
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate
 # (1e-3) and with the course's (1e-5). With pretrained weights, and at least 10 steps and 64 validation
