@@ -54,8 +54,8 @@ print(course_data.description, course_data.sizes, f"seeds {SEEDS}")
 # ## Is the difference real?
 # An accuracy measured on *n* test images is one draw: on other images of the same kind it would come
 # out a little different. The **Wilson interval** gives the range of accuracies that this result is
-# compatible with (95% here). It is the usual choice because, unlike "accuracy ± 1.96 standard errors",
-# it never leaves 0-100% and is not zero-wide at 100%.
+# compatible with (95% here). We use it rather than "accuracy ± 1.96 standard errors" because it never
+# leaves 0-100% and is not zero-wide at 100%.
 
 
 # %%
@@ -102,14 +102,16 @@ def mcnemar_exact(right_a, right_b):
 
 
 # %% [markdown]
-# An example with the course's quick test split of 360 photos, where one photo is 0.28 points: say two
-# recipes get 350 and 354 of them right. The cell below computes the interval of the first, and the
+# An example with 360 test photos (the quick profile's test split of the shared 2,400-photo folder,
+# as in `make bench`), where one photo is 0.28 points: say two recipes get 350 and 354 of them right. The cell below computes the interval of the first, and the
 # paired test for two ways the four-photo gap could come about.
 
 # %%
 low, high = wilson_interval(350, 360)
 print(f"350 of 360 right: {350 / 360:.4f}, 95% interval {low:.4f} to {high:.4f} ({high - low:.2%} wide)")
 assert low < 354 / 360 < high, "a gap of 4 photos in 360 lies inside the Wilson interval"
+print(f"360 of 360 right: 95% interval {wilson_interval(360, 360)[0]:.4f} to 1")
+assert wilson_interval(360, 360)[0] < 1.0, "the Wilson interval is not zero-wide at 100%"
 # 10 images only B gets right and 6 only A gets right: 354 against 350 with 16 disagreements
 _, _, p_spread = mcnemar_exact([True] * 6 + [False] * 10, [False] * 6 + [True] * 10)
 # 4 images only B gets right, none only A: the same gap, every disagreement on one side
@@ -117,17 +119,23 @@ _, _, p_one_sided = mcnemar_exact([False] * 4, [True] * 4)
 print(f"same 4-photo gap: p = {p_spread:.3f} when 16 images disagree, p = {p_one_sided:.3f} when 4 do")
 assert p_spread > 0.05 and p_one_sided > 0.05, "4 photos in 360 is no measurable difference either way"
 assert p_one_sided == 2 / 2**4, "four of four disagreements on one side: p = 2/16"
+p_five, p_six = (mcnemar_exact([False] * k, [True] * k)[2] for k in (5, 6))
+print(f"every disagreement on one side: p = {p_five:.4f} for 5 of 5, p = {p_six:.4f} for 6 of 6")
+assert p_five > 0.05 > p_six, "the paired test needs at least 6 disagreements, all on one side, to reach p < 0.05"
 
 # %% [markdown]
-# Even four of four disagreements on one side is not enough at the 5% level (p = 2/16 = 0.125): on this
-# much data, a recipe has to win by more than a handful of photos before the numbers can tell. And a
+# Even four of four disagreements on one side is not enough at the 5% level (p = 2/16 = 0.125), nor is
+# five of five: the test only sees the disagreements, so however many test images there are, a recipe
+# must win on at least six of them, with none going the other way, before the numbers can tell (more
+# when the disagreements are split). And a
 # different seed (a different shuffle, augmentation and head initialisation) can move a result too; we
 # repeat each run over the seeds printed above (three in the quick and full profiles; the smoke profile
 # runs one, which checks the mechanics and says nothing about spread) and report mean and spread.
 #
 # ## The runs
 # One function trains the head on the frozen base (notebook 05's recipe), for a given seed; the others
-# start from that head, so they differ only in what they fine-tune.
+# start from that head, so within a seed the runs differ only in the recipe being compared (what is
+# fine-tuned, at which rate, for how many epochs).
 
 
 # %%
@@ -205,7 +213,7 @@ def verdict(name_a, right_a, name_b, right_b):
     """One sentence: McNemar's test between two recipes on the same test images."""
     only_a, only_b, p_value = mcnemar_exact(right_a, right_b)
     finding = "a measurable difference" if p_value < 0.05 else "no measurable difference on this data"
-    return f"{name_a} vs {name_b}: {only_a} images only the first gets right, {only_b} only the second; p = {p_value:.3f}: {finding}"
+    return f"{name_a} vs {name_b}, first seed: {only_a} images only the first gets right, {only_b} only the second; p = {p_value:.3f}: {finding}"
 
 
 head_models = {seed: build_model(seed) for seed in SEEDS}
@@ -266,11 +274,11 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 # %% [markdown]
 # ## How much to unfreeze: by blocks, not by layer index
 # TensorFlow's tutorial unfreezes MobileNetV2 "from layer 100 on"; a layer index is easy to write and
-# easy to get wrong, because it can cut a block in half (its expansion frozen, its projection not). The
-# layer names of `keras.applications` bases say which block each layer belongs to: `block_13_expand`,
-# `block_13_depthwise_BN`, ... in MobileNetV2, `block13_sepconv1` in Xception. A layer whose name names
-# no block (MobileNetV2's final `Conv_1`, Xception's unnamed residual convolutions) belongs to the block
-# before it.
+# easy to get wrong, because it can cut a block in half (there: block 11's expansion frozen, its
+# projection not; printed below). The layer names of `keras.applications` bases say which block each
+# layer belongs to: `block_13_expand`, `block_13_depthwise_BN`, ... in MobileNetV2, `block13_sepconv1` in
+# Xception. A layer whose name names no block (MobileNetV2's final `Conv_1`, Xception's residual
+# convolutions, auto-named `conv2d_1`, ...) belongs to the block before it in `base_model.layers`.
 
 
 # %%
@@ -311,6 +319,13 @@ print(f"{probe_base.name}: {len(probe_base.layers)} layers in {len(groups)} bloc
 assert [layer for _, layers in groups for layer in layers] == probe_base.layers, "every layer in one block, in order"
 assert all(len({re.match(r"(block_?\d+)?", layer.name).group(0) for layer in layers} - {""}) <= 1
            for _, layers in groups), "no block holds layers named for another block"
+if settings.base_model.startswith("mobilenet_v2"):  # the tutorial's base: it freezes layers[:100]
+    owner = {layer.name: name for name, layers in groups for layer in layers}
+    cut_block = owner[probe_base.layers[100].name]
+    convs = [layer for layer in probe_base.layers if owner[layer.name] == cut_block and "conv" in type(layer).__name__.lower()]
+    print(f"from layer 100 on: {cut_block} is cut, frozen", [c.name for c in convs if probe_base.layers.index(c) < 100],
+          "trained", [c.name for c in convs if probe_base.layers.index(c) >= 100])
+    assert owner[probe_base.layers[99].name] == cut_block, "unfreezing from layer 100 cuts a block of MobileNetV2 in half"
 
 # %% [markdown]
 # Four depths, each fine-tuned for the same epochs at the same learning rate (1e-5, notebook 05's)
@@ -352,13 +367,22 @@ print(verdict("every block", depth_runs["every block"][0]["right"], "head only",
 # pretrained layer exactly. Keras 3 has it built in: `layer.enable_lora(rank)`, on `Dense`,
 # `EinsumDense`, `Embedding` and, in the pinned Keras, `Conv2D`, but not on the depthwise and separable
 # convolutions (printed below). We enable it on the base's pointwise (1x1) convolutions, which hold most
-# of MobileNetV2's weights (measured below).
+# of MobileNetV2's weights (measured below). `enable_lora` freezes the kernel itself, but freezing and
+# unfreezing the layer afterwards thaws it again (printed below): set the flags first, then enable LoRA.
 
 # %%
 RANK = 4
 LAYER_KINDS = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Embedding, keras.layers.Conv2D,
                keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
 print("enable_lora:", {kind.__name__: hasattr(kind, "enable_lora") for kind in LAYER_KINDS})
+demo = keras.layers.Conv2D(8, 1)
+demo.build((None, 4, 4, 3))
+demo.enable_lora(2)
+print("trainable after enable_lora:", [w.name for w in demo.trainable_weights])
+demo.trainable = False  # frozen and unfrozen after enable_lora, as fine-tuning code often does
+demo.trainable = True
+print("after trainable = False, then True:", [w.name for w in demo.trainable_weights])
+assert "kernel" in [w.name for w in demo.trainable_weights], "trainable = True after enable_lora thaws the kernel"
 
 
 def enable_lora_on_pointwise(base_model, rank):
@@ -378,7 +402,7 @@ sample = next(iter(test_ds))[0].numpy()
 
 lora_runs = {"LoRA rank 4 (pointwise convolutions)": []}
 for seed in SEEDS:
-    lora_model = keras.models.clone_model(head_models[seed][0])  # a copy: the next section needs the originals
+    lora_model = keras.models.clone_model(head_models[seed][0])  # a copy, so the originals stay free of LoRA
     lora_model.set_weights(head_weights[seed])
     lora_base = next(layer for layer in lora_model.layers if isinstance(layer, keras.Model))
     lora_layers = enable_lora_on_pointwise(lora_base, RANK)
@@ -391,7 +415,7 @@ head_weight_count = models.count_params(lora_model.layers[-1].weights)
 assert models.param_counts(lora_model)[0] == models.count_params(adapter_weights) + head_weight_count, (
     "LoRA trains only the adapters and the head"
 )
-pointwise_share = sum(int(np.prod(layer.kernel.shape)) for layer in lora_layers) / lora_base.count_params()
+pointwise_share = sum(int(np.prod(layer.kernel.shape)) for layer in lora_layers) / probe_base.count_params()  # no adapters
 lora_share = models.param_counts(lora_model)[0] / depth_runs["every block"][0]["trainable"]
 print(f"the pointwise kernels hold {pointwise_share:.0%} of the base's parameters; LoRA trains "
       f"{lora_share:.1%} of what fine-tuning every block trains")
@@ -399,6 +423,8 @@ assert pointwise_share > 0.5, "the pointwise convolutions hold most of the base'
 assert lora_share < 0.1, "LoRA trains a small fraction of the parameters"
 display(Table(HEADER, summary_rows({**lora_runs, "every block": depth_runs["every block"]}),
               title=f"LoRA against full fine-tuning ({FINETUNE_EPOCHS} epoch(s), {len(SEEDS)} seed(s))"))
+print(verdict("LoRA", lora_runs["LoRA rank 4 (pointwise convolutions)"][0]["right"],
+              "every block", depth_runs["every block"][0]["right"]))
 
 # %% [markdown]
 # What must be kept per task is only the adapters and the head; the base is shared by every task.
@@ -473,11 +499,12 @@ assert len(separable) > len(plain_convs), "most of Xception's convolutions are s
 # ## Summary
 # - Before believing that one recipe beats another, put an interval on each accuracy and run the paired
 #   test on the same images; repeat over seeds. On a few hundred images, a handful of photos is noise.
-# - Unfreeze by blocks, read from the layer names; deeper unfreezing trains many more parameters and
-#   costs more per step (the tables above), whether it pays is for the numbers to say.
-# - A schedule is an object given to the optimizer; a warm-up lets a larger peak rate start gently.
-# - LoRA trains a small fraction of the parameters and stores a few kilobytes per task; merged back, the
-#   model predicts the same.
+# - Unfreeze by blocks, read from the layer names, not by a layer index; deeper unfreezing trains more
+#   parameters (asserted); what it costs per step and whether it pays, the tables and tests above say.
+# - A schedule is an object given to the optimizer; a warm-up starts even a larger peak rate from 0.
+#   Whether that helps on this data, the table and the paired test above say.
+# - LoRA trains a small fraction of the parameters and stores only the adapters and the head per task
+#   (the sizes printed above); merged back, the model predicts the same.
 #
 # ## Exercises
 # **1. Is it real?** Two fine-tuned models were scored on the same 400 test photos: A got 388 right,
