@@ -43,12 +43,19 @@ from helpers.tables import Table
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
     weights = offline.resolve_weights(settings)
-size, batch_size = settings.image_size, settings.batch_size
-train_ds = pipeline(course_data.train, size, batch_size, training=True, seed=settings.seed)
+# This notebook trains some thirty models (three seeds), so it caps what each one sees: at most
+# EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and the head trains for at most 3 epochs.
+# On a CPU that is what fits; the caps are printed below, and every comparison is on the same images.
+EXPERIMENT_IMAGES, EXPERIMENT_SIZE = 480, 128
+size, batch_size = min(settings.image_size, EXPERIMENT_SIZE), settings.batch_size
+train_images = min(course_data.sizes["train"], EXPERIMENT_IMAGES)
+train_split = course_data.train.take(train_images)
+head_epochs = min(settings.epochs_head, 3)
 validation_ds = pipeline(course_data.validation, size, batch_size, training=False)
 test_ds = pipeline(course_data.test, size, batch_size, training=False)
 SEEDS = [settings.seed + k for k in range(1 if settings.profile == "smoke" else 3)]  # smoke: mechanics only
-print(course_data.description, course_data.sizes, f"seeds {SEEDS}")
+print(course_data.description, course_data.sizes)
+print(f"here: {train_images} training images at {size} px, head {head_epochs} epoch(s), seeds {SEEDS}")
 
 # %% [markdown]
 # ## Is the difference real?
@@ -140,7 +147,7 @@ assert p_five > 0.05 > p_six, "the paired test needs at least 6 disagreements, a
 
 # %%
 def build_model(seed):
-    """Notebook 05's model, its base frozen, the head trained for `epochs_head` epochs with `seed`."""
+    """Notebook 05's model, its base frozen, the head trained for `head_epochs` epochs with `seed`."""
     keras.utils.set_random_seed(seed)
     base_model = models.build_base(settings.base_model, size, weights)
     base_model.trainable = False
@@ -151,7 +158,7 @@ def build_model(seed):
     x = keras.layers.Dropout(0.2)(x)
     model = keras.Model(inputs, keras.layers.Dense(1)(x))
     compile_model(model, 1e-3)
-    model.fit(pipeline(course_data.train, size, batch_size, True, seed), epochs=settings.epochs_head, verbose=0)
+    model.fit(pipeline(train_split, size, batch_size, True, seed), epochs=head_epochs, verbose=0)
     return model, base_model
 
 
@@ -164,7 +171,7 @@ def compile_model(model, learning_rate):
     )
 
 
-steps_per_epoch = math.ceil(course_data.sizes["train"] / batch_size)
+steps_per_epoch = math.ceil(train_images / batch_size)
 
 
 def fine_tune(model, seed, epochs, learning_rate):
@@ -183,7 +190,7 @@ def fine_tune(model, seed, epochs, learning_rate):
 
     clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
                                            on_epoch_end=epoch_end)
-    model.fit(pipeline(course_data.train, size, batch_size, True, seed), epochs=epochs, callbacks=[clock], verbose=0)
+    model.fit(pipeline(train_split, size, batch_size, True, seed), epochs=epochs, callbacks=[clock], verbose=0)
     return dict(trainable=models.param_counts(model)[0], step_seconds=seconds[-1] / steps_per_epoch,
                 validation=curve[-1], curve=curve, right=right_on(model, test_ds))
 
