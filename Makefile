@@ -13,9 +13,9 @@ endif
 PY := $(BIN)/python
 # Seconds one notebook cell may run, for `make run` and `make test` alike.
 NOTEBOOK_TIMEOUT ?= 600
-LINT_PATHS := helpers tests notebooks/*.py conftest.py
+LINT_PATHS := helpers commands tests notebooks/*.py conftest.py
 # ruff format would drop the `;` that hides a cell's value and fold exercise stubs, so notebooks are only checked.
-FORMAT_PATHS := helpers tests conftest.py
+FORMAT_PATHS := helpers commands tests conftest.py
 
 .PHONY: setup lint test run lab sync bench prefetch predict student wheelhouse clean
 
@@ -55,26 +55,26 @@ test: lint
 # exec: the runner replaces the recipe's shell, so a SIGTERM that make passes on reaches it (Ctrl-C reaches it
 # anyway). NOTEBOOKS: another folder of notebooks to run (the tests use one).
 run: setup
-	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) exec $(PY) -m helpers.run_course $(NOTEBOOKS)
+	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) exec $(PY) -m commands.run_course $(NOTEBOOKS)
 
 bench: setup
-	$(PY) -m helpers.bench
+	$(PY) -m commands.bench
 
 prefetch: setup
-	$(PY) -m helpers.prefetch
+	$(PY) -m commands.prefetch
 
 # Classifies image files with the model notebook 05 saved: IMAGES is a file, several files or a folder,
 # MODEL another .keras file. Prints a table and writes a CSV and a contact sheet to build/predictions/.
 predict: setup
-	$(PY) -m helpers.predict $(if $(MODEL),--model "$(MODEL)") $(IMAGES)
+	$(PY) -m commands.predict $(if $(MODEL),--model "$(MODEL)") $(IMAGES)
 
 # The student edition: notebooks without reference solutions, in build/student/ and build/student.zip.
 student: setup
-	$(PY) -m helpers.student
+	$(PY) -m commands.student
 
 # JupyterLab on notebooks/: one entry per lesson, no kernel dialog, no news pop-up, works as root.
 lab: setup
-	$(PY) -m helpers.lab
+	$(PY) -m commands.lab
 
 # Rewrites whichever file of each pair is older from the newer one.
 sync: setup

@@ -1,6 +1,6 @@
 """JupyterLab as a learner meets it, in a real browser: open notebook 01, run all cells, check what ran.
 
-Starts JupyterLab the way `make lab` does (helpers.lab) on a free localhost port in the smoke profile,
+Starts JupyterLab the way `make lab` does (commands.lab) on a free localhost port in the smoke profile,
 and drives headless Chromium (Debian's package) with Playwright. Skips when Chromium is missing, unless
 COURSE_REQUIRE_BROWSER=1 (set by .ci/run, which installs Chromium), where that is a failure.
 A screenshot is saved as build/browser/01_in_jupyterlab.png.
@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from helpers import lab
+from commands import lab
 from helpers.config import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

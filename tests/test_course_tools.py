@@ -14,7 +14,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import notebook, offline, prefetch
+from commands import prefetch
+from helpers import notebook, offline
 from helpers.config import load_settings
 from helpers.data import load_folder
 
@@ -157,7 +158,7 @@ def fake_downloads(monkeypatch, tmp_path):
         return folder
 
     monkeypatch.setattr(prefetch, "download_filtered", fake_filtered)
-    monkeypatch.setattr(prefetch, "load_tfds", lambda cache_dir, *sizes: fetched.append("tfds"))
+    monkeypatch.setattr(prefetch, "load_tfds", lambda cache_dir: fetched.append("tfds"))
     monkeypatch.setattr(prefetch, "tfds_prepared", lambda cache_dir: "tfds" in fetched)
     return fetched
 
@@ -207,7 +208,7 @@ def make(*args, path=None, cwd=REPO):
 def test_one_notebook_timeout_for_make_run_and_make_test():
     run = make("-n", "run", "NOTEBOOK_TIMEOUT=77").stdout
     test = make("-n", "test", "NOTEBOOK_TIMEOUT=77").stdout
-    assert "COURSE_NOTEBOOK_TIMEOUT=77 " in run and "-m helpers.run_course" in run
+    assert "COURSE_NOTEBOOK_TIMEOUT=77 " in run and "-m commands.run_course" in run
     assert "--nbmake-timeout=77 " in test
 
 
@@ -259,7 +260,7 @@ def test_make_setup_without_a_suitable_python_says_what_it_needs(tmp_path):
 
 
 def test_bench_times_one_layer_per_backend_in_its_own_process():
-    from helpers import bench
+    from commands import bench
 
     timings = bench.bench_backends(backends=("tensorflow", "jax"), batch_shape=(2, 8, 8, 4))
     for backend in ("tensorflow", "jax"):

@@ -310,7 +310,7 @@ def test_a_damaged_cached_zip_offline_is_reported_as_damaged(tmp_path, served, m
 
 def test_make_prefetch_repairs_a_damaged_cache(tmp_path, served, monkeypatch, capsys):
     # Before: make prefetch found the layout complete and left the 0-byte photo in place.
-    from helpers import prefetch
+    from commands import prefetch
 
     cache = tmp_path / "cache"
     photo = offline.download_filtered(cache) / "train" / "cats" / "cat.5.jpg"

@@ -1,4 +1,4 @@
-"""`make predict` (helpers/predict.py) on a tiny model with the course model's contract, and its bad input."""
+"""`make predict` (commands/predict.py) on a tiny model with the course model's contract, and its bad input."""
 
 import csv
 import os
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import predict
+from commands import predict
 from helpers.pipelines import image_from_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,12 +67,12 @@ def test_make_predict_passes_images_and_model():
         capture_output=True,
         text=True,
     ).stdout
-    assert '-m helpers.predict --model "m.keras" x.jpg y' in dry
+    assert '-m commands.predict --model "m.keras" x.jpg y' in dry
 
 
 def test_a_folder_gives_a_table_a_csv_and_a_contact_sheet(photos, model_path, tmp_path):
     out = tmp_path / "predictions"
-    command = [sys.executable, "-m", "helpers.predict", "--model", str(model_path), "--out", str(out), str(photos)]
+    command = [sys.executable, "-m", "commands.predict", "--model", str(model_path), "--out", str(out), str(photos)]
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stderr == "", "no TensorFlow start-up lines reach the terminal"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from commands.run_course import execute_notebook
 from conftest import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
-from helpers.run_course import execute_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_transfer_and_finetune.ipynb"
 CI_BUDGET = {

@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import offline, run_course
+from commands import run_course
+from helpers import offline
 from helpers.config import SettingsError
 
 
@@ -93,7 +94,7 @@ def test_the_terminal_shows_only_the_courses_lines(tmp_path):
         [
             sys.executable,
             "-c",
-            f"import sys; from helpers import run_course; sys.exit(run_course.main({str(folder)!r}))",
+            f"import sys; from commands import run_course; sys.exit(run_course.main({str(folder)!r}))",
         ],
         env=env,
         capture_output=True,
@@ -224,7 +225,7 @@ def test_a_signal_stops_the_run_at_once_and_kills_its_kernel(tmp_path, how):
     if "make" in how:
         command = ["make", "--no-print-directory", "run", f"NOTEBOOKS={folder}"]
     else:
-        command = [sys.executable, "-m", "helpers.run_course", str(folder)]
+        command = [sys.executable, "-m", "commands.run_course", str(folder)]
     run = subprocess.Popen(
         command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
@@ -276,7 +277,11 @@ def test_relative_paths_are_resolved_once_from_where_the_command_was_typed(tmp_p
     env.update(COURSE_PROFILE="smoke", COURSE_DATA_DIR=" pets ", COURSE_CACHE_DIR="cache ", COURSE_BUILD_DIR=" out")
     env.update(COURSE_WEIGHTS="none")
     run = subprocess.run(
-        [sys.executable, "-m", "helpers.run_course", str(folder)], cwd=typed_in, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "commands.run_course", str(folder)],
+        cwd=typed_in,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     executed = typed_in / "out" / "executed" / "01_paths.ipynb"
@@ -303,7 +308,7 @@ def test_a_bad_or_missing_backend_is_one_sentence_in_make_run_and_in_a_notebook(
     env = {**os.environ, "KERAS_BACKEND": backend, "COURSE_BUILD_DIR": str(tmp_path / "build")}
     repo = Path(run_course.__file__).parents[1]
     run = subprocess.run(
-        [sys.executable, "-m", "helpers.run_course", str(folder)], cwd=repo, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "commands.run_course", str(folder)], cwd=repo, env=env, capture_output=True, text=True
     )
     assert run.returncode == 2 and run.stdout.startswith(sentence) and run.stdout.count("\n") == 1, run.stdout
     assert "Traceback" not in run.stdout + run.stderr

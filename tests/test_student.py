@@ -14,9 +14,9 @@ import jupytext
 import nbformat
 import pytest
 
-from helpers import student
+from commands import student
+from commands.run_course import execute_notebook
 from helpers.config import REPO_ROOT
-from helpers.run_course import execute_notebook
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 

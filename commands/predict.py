@@ -17,9 +17,6 @@ from pathlib import Path
 from helpers import import_tensorflow_quietly
 from helpers.config import SettingsError, keras_backend_problem, load_settings
 
-if not keras_backend_problem():  # main says it in one sentence instead
-    import_tensorflow_quietly()
-
 CLASS_NAMES = ("cat", "dog")  # logit above 0: class 1, dog, as in TFDS cats_vs_dogs
 BATCH_SIZE = 32
 PROGRESS_FROM = 2 * BATCH_SIZE  # files; fewer are classified without a progress line
@@ -213,16 +210,17 @@ def predict(paths, model_path=None, out_dir=None):
 
 
 def main(argv=None):
-    """The command line: `python -m helpers.predict [--model PATH] [--out DIR] PATH...`; returns the exit code."""
+    """The command line: `python -m commands.predict [--model PATH] [--out DIR] PATH...`; returns the exit code."""
     parser = argparse.ArgumentParser(prog="make predict", description="Classify image files with a course model.")
     parser.add_argument("paths", nargs="*", help="image files or folders (IMAGES=...)")
     parser.add_argument("--model", help="a .keras file (MODEL=...); default build/models/cats_vs_dogs.keras")
     parser.add_argument("--out", help="folder for the CSV and the contact sheet; default build/predictions")
     args = parser.parse_args(argv)
     problem = keras_backend_problem()
-    if problem:
+    if problem:  # before anything imports Keras, which fails with a long traceback
         print(problem, file=sys.stderr)
         return 2
+    import_tensorflow_quietly()  # before Keras: its start-up lines need not reach the terminal
     try:
         predict(args.paths, args.model, args.out)
     except (PredictError, SettingsError) as error:

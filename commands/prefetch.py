@@ -11,12 +11,7 @@ import os
 import sys
 
 from helpers import import_tensorflow_quietly
-
-import_tensorflow_quietly()  # load_tfds needs TensorFlow; its start-up lines need not reach the terminal
-
 from helpers.config import load_settings
-from helpers.data import filtered_photos as download_filtered  # downloads, then checks and repairs every photo
-from helpers.data import load_tfds
 from helpers.offline import (
     FILTERED_NAME,
     WEIGHT_FILES,
@@ -48,6 +43,22 @@ def download_hosts(full=False):
     return sorted(host for host in hosts if host)
 
 
+def download_filtered(cache_dir):
+    """The quick profile's photos, downloaded if needed, then every photo checked (damaged ones repaired)."""
+    import_tensorflow_quietly()  # helpers.data needs TensorFlow; its start-up lines need not reach the terminal
+    from helpers.data import filtered_photos
+
+    return filtered_photos(cache_dir)
+
+
+def load_tfds(cache_dir):
+    """Download and prepare the full profile's TFDS cats_vs_dogs in the cache."""
+    import_tensorflow_quietly()
+    from helpers import data
+
+    return data.load_tfds(cache_dir, 0, 0)
+
+
 def main():
     """Fill the cache; print where everything went. Exit 1 with one sentence when offline."""
     cache_dir = load_settings().cache_dir
@@ -68,7 +79,7 @@ def main():
         counts = filtered_layout(folder)
         print(f"{FILTERED_NAME} (quick profile): {folder} ({_counts(counts)})")
         if full:
-            load_tfds(cache_dir, 0, 0)
+            load_tfds(cache_dir)
             assert tfds_prepared(cache_dir)
             print(f"TFDS cats_vs_dogs (full profile): {tfds_data_dir(cache_dir)}")
     except (WeightsUnavailable, DataUnavailable) as error:

@@ -97,7 +97,7 @@ def layer_milliseconds(batch_shape=(32, 112, 112, 32), repeats=5):
 def bench_backends(backends=("tensorflow", "jax"), batch_shape=(32, 112, 112, 32)):
     """`layer_milliseconds` on each backend, each in its own process (Keras picks its backend once)."""
     code = (
-        "import json; from helpers.bench import layer_milliseconds; "
+        "import json; from commands.bench import layer_milliseconds; "
         f"print(json.dumps(layer_milliseconds({tuple(batch_shape)})))"
     )
     timings = {}
@@ -126,7 +126,7 @@ def quick_real_photo_settings(build_dir):
 
 def bench_models(build_dir):
     """Run notebooks 06 and 05 on the real photos with the ImageNet MobileNetV2; collect their figures."""
-    from helpers.run_course import execute_notebook, notebook_paths
+    from commands.run_course import execute_notebook, notebook_paths
 
     os.environ.update(quick_real_photo_settings(build_dir))
     results = {}

@@ -19,19 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
 from helpers import import_tensorflow_quietly
 from helpers.config import REPO_ROOT, SettingsError, keras_backend_problem, load_settings
-
-# Some helpers import Keras; TensorFlow's start-up lines must not reach make run's terminal either. With a
-# bad KERAS_BACKEND the import would fail (TensorFlow imports Keras): main says so in one sentence instead.
-if not keras_backend_problem():
-    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"  # " jax" is jax
-    import_tensorflow_quietly()
-
 from helpers.offline import DataUnavailable, WeightsUnavailable, offline_fallback
 
 TIMEOUT_VARIABLE = "COURSE_NOTEBOOK_TIMEOUT"  # set from the Makefile's NOTEBOOK_TIMEOUT, as nbmake's is
@@ -57,6 +46,10 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     `timeout` is per cell, as nbmake's. The kernel's own stderr (transport warnings, a crash report)
     goes to a `.kernel.log` file beside `target`, not to the terminal; cell outputs are in the copy.
     """
+    import nbformat  # here, not at the top: it takes seconds to import (its JSON-schema checks)
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     notebook = nbformat.read(source, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": str(source.parent)}})
     _RUNNING[:] = [client]
@@ -235,6 +228,9 @@ def _run(folder):
     if backend_problem:  # before anything imports Keras, which fails with a long traceback
         print(f"Settings problem: {backend_problem}")
         return 2
+    # Some helpers import Keras; TensorFlow's start-up lines must not reach make run's terminal either.
+    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"  # " jax" is jax
+    import_tensorflow_quietly()
     from helpers.tables import Table  # imports Keras
 
     try:

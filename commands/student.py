@@ -1,8 +1,10 @@
 """`make student`: the student edition, in build/student/ and build/student.zip.
 
 Every notebook without its reference solutions (cells tagged "solution") and without outputs, the
-helpers, what set-up needs (Makefile, requirements.txt, pyproject.toml), and the README's set-up part.
-The repository's notebooks are only read.
+helpers (the library the notebooks import), what set-up needs (Makefile, requirements.txt, pyproject.toml),
+the two commands a learner uses (`make run`, `make lab` and its settings), and the README's set-up part.
+The maintainers' commands (bench, prefetch, predict, student) and the tests stay out. The repository's
+notebooks are only read.
 """
 
 import re
@@ -10,16 +12,18 @@ import shutil
 import sys
 from pathlib import Path
 
-import nbformat
-
 from helpers.config import REPO_ROOT
 
 SOLUTION_TAG = "solution"
-SETUP_FILES = ("Makefile", "requirements.txt", "pyproject.toml")
+# Top-level entries beside notebooks/ and helpers/: set-up, and what `make run` and `make lab` need.
+SETUP_FILES = ("Makefile", "requirements.txt", "pyproject.toml", "commands", "lab")
+LEARNER_COMMANDS = ("__init__.py", "run_course.py", "lab.py")  # of commands/
 
 
 def student_notebook(source):
     """The notebook at `source` without its solution cells and without outputs."""
+    import nbformat  # here, not at the top: it takes seconds to import (its JSON-schema checks)
+
     notebook = nbformat.read(source, as_version=4)
     notebook.cells = [cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
     for cell in notebook.cells:
@@ -36,13 +40,16 @@ def readme_setup_part(readme):
     setup = re.search(r"\n## Two commands\n.*?(?=\n## )", text, flags=re.S).group(0)
     note = (
         "\n\nThis is the student edition: each notebook ends with exercises that check themselves; the "
-        "reference solutions are left out. Use `make run` or `make lab` (the test targets are not included).\n"
+        "reference solutions are left out. Use `make run` or `make lab` (the other targets are the maintainers' "
+        "and are not included).\n"
     )
     return title_and_intro.rstrip() + note + setup.rstrip() + "\n"
 
 
 def build_student_edition(target, repo=REPO_ROOT):
     """Write the edition to the folder `target` (replaced if it exists) and a zip beside it; return the zip."""
+    import nbformat
+
     target, repo = Path(target), Path(repo)
     shutil.rmtree(target, ignore_errors=True)
     (target / "notebooks").mkdir(parents=True)
@@ -50,9 +57,19 @@ def build_student_edition(target, repo=REPO_ROOT):
         nbformat.write(student_notebook(source), target / "notebooks" / source.name)
     shutil.copytree(repo / "helpers", target / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     for name in SETUP_FILES:
-        shutil.copy(repo / name, target / name)
+        if (repo / name).is_dir():
+            shutil.copytree(repo / name, target / name, ignore=_not_for_learners)
+        else:
+            shutil.copy(repo / name, target / name)
     (target / "README.md").write_text(readme_setup_part(repo / "README.md"))
     return Path(shutil.make_archive(str(target), "zip", root_dir=target.parent, base_dir=target.name))
+
+
+def _not_for_learners(folder, names):
+    """What copytree leaves out: caches, and in commands/ every command but the learner's."""
+    if Path(folder).name == "commands":
+        return [name for name in names if name not in LEARNER_COMMANDS]
+    return [name for name in names if name == "__pycache__"]
 
 
 def main():
