@@ -415,8 +415,8 @@ del xception, guide_model
 # Each experiment trains models of its own, built afresh and given weights saved above, so the model
 # above stays as it is and running a cell again repeats the experiment from the same start. Each
 # model trains for the same few steps (the number is printed: a small training split has fewer), then
-# is measured on the validation split. With random weights (smoke) the figures mean nothing and the
-# cells only print them.
+# is measured on the validation split. With random weights (smoke) the figures would mean nothing, so
+# both cells say so and skip the training; the quick profile runs them.
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate
 # (1e-3) and with the course's (1e-5). With pretrained weights, and at least 10 steps and 64 validation
@@ -453,24 +453,29 @@ def validation_accuracy(some_model):
     return some_model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
 
 
-tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}
-steps = tuned[1e-5][1]
-learning_rates = {rate: validation_accuracy(tuned_model) for rate, (tuned_model, _) in tuned.items()}
-untouched = experiment_model(head_trained_weights)  # the trained head on the base as it was
-head_trained = validation_accuracy(untouched)
-display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} steps"],
-              [["(trained head, before)", head_trained], *learning_rates.items()]))
-# The claim needs pretrained weights and a run large enough to show it: with a few steps on a few dozen
-# validation images, both rates can leave the head where it was, so a small run prints instead.
-enough = steps >= 10 and course_data.sizes["validation"] >= 64
-rate_margin = 2 * np.sqrt(sum(a * (1 - a) for a in learning_rates.values()) / course_data.sizes["validation"])
-print(f"1e-5 minus 1e-3: {learning_rates[1e-5] - learning_rates[1e-3]:+.4f}; "
-      f"two standard errors (unpaired): {rate_margin:.4f}")
-if settings.uses_pretrained_weights and enough:
-    assert learning_rates[1e-5] > learning_rates[1e-3], "a large rate wrecks the pretrained features"
-elif settings.uses_pretrained_weights:
-    print(f"Only {steps} steps and {course_data.sizes['validation']} validation images: too small a run "
-          "to show the difference, so this cell prints instead of asserting.")
+# From random weights, fine-tuning has no pretrained features to keep or wreck: the cells skip the training.
+RANDOM_WEIGHTS_SKIP = "Random weights (smoke): this experiment would measure noise, so it is skipped; quick runs it."
+if not settings.uses_pretrained_weights:
+    print(RANDOM_WEIGHTS_SKIP)
+else:
+    tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}
+    steps = tuned[1e-5][1]
+    learning_rates = {rate: validation_accuracy(tuned_model) for rate, (tuned_model, _) in tuned.items()}
+    untouched = experiment_model(head_trained_weights)  # the trained head on the base as it was
+    head_trained = validation_accuracy(untouched)
+    display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} steps"],
+                  [["(trained head, before)", head_trained], *learning_rates.items()]))
+    # The claim needs pretrained weights and a run large enough to show it: with a few steps on a few dozen
+    # validation images, both rates can leave the head where it was, so a small run prints instead.
+    enough = steps >= 10 and course_data.sizes["validation"] >= 64
+    rate_margin = 2 * np.sqrt(sum(a * (1 - a) for a in learning_rates.values()) / course_data.sizes["validation"])
+    print(f"1e-5 minus 1e-3: {learning_rates[1e-5] - learning_rates[1e-3]:+.4f}; "
+          f"two standard errors (unpaired): {rate_margin:.4f}")
+    if enough:
+        assert learning_rates[1e-5] > learning_rates[1e-3], "a large rate wrecks the pretrained features"
+    else:
+        print(f"Only {steps} steps and {course_data.sizes['validation']} validation images: too small a run "
+              "to show the difference, so this cell prints instead of asserting.")
 
 # %% [markdown]
 # **Unfreezing before the head has trained.** The guide warns that a randomly initialised head sends
@@ -506,35 +511,38 @@ def probe_accuracy(some_model):
     return probe.evaluate(features, validation_labels, return_dict=True, verbose=0)["binary_accuracy"], features
 
 
-untrained_head_model, untrained_head_steps = fine_tune_steps(initial_weights, 1e-5)
-arms = {
-    "untouched base (reference)": untouched,
-    "fine-tuned from the trained head": tuned[1e-5][0],
-    "fine-tuned from an untrained head": untrained_head_model,
-}
-probes = {name: probe_accuracy(arm) for name, arm in arms.items()}
-reference_features = probes["untouched base (reference)"][1]
-drift = {name: float(np.abs(f - reference_features).mean() / np.abs(reference_features).mean())
-         for name, (_, f) in probes.items()}
-display(Table(
-    ["base", "whole model's validation accuracy", "probe's validation accuracy", "feature change"],
-    [[name, accuracy, probes[name][0], f"{drift[name]:.2e}"]
-     for name, accuracy in zip(arms, (head_trained, learning_rates[1e-5], validation_accuracy(untrained_head_model)))],
-    title=f"{steps} and {untrained_head_steps} fine-tuning steps at 1e-5; feature change = mean |f - f_untouched| "
-          "/ mean |f_untouched| on the validation images",
-))
-n = len(validation_labels)
-trained_first, untrained_first = (probes[name][0] for name in list(arms)[1:])
-margin = 2 * np.sqrt((trained_first * (1 - trained_first) + untrained_first * (1 - untrained_first)) / n)
-difference = trained_first - untrained_first
-verdict = ("no measurable difference" if abs(difference) <= margin else
-           "the untrained head's base scores lower" if difference > 0 else "the untrained head's base scores higher")
-print(f"probe accuracy, trained-head arm minus untrained-head arm: {difference:+.4f}; two standard errors with "
-      f"{n} validation images: {margin:.4f} (one image is {1 / n:.4f}): {verdict}.")
-print(f"feature change: {drift['fine-tuned from an untrained head'] / drift['fine-tuned from the trained head']:.2f}"
-      " times as large from the untrained head as from the trained one")
-notebook.save_results(settings, "05_experiments", learning_rates=learning_rates, probes={
-    name: accuracy for name, (accuracy, _) in probes.items()}, feature_change=drift, verdict=verdict)
+if not settings.uses_pretrained_weights:
+    print(RANDOM_WEIGHTS_SKIP)
+else:
+    untrained_head_model, untrained_head_steps = fine_tune_steps(initial_weights, 1e-5)
+    arms = {
+        "untouched base (reference)": untouched,
+        "fine-tuned from the trained head": tuned[1e-5][0],
+        "fine-tuned from an untrained head": untrained_head_model,
+    }
+    probes = {name: probe_accuracy(arm) for name, arm in arms.items()}
+    reference_features = probes["untouched base (reference)"][1]
+    drift = {name: float(np.abs(f - reference_features).mean() / np.abs(reference_features).mean())
+             for name, (_, f) in probes.items()}
+    display(Table(
+        ["base", "whole model's validation accuracy", "probe's validation accuracy", "feature change"],
+        [[name, accuracy, probes[name][0], f"{drift[name]:.2e}"]
+         for name, accuracy in zip(arms, (head_trained, learning_rates[1e-5], validation_accuracy(untrained_head_model)))],
+        title=f"{steps} and {untrained_head_steps} fine-tuning steps at 1e-5; feature change = mean |f - f_untouched| "
+              "/ mean |f_untouched| on the validation images",
+    ))
+    n = len(validation_labels)
+    trained_first, untrained_first = (probes[name][0] for name in list(arms)[1:])
+    margin = 2 * np.sqrt((trained_first * (1 - trained_first) + untrained_first * (1 - untrained_first)) / n)
+    difference = trained_first - untrained_first
+    verdict = ("no measurable difference" if abs(difference) <= margin else
+               "the untrained head's base scores lower" if difference > 0 else "the untrained head's base scores higher")
+    print(f"probe accuracy, trained-head arm minus untrained-head arm: {difference:+.4f}; two standard errors with "
+          f"{n} validation images: {margin:.4f} (one image is {1 / n:.4f}): {verdict}.")
+    print(f"feature change: {drift['fine-tuned from an untrained head'] / drift['fine-tuned from the trained head']:.2f}"
+          " times as large from the untrained head as from the trained one")
+    notebook.save_results(settings, "05_experiments", learning_rates=learning_rates, probes={
+        name: accuracy for name, (accuracy, _) in probes.items()}, feature_change=drift, verdict=verdict)
 
 # %% [markdown]
 # ## Exercises
