@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import data, models, pipelines, stats
+from conftest import REQUIRE_REAL
+from helpers import data, models, pipelines, recipes, stats
+from helpers.config import SHARED_DIR
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 HELPER_MODULES = [data, models, pipelines, stats]
@@ -109,3 +111,100 @@ def test_the_notebook_and_the_helper_give_the_same_batches(training):
         assert len(pairs) == 5
         for (x1, y1), (x2, y2) in pairs:
             assert np.array_equal(x1.numpy(), x2.numpy()) and np.array_equal(y1.numpy(), y2.numpy())
+
+
+# ---------------------------------------------------------------- copied blocks (helpers/recipes.py)
+# The recipes `make bench` compares are notebook 05's cells and the guide's code, not functions of their own:
+# each block of a recipe function that starts with a marker comment and runs to the next blank line must be a
+# run of consecutive lines of its source, in the same order as in the source, indentation kept.
+GUIDE = SHARED_DIR / "reference" / "keras_guide_transfer_learning.md"
+COPIED_FROM = {"# Notebook 05:": "notebook 05", "# The guide:": "the guide"}
+
+
+def copied_blocks(function):
+    """[(marker, [lines])] of `function`'s blocks that start with a marker comment, without the marker."""
+    blocks, current = [], None
+    for line in inspect.getsource(function).splitlines():
+        if line.strip() in COPIED_FROM:
+            current = (line.strip(), [])
+            blocks.append(current)
+        elif not line.strip():
+            current = None
+        elif current is not None:
+            current[1].append(line)
+    return blocks
+
+
+def find_run(block, lines, start=0):
+    """Where `block` (lines) occurs in `lines` at or after `start`, indentation shifted evenly; -1 if nowhere."""
+    width = len(block[0]) - len(block[0].lstrip())
+    dedented = [line[width:] if line[:width].isspace() or not width else None for line in block]
+    if None in dedented:
+        return -1
+    for i in range(start, len(lines) - len(block) + 1):
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        if all(lines[i + k] == indent + dedented[k] for k in range(len(block))):
+            return i
+    return -1
+
+
+def block_problems(function, sources):
+    """One sentence per block of `function` that is not a run of consecutive lines of its source, in order."""
+    problems, positions = [], dict.fromkeys(sources, 0)
+    for marker, block in copied_blocks(function):
+        where = find_run(block, sources[marker], positions[marker])
+        if where < 0:
+            problems.append(f"{function.__name__}: {block[0].strip()!r}... is not {COPIED_FROM[marker]}'s code")
+        else:
+            positions[marker] = where + len(block)
+    return problems
+
+
+def guide_code_lines():
+    """Every line of the guide's ```python blocks, in order (a blank line between blocks)."""
+    if not GUIDE.exists():
+        if REQUIRE_REAL:
+            pytest.fail(f"COURSE_REQUIRE_REAL=1 but the guide's copy is missing: {GUIDE}")
+        pytest.skip(f"the guide's copy is not there: {GUIDE}")
+    return "\n\n".join(re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.S)).splitlines()
+
+
+def notebook_05_lines():
+    (path,) = NOTEBOOKS.glob("05_*.py")
+    return path.read_text().splitlines()
+
+
+@pytest.mark.parametrize("function", [recipes.course_model, recipes.course_recipe], ids=lambda f: f.__name__)
+def test_the_course_recipe_is_notebook_05s_code(function):
+    assert len(copied_blocks(function)) >= 1, "the recipe holds blocks copied from notebook 05"
+    assert block_problems(function, {"# Notebook 05:": notebook_05_lines()}) == []
+
+
+def test_the_guide_recipe_is_the_guides_code():
+    assert len(copied_blocks(recipes.guide_recipe)) >= 8, "the guide's recipe is made of the guide's code"
+    assert block_problems(recipes.guide_recipe, {"# The guide:": guide_code_lines()}) == []
+
+
+def test_the_recipes_copy_every_line_that_trains():
+    """Only glue between the blocks: no fit() or compile() of the recipes' own."""
+    for function in (recipes.course_recipe, recipes.guide_recipe):
+        copied = {line for _, block in copied_blocks(function) for line in block}
+        own = [line for line in inspect.getsource(function).splitlines() if line not in copied]
+        assert not [line for line in own if re.search(r"\.(fit|compile|trainable)\b", line)], (
+            f"{function.__name__} trains only with copied lines"
+        )
+
+
+def test_a_changed_or_reordered_block_is_caught():
+    lines = notebook_05_lines()
+    edited = [line.replace("patience=2", "patience=4") for line in lines]
+    assert block_problems(recipes.course_recipe, {"# Notebook 05:": edited}) == [
+        "course_recipe: 'model.set_weights(head_trained_weights)  # so that running this cell again repeats the "
+        "same fine-tuning'... is not notebook 05's code"
+    ]
+    start = lines.index("base_model.trainable = True")  # the unfreezing cell, moved to the notebook's end
+    moved = lines[:start] + lines[start + 4 :] + lines[start : start + 4]
+    problems = block_problems(recipes.course_recipe, {"# Notebook 05:": moved})
+    assert problems and "model.set_weights(head_trained_weights)" in problems[0], "the blocks after it are out of order"
+    assert find_run(["    a = 1", "    if a:", "        b = 2"], ["a = 1", "if a:", "    b = 2"]) == 0
+    assert find_run(["    a = 1", "    if a:", "        b = 2"], ["a = 1", "if a:", "b = 2"]) == -1

@@ -1,0 +1,386 @@
+"""The guide's recipe and the course's, as the code that teaches them, and the two compared over seeds.
+
+`course_model` and `course_recipe` are notebook 05's cells; `guide_recipe` is the guide's end-to-end example
+(keras-io `guides/transfer_learning.py`). Each block of lines that starts with a comment `# Notebook 05:` or
+`# The guide:` and runs to the next blank line is copied verbatim, in order, from that source:
+tests/test_taught_code.py compares them with notebook 05 and with the guide's copy in ../shared/reference.
+The lines between the blocks are glue: what the notebook reads from its run (the model, the splits) comes in
+as arguments, and the guide's fixed 150 px and epoch counts become parameters. `compare_recipes` runs both on
+the same splits for each seed and puts McNemar's exact test and Wilson intervals (helpers/stats, taught in
+notebook 08) on the same test images. `make bench` (commands/bench.py) calls it.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from helpers import models, stats
+from helpers.pipelines import guide_pipeline, pipeline
+
+# fmt: off
+# The copied blocks keep the notebook's and the guide's layout, so ruff format must leave them alone.
+
+
+def course_model(base, size):
+    """Notebook 05's `build_model` around `base`, with the image size as a parameter instead of a global.
+
+    For the bases that expect -1..1 (MobileNetV2, Xception): notebook 05 leaves the scaling out for a base
+    that scales raw pixels itself.
+    """
+    # Notebook 05:
+    inputs = keras.Input(shape=(size, size, 3))
+
+    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+
+    # Notebook 05:
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(1)(x)
+    return keras.Model(inputs, outputs)
+
+
+def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings):
+    """Notebook 05's recipe on `model`, built around the frozen `base_model`; returns what it measured.
+
+    Train the head (Adam 1e-3, logit loss, accuracy at 0) for `settings.epochs_head` epochs; unfreeze the
+    base with every BatchNormalization layer kept frozen; recompile at 1e-5; fine-tune for
+    `settings.epochs_finetune` epochs, restore the best validation epoch, and roll back to the trained head
+    when fine-tuning lowered validation accuracy. The notebook's asserts run too.
+    """
+    initial_weights = model.get_weights()
+    # Notebook 05:
+    model.set_weights(initial_weights)
+    base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
+    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    assert np.isclose(float(model.optimizer.learning_rate), 1e-3), "Adam's default rate is 1e-3, 100 times fine-tuning's"
+
+    # Notebook 05:
+    base_before = models.weight_values(base_model)
+    started = time.perf_counter()
+    head_history = model.fit(train_ds, epochs=settings.epochs_head, validation_data=validation_ds, verbose=2)
+    head_seconds = time.perf_counter() - started
+    moved = models.changed(base_before, models.weight_values(base_model))
+    assert moved == [], f"only the head trains: the frozen base moved ({len(moved)} weights changed)"
+    head_trained_weights = model.get_weights()
+
+    # Notebook 05:
+    base_model.trainable = True
+    for layer in base_model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False  # frozen, it runs in inference mode: its moving statistics stay
+
+    # Notebook 05:
+    model.set_weights(head_trained_weights)  # so that running this cell again repeats the same fine-tuning
+    model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
+        optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
+    )
+    before = model.evaluate(validation_ds, return_dict=True, verbose=0)
+    validation_before = before["binary_accuracy"]
+    test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
+    statistics_before = models.moving_statistics(base_model)
+    keep_best = keras.callbacks.EarlyStopping(
+        monitor="val_binary_accuracy", mode="max", patience=2, restore_best_weights=True
+    )
+    started = time.perf_counter()
+    finetune_history = model.fit(
+        train_ds, epochs=settings.epochs_finetune, validation_data=validation_ds, callbacks=[keep_best], verbose=2
+    )
+    finetune_seconds = time.perf_counter() - started
+    statistics_finetuned = models.moving_statistics(base_model)  # what fine-tuning did, before any roll-back
+    curve = finetune_history.history
+    best_epoch = {"loss": curve["val_loss"][keep_best.best_epoch], "binary_accuracy": curve["val_binary_accuracy"][
+        keep_best.best_epoch]}
+    rolled_back = best_epoch["binary_accuracy"] < validation_before
+    kept_weights = head_trained_weights if rolled_back else model.get_weights()
+    model.set_weights(kept_weights)
+    kept = before if rolled_back else best_epoch
+    validation_after = model.evaluate(validation_ds, return_dict=True, verbose=0)  # the kept model, measured again
+    test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
+
+    # Notebook 05:
+    best_seen = max(validation_before, *curve["val_binary_accuracy"])
+    assert np.isclose(validation_after["binary_accuracy"], best_seen, atol=1e-6) and np.isclose(
+        validation_after["loss"], kept["loss"], rtol=1e-4, atol=1e-6
+    ), "the kept model is the best one seen on validation (measured again: accuracy and loss)"
+    validation_after = validation_after["binary_accuracy"]
+    moved = models.changed(statistics_before, statistics_finetuned)
+    assert moved == [], f"BatchNormalization moving statistics unchanged by fine-tuning ({len(moved)} moved)"
+
+    return dict(
+        head_validation_curve=head_history.history["val_binary_accuracy"],
+        validation_before_finetune=validation_before,
+        finetune_validation_curve=curve["val_binary_accuracy"],
+        rolled_back=bool(rolled_back),
+        validation_after_finetune=validation_after,
+        test_before_finetune=test_before,
+        test_accuracy=test_after,
+        training_seconds=head_seconds + finetune_seconds,
+    )
+
+
+def guide_recipe(base_model, image_size, train_ds, validation_ds, head_epochs, finetune_epochs):
+    """The guide's end-to-end example around `base_model` (the guide's: Xception at 150 px); returns the model.
+
+    Its faults kept: the whole base unfrozen, so BatchNormalization statistics move in fine-tuning
+    (`training=False` no longer prevents it in Keras 3, notebook 03), no roll-back, `BinaryAccuracy()` at
+    0.5 on logits (which only changes what it reports: nothing in training reads it). The guide builds its
+    base with `keras.applications.Xception(weights="imagenet", ...)`; here the caller builds it.
+    """
+    # The guide:
+    base_model.trainable = False
+
+    inputs = keras.Input(shape=(image_size, image_size, 3))  # the guide's (150, 150, 3)
+
+    # The guide:
+    scale_layer = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)
+    x = scale_layer(inputs)
+
+    # The guide:
+    x = base_model(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)  # Regularize with dropout
+    outputs = keras.layers.Dense(1)(x)
+    model = keras.Model(inputs, outputs)
+
+    # The guide:
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy()],
+    )
+
+    epochs = head_epochs  # the guide's 2
+
+    # The guide:
+    model.fit(train_ds, epochs=epochs, validation_data=validation_ds)
+
+    head_curve = model.history.history["val_binary_accuracy"]
+
+    # The guide:
+    base_model.trainable = True
+
+    # The guide:
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-5),  # Low learning rate
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy()],
+    )
+
+    epochs = finetune_epochs  # the guide's 1
+
+    # The guide:
+    model.fit(train_ds, epochs=epochs, validation_data=validation_ds)
+
+    model.recipe_curves = dict(head=head_curve, finetune=model.history.history["val_binary_accuracy"])
+    return model
+
+
+# fmt: on
+
+
+def right_and_labels(model, dataset):
+    """Whether `model`'s logit (above 0: class 1) is right on each image of an unshuffled split, and the labels."""
+    right, labels = [], []
+    for images, batch_labels in dataset:
+        logits = keras.ops.convert_to_numpy(model.predict_on_batch(images.numpy()))[:, 0]
+        labels.append(batch_labels.numpy())
+        right.append((logits > 0).astype(int) == labels[-1])
+    return np.concatenate(right), np.concatenate(labels)
+
+
+def run_guide(course_data, settings, seed, weights):
+    """The guide's recipe, with its pipeline, from `seed`: (per-image test right, test labels, figures)."""
+    keras.utils.set_random_seed(seed)
+    size, batch = settings.image_size, settings.batch_size
+    train, validation, test = (
+        guide_pipeline(getattr(course_data, split), size, batch, training=split == "train")
+        for split in ("train", "validation", "test")
+    )
+    base = models.build_base(settings.base_model, size, weights)
+    started = time.perf_counter()
+    model = guide_recipe(base, size, train, validation, settings.epochs_head, settings.epochs_finetune)
+    seconds = time.perf_counter() - started
+    right, labels = right_and_labels(model, test)
+    figures = dict(
+        head_validation_curve=model.recipe_curves["head"],
+        finetune_validation_curve=model.recipe_curves["finetune"],
+        training_seconds=seconds,
+    )
+    return right, labels, figures
+
+
+def run_course(course_data, settings, seed, weights):
+    """Notebook 05's recipe, with notebook 04's pipeline, from `seed`: (per-image right, labels, figures)."""
+    keras.utils.set_random_seed(seed)
+    size, batch = settings.image_size, settings.batch_size
+    train = pipeline(course_data.train, size, batch, training=True, seed=seed)
+    validation = pipeline(course_data.validation, size, batch, training=False)
+    test = pipeline(course_data.test, size, batch, training=False)
+    base = models.build_base(settings.base_model, size, weights)
+    model = course_model(base, size)
+    figures = course_recipe(model, base, train, validation, test, settings)
+    right, labels = right_and_labels(model, test)
+    if abs(float(right.mean()) - figures["test_accuracy"]) > 1e-6:
+        raise AssertionError("the per-image scores disagree with notebook 05's evaluate()")
+    return right, labels, figures
+
+
+def compare_recipes(course_data, settings, seeds, weights):
+    """Both recipes on the same splits for each seed, the paired test on the same test images.
+
+    `settings` gives the base, image size, batch size and epochs (both recipes get the same), `weights`
+    None or a weights file. Returns {"seeds": [one dict per seed], "summary": ...}, JSON-ready.
+    """
+    runs = []
+    for seed in seeds:
+        guide_right, guide_labels, guide = run_guide(course_data, settings, seed, weights)
+        course_right, course_labels, course = run_course(course_data, settings, seed, weights)
+        if not np.array_equal(guide_labels, course_labels):
+            raise AssertionError("the two pipelines do not give the test images in the same order")
+        runs.append(seed_result(seed, guide_right, course_right, guide, course))
+    return dict(seeds=runs, summary=summarise(runs))
+
+
+def seed_result(seed, guide_right, course_right, guide, course):
+    """One seed's figures: each recipe's test accuracy and Wilson interval, McNemar's exact test between them."""
+    only_guide, only_course, p_value = stats.mcnemar_exact(guide_right, course_right)
+    result = dict(
+        seed=seed,
+        test_images=len(guide_right),
+        only_guide_right=only_guide,
+        only_course_right=only_course,
+        p_value=p_value,
+    )
+    for name, right, figures in (("guide", guide_right, guide), ("course", course_right, course)):
+        correct = int(np.sum(right))
+        result[name] = dict(
+            _rounded(figures),
+            test_accuracy=correct / len(right),
+            correct=correct,
+            wilson_95=list(stats.wilson_interval(correct, len(right))),
+            right=np.asarray(right, dtype=int).tolist(),
+        )
+    return result
+
+
+def _rounded(figures):
+    """Figures with floats (and lists of them) rounded to 4 places, booleans and others as they are."""
+
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, (float, np.floating)):
+            return round(float(value), 4)
+        return value
+
+    return {name: plain(value) for name, value in figures.items()}
+
+
+def summarise(runs, alpha=0.05):
+    """Mean and spread over seeds of each recipe's test accuracy, and what the paired tests say."""
+    summary = {}
+    for name in ("guide", "course"):
+        mean, spread, count = stats.seed_spread([run[name]["test_accuracy"] for run in runs])
+        summary[name] = dict(mean=mean, sd=spread, seeds=count)
+    differences = [run["course"]["test_accuracy"] - run["guide"]["test_accuracy"] for run in runs]
+    summary["course_minus_guide"] = differences
+    summary["verdict"] = verdict(runs, alpha)
+    return summary
+
+
+def verdict(runs, alpha=0.05):
+    """One sentence from the seeds' paired tests: "no measurable difference" unless some p is below `alpha`."""
+    measurable = [run for run in runs if run["p_value"] < alpha]
+    if not measurable:
+        largest = max(run["p_value"] for run in runs)
+        smallest = min(run["p_value"] for run in runs)
+        return (
+            f"no measurable difference on this data: no seed's paired test reaches p < {alpha} "
+            f"(p from {smallest:.3f} to {largest:.3f} over {len(runs)} seeds)"
+        )
+    winners = {"course" if run["only_course_right"] > run["only_guide_right"] else "guide" for run in measurable}
+    sides = " and ".join(sorted(winners))
+    return (
+        f"a measurable difference in {len(measurable)} of {len(runs)} seeds (p < {alpha}), "
+        f"in favour of the {sides} recipe" + ("" if len(winners) == 1 else ": the seeds disagree on the direction")
+    )
+
+
+def shared_photo_settings(build_dir, image_size, train_images, head_epochs, finetune_epochs, batch_size=32):
+    """Settings for the comparison on ../shared's photos with the MobileNetV2 0.35 ImageNet file.
+
+    Read from an environment of its own (not the process's): nothing global changes.
+    """
+    from helpers.config import SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
+
+    env = dict(
+        COURSE_PROFILE="quick",
+        COURSE_DATA_DIR=str(SHARED_PHOTOS),
+        COURSE_BASE_MODEL="mobilenet_v2_0.35",
+        COURSE_WEIGHTS=str(SHARED_WEIGHTS),
+        COURSE_BUILD_DIR=str(build_dir),
+        COURSE_IMAGE_SIZE=str(image_size),
+        COURSE_TRAIN_IMAGES=str(train_images),
+        COURSE_EVAL_IMAGES="0",  # every validation and test photo of the split
+        COURSE_EPOCHS_HEAD=str(head_epochs),
+        COURSE_EPOCHS_FINETUNE=str(finetune_epochs),
+        COURSE_BATCH_SIZE=str(batch_size),
+    )
+    return load_settings(env)
+
+
+def compare_on_folder(settings, seeds):
+    """`compare_recipes` on `settings.data_dir`, split once with `settings.seed`; the settings recorded too."""
+    from helpers import data, pretrained
+
+    course_data = data.load_folder(settings.data_dir, settings.train_images, settings.eval_images, settings.seed)
+    started = time.perf_counter()
+    results = compare_recipes(course_data, settings, seeds, pretrained.resolve_weights(settings))
+    results["config"] = dict(
+        data=course_data.description,
+        sizes=course_data.sizes,
+        split_seed=settings.seed,
+        seeds=list(seeds),
+        base_model=settings.base_model,
+        weights=settings.weights,
+        image_size=settings.image_size,
+        batch_size=settings.batch_size,
+        epochs_head=settings.epochs_head,
+        epochs_finetune=settings.epochs_finetune,
+        seconds=round(time.perf_counter() - started),
+    )
+    return results
+
+
+def recipe_rows(results):
+    """One row per seed: each recipe's test accuracy with its Wilson interval, the disagreements, McNemar's p."""
+
+    def accuracy(figures):
+        low, high = figures["wilson_95"]
+        return f"{figures['test_accuracy']:.4f} ({low:.3f}-{high:.3f})"
+
+    rows = [
+        [run["seed"], accuracy(run["guide"]), accuracy(run["course"]), run["only_guide_right"],
+         run["only_course_right"], f"{run['p_value']:.3f}"]
+        for run in results["seeds"]
+    ]  # fmt: skip
+    summary = results["summary"]
+    rows.append(
+        ["mean (sd)"]
+        + [f"{summary[name]['mean']:.4f} ({summary[name]['sd']:.4f})" for name in ("guide", "course")]
+        + ["", "", ""]
+    )
+    return rows
+
+
+RECIPE_HEADER = [
+    "seed",
+    "guide: test accuracy (95% Wilson)",
+    "course: test accuracy (95% Wilson)",
+    "only the guide right",
+    "only the course right",
+    "McNemar exact p",
+]
