@@ -1,41 +1,89 @@
 """`make bench`: where the time goes, and whether the guide's faults cost accuracy.
 
-Four measurements, printed as tables and written to build/bench.json:
-1. the input pipelines, the guide's and ours, on real JPEGs with no model attached;
-2. the models: notebooks 05 and 06 in the quick profile on ../shared's photos with the MobileNetV2 file;
-3. the guide's recipe against the course's, same base, photos, split and epochs, judged on the test split;
-4. the backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
-   convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here).
-Parts 2 and 3 need ../shared (photos and weights); without it they are skipped with a sentence.
-Run it on an otherwise idle machine.
+Five parts, printed as tables and written to build/bench.json (`python -m commands.bench PART ...` runs some):
+- pipelines: the guide's input pipeline and ours, on real JPEGs with no model attached;
+- models: notebooks 06 and 05 themselves, in the quick profile on ../shared's photos with the MobileNetV2
+  file, each in a process of its own; the figures are read from the results files they write;
+- recipes: the guide's recipe against the course's (helpers/recipes.py: the guide's code and notebook 05's
+  cells), same base, photos, split and epochs, over seeds, with McNemar's exact test and Wilson intervals
+  on the same test images;
+- notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file;
+- backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
+  convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here).
+The parts on ../shared need its photos and weights; without them they are skipped with a sentence.
+Nothing here changes this process's environment: a notebook gets its settings in its own process's.
+TensorFlow, Keras and JAX are imported by the parts that need them, when they run. Run it on an otherwise
+idle machine.
 """
 
+import argparse
 import json
 import os
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
-from helpers import import_tensorflow_quietly
-
-import_tensorflow_quietly()  # before anything imports TensorFlow: no start-up lines in the report
-
-import numpy as np
-
-from helpers import data, pipelines
-from helpers.config import SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
+from helpers.config import REPO_ROOT, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
 
+PARTS = ("pipelines", "models", "recipes", "notebook08", "backends")
 
-def bench_folder():
+# The recipe comparison's size: three seeds of both recipes fit in about 15-20 minutes on a loaded 2-core CPU.
+RECIPE_SEEDS = (1337, 1338, 1339)
+RECIPE_SIZE = dict(image_size=150, train_images=512, head_epochs=3, finetune_epochs=3)
+
+# What the bench reads from each notebook's results file (notebook.save_results). tests/test_bench.py
+# checks that each notebook writes every one of these names.
+NOTEBOOK_FIGURES = {
+    "06_feature_extraction": (
+        "extraction_seconds",
+        "end_to_end_seconds_per_epoch",
+        "feature_seconds_per_epoch",
+        "end_to_end_val_accuracy",
+        "feature_val_accuracy",
+        "random_features_val_accuracy",
+    ),
+    "05_transfer_and_finetune": (
+        "sizes",
+        "finetune_seconds_per_step",
+        "training_seconds",
+        "test_before_finetune",
+        "test_accuracy",
+        "finetune_rolled_back",
+    ),
+    "08_finetuning_choices": (),  # notebook 08's figures are printed as it writes them
+}
+
+
+def shared_material():
+    """Whether ../shared's photos and MobileNetV2 file are there."""
+    return SHARED_PHOTOS.is_dir() and SHARED_WEIGHTS.is_file()
+
+
+def quick_real_photo_env(build_dir):
+    """The COURSE_* settings of the quick profile on ../shared's photos with the MobileNetV2 ImageNet file."""
+    return dict(
+        COURSE_PROFILE="quick",
+        COURSE_DATA_DIR=str(SHARED_PHOTOS),
+        COURSE_BASE_MODEL="mobilenet_v2_0.35",
+        COURSE_WEIGHTS=str(SHARED_WEIGHTS),
+        COURSE_BUILD_DIR=str(build_dir),
+    )
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+def bench_folder(build_dir):
     """The folder to measure: ../shared's real photos when present, else a generated folder of JPEGs."""
     if SHARED_PHOTOS.is_dir():
         return SHARED_PHOTOS
     from PIL import Image
 
-    folder = Path(load_settings().build_dir) / "bench_images"
+    from helpers import data
+
+    folder = Path(build_dir) / "bench_images"
     for label in ("cat", "dog"):
         (folder / label).mkdir(parents=True, exist_ok=True)
     images, labels = data.synthetic_images(600, 400, seed=0)
@@ -50,6 +98,8 @@ def bench_pipelines(folder, image_size=150, batch_size=64, images=1200, rounds=2
     The files are read once first, so neither pipeline pays for a cold disk cache, and the two
     pipelines take turns for `rounds` rounds; each keeps its best round.
     """
+    from helpers import data, pipelines
+
     for path in Path(folder).rglob("*"):
         if path.is_file():
             path.read_bytes()
@@ -74,9 +124,150 @@ def bench_pipelines(folder, image_size=150, batch_size=64, images=1200, rounds=2
     return results
 
 
+def print_pipelines(report, folder):
+    rows = [
+        [name, r["epoch_1"], r["epochs_2_3"], f"{r['repeated_in_epoch_2']:.0%}"]
+        for name, r in report.items()
+        if name not in ("ratios", "folder")
+    ]
+    title = f"Input pipelines on {folder} (150 px, batch 64, training split), no model attached"
+    print(Table(["pipeline", "epoch 1 images/s", "epochs 2-3 images/s", "epoch 2 repeats epoch 1"], rows, title=title))
+    ratios = report["ratios"]
+    print(
+        f"ours / guide, epoch 1: {ratios['ours_over_guide_epoch_1']}x (target >= 1.5); "
+        f"ours, later epochs / epoch 1: {ratios['ours_later_over_ours_epoch_1']}x (target >= 2)",
+        flush=True,
+    )
+
+
+# ---------------------------------------------------------------- notebooks, each in its own process
+
+RUN_ONE = """
+import json, sys
+from pathlib import Path
+from commands.run_course import execute_notebook
+ok, seconds, error = execute_notebook(Path(sys.argv[1]), Path(sys.argv[2]))
+print(json.dumps(dict(ok=ok, seconds=seconds, error=error)))
+"""
+
+
+def run_notebook(name, env, build_dir, folder=REPO_ROOT / "notebooks"):
+    """Execute notebook `name` in a process of its own with `env`'s settings; return its results file's figures.
+
+    The notebook's kernel inherits that process's environment, so the settings reach it and this process's
+    environment stays as it was. Raises RuntimeError with the notebook's error when it fails.
+    """
+    source = Path(folder) / f"{name}.ipynb"
+    target = Path(build_dir) / "executed" / source.name
+    child = subprocess.run(
+        [sys.executable, "-c", RUN_ONE, str(source), str(target)],
+        env={**os.environ, **env, "COURSE_BUILD_DIR": str(build_dir)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    lines = child.stdout.strip().splitlines()
+    outcome = json.loads(lines[-1]) if child.returncode == 0 and lines else dict(ok=False, error=child.stderr[-500:])
+    if not outcome["ok"]:
+        raise RuntimeError(f"{source.name} failed: {outcome['error']} (executed copy: {target})")
+    results = json.loads((Path(build_dir) / "results" / f"{name}.json").read_text())
+    return dict(read_figures(results, name), notebook_seconds=round(outcome["seconds"], 1))
+
+
+def read_figures(results, name):
+    """The figures the bench reads from notebook `name`'s results, by the names in NOTEBOOK_FIGURES (all if none)."""
+    wanted = NOTEBOOK_FIGURES.get(name, ())
+    missing = [key for key in wanted if key not in results]
+    if missing:
+        raise KeyError(f"{name}'s results file has no {', '.join(missing)}: has the notebook changed what it saves?")
+    return {key: results[key] for key in wanted} if wanted else results
+
+
+def bench_models(build_dir):
+    """Notebooks 06 and 05 on the real photos with the ImageNet MobileNetV2; the figures they measured."""
+    env = quick_real_photo_env(build_dir)
+    extraction = run_notebook("06_feature_extraction", env, build_dir)
+    finetune = run_notebook("05_transfer_and_finetune", env, build_dir)
+    return model_figures(extraction, finetune)
+
+
+def model_figures(extraction, finetune):
+    """The models table's rows from notebook 06's and 05's figures."""
+    return dict(
+        config="quick profile, folder ../shared/data/cats_vs_dogs_sample, mobilenet_v2_0.35, ImageNet weights file",
+        sizes=finetune["sizes"],
+        extraction_seconds=round(extraction["extraction_seconds"], 1),
+        head_epoch_seconds_through_base=round(extraction["end_to_end_seconds_per_epoch"], 2),
+        head_epoch_seconds_on_features=round(extraction["feature_seconds_per_epoch"], 3),
+        feature_extraction_speedup=round(
+            extraction["end_to_end_seconds_per_epoch"] / extraction["feature_seconds_per_epoch"], 1
+        ),
+        val_accuracy_through_base=round(extraction["end_to_end_val_accuracy"], 4),
+        val_accuracy_on_features=round(extraction["feature_val_accuracy"], 4),
+        val_accuracy_random_features=round(extraction["random_features_val_accuracy"], 4),
+        finetune_seconds_per_step=round(finetune["finetune_seconds_per_step"], 3),
+        notebook_05_training_seconds=round(finetune["training_seconds"], 1),
+        notebook_05_test_before_finetune=round(finetune["test_before_finetune"], 4),
+        notebook_05_test_accuracy=round(finetune["test_accuracy"], 4),
+        notebook_05_finetune_rolled_back=finetune["finetune_rolled_back"],
+    )
+
+
+def bench_notebook_08(build_dir):
+    """Notebook 08 in the quick profile on the real photos; the figures it saved."""
+    return run_notebook("08_finetuning_choices", quick_real_photo_env(build_dir), build_dir)
+
+
+def print_figures(figures, title):
+    """A two-column table of a results dict (settings and long lists left out)."""
+    rows = [
+        [name, value if not isinstance(value, float) else round(value, 4)]
+        for name, value in figures.items()
+        if name != "settings" and len(json.dumps(value)) <= 200
+    ]
+    print(Table(["measure", "value"], rows, title=title), flush=True)
+
+
+# ---------------------------------------------------------------- the recipes
+
+
+def bench_recipes(build_dir, seeds=RECIPE_SEEDS, size=RECIPE_SIZE):
+    """The guide's recipe against the course's on the shared photos, over `seeds` (helpers/recipes.py)."""
+    from helpers import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from helpers import recipes
+
+    settings = recipes.shared_photo_settings(build_dir, **size)
+    return recipes.compare_on_folder(settings, seeds)
+
+
+def print_recipes(results):
+    from helpers import recipes
+
+    config = results["config"]
+    print(
+        Table(
+            recipes.RECIPE_HEADER,
+            recipes.recipe_rows(results),
+            title=(
+                f"\nThe guide's recipe against the course's: {config['base_model']}, ImageNet weights file, "
+                f"{config['image_size']} px, batch {config['batch_size']}, {config['epochs_head']} head + "
+                f"{config['epochs_finetune']} fine-tuning epochs, split {config['sizes']} (seed "
+                f"{config['split_seed']}), the same {config['sizes']['test']} test photos for every seed"
+            ),
+        )
+    )
+    print(f"{results['summary']['verdict']} ({config['seconds']} s)", flush=True)
+
+
+# ---------------------------------------------------------------- backends
+
+
 def layer_milliseconds(batch_shape=(32, 112, 112, 32), repeats=5):
     """Milliseconds per forward pass of a 3x3 depthwise and a 3x3 convolution, on the backend in force."""
     import keras
+    import numpy as np
 
     batch = np.random.default_rng(0).random(batch_shape, dtype="float32")
     layers = {
@@ -105,6 +296,7 @@ def bench_backends(backends=("tensorflow", "jax"), batch_shape=(32, 112, 112, 32
         run = subprocess.run(
             [sys.executable, "-c", code],
             env={**os.environ, "KERAS_BACKEND": backend},
+            cwd=REPO_ROOT,
             capture_output=True,
             text=True,
             check=True,
@@ -113,184 +305,58 @@ def bench_backends(backends=("tensorflow", "jax"), batch_shape=(32, 112, 112, 32
     return timings
 
 
-def quick_real_photo_settings(build_dir):
-    """Environment for the quick profile on ../shared's photos with the MobileNetV2 ImageNet file."""
-    return dict(
-        COURSE_PROFILE="quick",
-        COURSE_DATA_DIR=str(SHARED_PHOTOS),
-        COURSE_BASE_MODEL="mobilenet_v2_0.35",
-        COURSE_WEIGHTS=str(SHARED_WEIGHTS),
-        COURSE_BUILD_DIR=str(build_dir),
-    )
-
-
-def bench_models(build_dir):
-    """Run notebooks 06 and 05 on the real photos with the ImageNet MobileNetV2; collect their figures."""
-    from commands.run_course import execute_notebook, notebook_paths
-
-    os.environ.update(quick_real_photo_settings(build_dir))
-    results = {}
-    for source in notebook_paths():
-        if source.stem in ("05_transfer_and_finetune", "06_feature_extraction"):
-            ok, seconds, error = execute_notebook(source, build_dir / "executed" / source.name)
-            if not ok:
-                raise RuntimeError(f"{source.name} failed: {error}")
-            results[source.stem] = json.loads((build_dir / "results" / f"{source.stem}.json").read_text())
-    extraction, finetune = results["06_feature_extraction"], results["05_transfer_and_finetune"]
-    return dict(
-        config="quick profile, folder ../shared/data/cats_vs_dogs_sample, mobilenet_v2_0.35, ImageNet weights file",
-        sizes=finetune["sizes"],
-        extraction_seconds=round(extraction["extraction_seconds"], 1),
-        head_epoch_seconds_through_base=round(extraction["end_to_end_seconds_per_epoch"], 2),
-        head_epoch_seconds_on_features=round(extraction["feature_seconds_per_epoch"], 3),
-        feature_extraction_speedup=round(
-            extraction["end_to_end_seconds_per_epoch"] / extraction["feature_seconds_per_epoch"], 1
-        ),
-        val_accuracy_through_base=round(extraction["end_to_end_val_accuracy"], 4),
-        val_accuracy_on_features=round(extraction["feature_val_accuracy"], 4),
-        val_accuracy_random_features=round(extraction["random_features_val_accuracy"], 4),
-        finetune_seconds_per_step=round(finetune["finetune_seconds_per_step"], 3),
-        notebook_05_training_seconds=round(finetune["training_seconds"], 1),
-        notebook_05_test_accuracy=round(finetune["test_accuracy"], 4),
-        notebook_05_test_before_finetune=round(finetune["test_before_finetune"], 4),
-    )
-
-
-def train_recipe(recipe, course_data, settings, head_epochs, finetune_epochs):
-    """Train one recipe from the same start; return its test accuracy and fine-tuning validation curve.
-
-    "guide": augment then cache, no shuffle, the whole base unfrozen (BatchNormalization statistics
-    move), `BinaryAccuracy()` at 0.5. "course": cache, then shuffle and augment afresh, BatchNormalization
-    frozen, threshold 0, the best fine-tuning epoch restored.
-    """
-    import keras
-
-    from helpers import models
-
-    keras.utils.set_random_seed(settings.seed)
-    size, batch = settings.image_size, settings.batch_size
-    if recipe == "guide":
-
-        def build(ds, training):
-            return pipelines.guide_pipeline(ds, size, batch, training)
-    else:
-
-        def build(ds, training):
-            return pipelines.pipeline(ds, size, batch, training, seed=settings.seed)
-
-    train, validation, test = (
-        build(getattr(course_data, name), name == "train") for name in ("train", "validation", "test")
-    )
-    threshold = 0.5 if recipe == "guide" else 0.0
-    base = models.build_base(settings.base_model, size, settings.weights)
-    base.trainable = False
-    inputs = keras.Input((size, size, 3))
-    x = base(keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs), training=False)
-    model = keras.Model(
-        inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x)))
-    )
-
-    def compile_with(learning_rate):
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss=keras.losses.BinaryCrossentropy(from_logits=True),
-            metrics=[keras.metrics.BinaryAccuracy(threshold=threshold)],
-        )
-
-    compile_with(1e-3)
-    model.fit(train, epochs=head_epochs, validation_data=validation, verbose=0)
-    if recipe == "guide":
-        base.trainable = True
-        callbacks = []
-    else:
-        models.unfreeze_keep_batchnorm_frozen(base)
-        callbacks = [
-            keras.callbacks.EarlyStopping(
-                monitor="val_binary_accuracy", mode="max", patience=finetune_epochs, restore_best_weights=True
-            )
-        ]
-    compile_with(1e-5)
-    before = model.evaluate(validation, return_dict=True, verbose=0)["binary_accuracy"]
-    history = model.fit(train, epochs=finetune_epochs, validation_data=validation, callbacks=callbacks, verbose=0)
-    labels = np.concatenate([y.numpy() for _, y in test])
-    logits = model.predict(test, verbose=0)[:, 0]
-    return dict(
-        test_accuracy=round(float(((logits > threshold) == labels).mean()), 4),
-        test_images=int(len(labels)),
-        validation_before_finetune=round(before, 4),
-        finetune_validation_curve=[round(v, 4) for v in history.history["val_binary_accuracy"]],
-    )
-
-
-def compare_recipes(build_dir, head_epochs=5, finetune_epochs=4):
-    """The guide's recipe and the course's on the same base, photos, split and epochs."""
-    os.environ.update(quick_real_photo_settings(build_dir))
-    settings = load_settings()
-    course_data = data.load_folder(settings.data_dir, 0, 0, settings.seed)
-    results = {
-        recipe: train_recipe(recipe, course_data, settings, head_epochs, finetune_epochs)
-        for recipe in ("guide", "course")
-    }
-    results["course_minus_guide"] = round(results["course"]["test_accuracy"] - results["guide"]["test_accuracy"], 4)
-    results["config"] = (
-        f"mobilenet_v2_0.35 ImageNet file, {settings.image_size} px, batch {settings.batch_size}, "
-        f"{head_epochs} head + {finetune_epochs} fine-tuning epochs, split {course_data.sizes}"
-    )
-    return results
-
-
-def main():
-    """Measure, print tables, write build/bench.json."""
-    # Keras's notes about tf.data inputs of unknown length: expected here, as in the notebooks.
-    warnings.filterwarnings("ignore", message=".*ran out of data.*")
-    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-    build_dir = Path(load_settings().build_dir)
-    folder = bench_folder()
-    print(f"Input pipelines on {folder} (150 px, batch 64, training split), no model attached:", flush=True)
-    started = time.perf_counter()
-    report = dict(folder=str(folder), pipelines=bench_pipelines(folder))
-    rows = [
-        [name, r["epoch_1"], r["epochs_2_3"], f"{r['repeated_in_epoch_2']:.0%}"]
-        for name, r in report["pipelines"].items()
-        if name != "ratios"
-    ]
-    print(Table(["pipeline", "epoch 1 images/s", "epochs 2-3 images/s", "epoch 2 repeats epoch 1"], rows))
-    ratios = report["pipelines"]["ratios"]
-    print(
-        f"ours / guide, epoch 1: {ratios['ours_over_guide_epoch_1']}x (target >= 1.5); "
-        f"ours, later epochs / epoch 1: {ratios['ours_later_over_ours_epoch_1']}x (target >= 2)",
-        flush=True,
-    )
-    if not (SHARED_PHOTOS.is_dir() and SHARED_WEIGHTS.is_file()):
-        print("Model figures and the recipe comparison skipped: they need ../shared's photos and MobileNetV2 file.")
-    else:
-        report["models"] = bench_models(build_dir / "bench")
-        print(Table(["measure", "value"], report["models"].items(), title="\nModels (quick profile, real photos)"))
-        print("target: feature extraction >= 20x faster per head epoch, validation accuracy within 1 point", flush=True)
-        report["recipes"] = compare_recipes(build_dir / "bench")
-        recipes = report["recipes"]
-        print(
-            Table(
-                ["recipe", "test accuracy", "validation before fine-tuning", "fine-tuning validation curve"],
-                [
-                    [name, r["test_accuracy"], r["validation_before_finetune"], r["finetune_validation_curve"]]
-                    for name, r in recipes.items()
-                    if name in ("guide", "course")
-                ],
-                title=f"\nThe guide's recipe against the course's ({recipes['config']})",
-            )
-        )
-        print(f"course - guide: {recipes['course_minus_guide']:+.4f} on {recipes['course']['test_images']} test images")
-    report["backends"] = bench_backends()
-    layers = list(report["backends"]["tensorflow"])
+def print_backends(timings):
+    layers = list(timings["tensorflow"])
     print(
         Table(
             ["backend", *(f"{layer}, ms" for layer in layers)],
-            [[backend, *(t[layer] for layer in layers)] for backend, t in report["backends"].items()],
+            [[backend, *(t[layer] for layer in layers)] for backend, t in timings.items()],
             title="\nOne layer's forward pass on a 32x112x112x32 batch, per backend",
         ),
         flush=True,
     )
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv=None):
+    """Measure the parts asked for (all by default), print tables, write build/bench.json."""
+    parser = argparse.ArgumentParser(prog="python -m commands.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", choices=PARTS, help=f"parts to run (default: all of {', '.join(PARTS)})")
+    parts = parser.parse_args(argv).parts or list(PARTS)
+    import warnings
+
+    # Keras's notes about tf.data inputs of unknown length: expected here, as in the notebooks.
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    build_dir = Path(load_settings().build_dir)
+    started = time.perf_counter()
+    report = {}
+    if "pipelines" in parts:
+        from helpers import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # before anything imports TensorFlow: no start-up lines in the report
+        folder = bench_folder(build_dir)
+        report["pipelines"] = dict(folder=str(folder), **bench_pipelines(folder))
+        print_pipelines(report["pipelines"], folder)
+    shared_parts = [part for part in parts if part in ("models", "recipes", "notebook08")]
+    if shared_parts and not shared_material():
+        print(f"Skipped ({', '.join(shared_parts)}): they need ../shared's photos and MobileNetV2 file.")
+        shared_parts = []
+    if "models" in shared_parts:
+        report["models"] = bench_models(build_dir / "bench")
+        print(Table(["measure", "value"], report["models"].items(), title="\nModels (quick profile, real photos)"))
+        print("target: feature extraction >= 20x faster per head epoch, validation accuracy within 1 point", flush=True)
+    if "recipes" in shared_parts:
+        report["recipes"] = bench_recipes(build_dir / "bench")
+        print_recipes(report["recipes"])
+    if "notebook08" in shared_parts:
+        report["notebook08"] = bench_notebook_08(build_dir / "bench")
+        print_figures(report["notebook08"], "\nNotebook 08 (quick profile, real photos)")
+    if "backends" in parts:
+        report["backends"] = bench_backends()
+        print_backends(report["backends"])
     report["seconds"] = round(time.perf_counter() - started)
     path = build_dir / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,93 @@
+"""`make bench` (commands/bench.py): it reads what the notebooks write, and changes no global setting."""
+
+import ast
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from commands import bench
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def saved_names(notebook):
+    """{results name: set of figure names} of every `notebook.save_results(settings, name, ...)` in a notebook."""
+    (path,) = NOTEBOOKS.glob(f"{notebook}.py")
+    saved = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "save_results":
+            name = node.args[1].value
+            saved.setdefault(name, set()).update(keyword.arg for keyword in node.keywords)
+    return saved
+
+
+@pytest.mark.parametrize("notebook", sorted(bench.NOTEBOOK_FIGURES))
+def test_every_figure_the_bench_reads_is_one_its_notebook_writes(notebook, request):
+    saved = saved_names(notebook)
+    if notebook == "08_finetuning_choices" and not saved:  # the bench part came before the notebook's results file
+        request.applymarker(pytest.mark.xfail(reason="notebook 08 does not call notebook.save_results yet"))
+    assert notebook in saved, f"notebook {notebook} writes no results file named {notebook}"
+    assert set(bench.NOTEBOOK_FIGURES[notebook]) <= saved[notebook], "the bench reads a figure the notebook lacks"
+
+
+def test_the_key_check_sees_what_a_notebook_writes():
+    assert {"test_accuracy", "sizes", "finetune_validation_curve"} <= saved_names("05_transfer_and_finetune")[
+        "05_transfer_and_finetune"
+    ]
+    assert "learning_rates" not in saved_names("05_transfer_and_finetune")["05_transfer_and_finetune"]
+
+
+def test_a_missing_figure_is_named():
+    with pytest.raises(KeyError, match="has no .*test_accuracy"):
+        bench.read_figures({"sizes": {}, "training_seconds": 1.0}, "05_transfer_and_finetune")
+    figures = {key: 1 for key in bench.NOTEBOOK_FIGURES["05_transfer_and_finetune"]}
+    assert bench.read_figures({**figures, "other": 2}, "05_transfer_and_finetune") == figures
+
+
+def test_a_notebook_gets_its_settings_in_its_own_process(tmp_path):
+    """The settings reach the notebook's kernel; this process's environment stays as it was."""
+    cell = (
+        "from helpers import notebook\nfrom helpers.config import load_settings\n"
+        "settings = load_settings()\n"
+        "notebook.save_results(settings, '99_probe', seed=settings.seed, profile=settings.profile)"
+    )
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    probe.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(probe, tmp_path / "99_probe.ipynb")
+    before = dict(os.environ)
+    figures = bench.run_notebook("99_probe", {"COURSE_SEED": "4242"}, tmp_path / "build", folder=tmp_path)
+    assert figures["seed"] == 4242 and figures["profile"] == os.environ["COURSE_PROFILE"]
+    assert dict(os.environ) == before, "the bench changed this process's environment"
+    assert (tmp_path / "build" / "executed" / "99_probe.ipynb").is_file()
+
+
+def test_a_failing_notebook_is_named_with_its_error(tmp_path):
+    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('no photos here')")])
+    broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(broken, tmp_path / "98_broken.ipynb")
+    with pytest.raises(RuntimeError, match="98_broken.ipynb failed: .*no photos here"):
+        bench.run_notebook("98_broken", {}, tmp_path / "build", folder=tmp_path)
+
+
+def test_the_recipe_table_prints_intervals_and_p_values(capsys):
+    from helpers import recipes
+
+    def seed(number, guide_right, course_right):
+        return recipes.seed_result(number, guide_right, course_right, {}, {"rolled_back": True})
+
+    runs = [seed(1, [1, 1, 0, 1], [1, 1, 1, 1]), seed(2, [1, 0, 0, 1], [1, 1, 0, 1])]
+    config = dict(base_model="mobilenet_v2_0.35", image_size=150, batch_size=32, epochs_head=3, epochs_finetune=3)
+    results = dict(seeds=runs, summary=recipes.summarise(runs), config=dict(config, sizes={"test": 4}, split_seed=1))
+    bench.print_recipes(dict(results, config=dict(results["config"], seconds=1)))
+    printed = capsys.readouterr().out
+    assert "0.7500 (0.301-0.954)" in printed, "the guide's first seed with its Wilson interval"
+    assert "1.000" in printed and "no measurable difference" in printed, "the p-values and the verdict"
+    assert json.loads(json.dumps(results)) == results, "the results are JSON as they are"
+
+
+def test_an_unknown_part_is_refused():
+    with pytest.raises(SystemExit):
+        bench.main(["everything"])
