@@ -16,8 +16,8 @@ from pathlib import Path
 
 from helpers import import_tensorflow_quietly
 from helpers.config import SettingsError, keras_backend_problem, load_settings
+from helpers.labels import CLASS_NAMES  # logit above 0: class 1, dog
 
-CLASS_NAMES = ("cat", "dog")  # logit above 0: class 1, dog, as in TFDS cats_vs_dogs
 BATCH_SIZE = 32
 PROGRESS_FROM = 2 * BATCH_SIZE  # files; fewer are classified without a progress line
 SHEET_LIMIT = 100  # images on the contact sheet; the CSV and the table hold every file
@@ -30,7 +30,7 @@ class PredictError(Exception):
 
 def default_model_path(settings):
     """Where notebook 05 saves the model: <build>/models/cats_vs_dogs.keras."""
-    return Path(settings.build_dir) / "models" / "cats_vs_dogs.keras"
+    return settings.build_dir / "models" / "cats_vs_dogs.keras"
 
 
 def load_course_model(path):
@@ -195,7 +195,7 @@ def predict(paths, model_path=None, out_dir=None):
     progress = _print_progress if len(usable) >= PROGRESS_FROM else None
     logits = classify(model, image_size, usable, progress)
     rows = [(p, CLASS_NAMES[logit > 0], probability_of_dog(logit), logit) for p, logit in zip(usable, logits)]
-    out_dir = Path(out_dir) if out_dir else Path(settings.build_dir) / "predictions"
+    out_dir = Path(out_dir) if out_dir else settings.build_dir / "predictions"
     out_dir.mkdir(parents=True, exist_ok=True)
     print(Table(["file", "class", "P(dog)"], [(str(f), c, round(p, 4)) for f, c, p, _ in rows]))
     write_csv(out_dir / "predictions.csv", rows)

@@ -10,24 +10,16 @@ to every machine that should run the course offline.
 import os
 import sys
 
-from helpers import import_tensorflow_quietly
+from helpers import import_tensorflow_quietly, network
+from helpers.bases import BASES
 from helpers.config import load_settings
-from helpers.offline import (
-    FILTERED_NAME,
-    WEIGHT_FILES,
-    DataUnavailable,
-    WeightsUnavailable,
-    download_weights,
-    filtered_host,
-    filtered_layout,
-    network_available,
-    tfds_data_dir,
-    tfds_host,
-    tfds_prepared,
-    weights_host,
-)
+from helpers.filtered import FILTERED_NAME, filtered_host, filtered_layout
+from helpers.missing import DataUnavailable, WeightsUnavailable
+from helpers.pretrained import download_weights, weights_host
+from helpers.tfds_cache import tfds_data_dir, tfds_host, tfds_prepared
 
 FULL_VARIABLE = "COURSE_PREFETCH_FULL"  # set to 1 to fetch the full profile's TFDS cats_vs_dogs too
+WEIGHTED_BASES = [name for name, base in BASES.items() if base.weights_file]  # the bases with an ImageNet file
 
 
 def wants_full(env=None):
@@ -37,7 +29,7 @@ def wants_full(env=None):
 
 def download_hosts(full=False):
     """Every host `make prefetch` downloads from: the photos' hosts and Keras's for the weights."""
-    hosts = {filtered_host(), *(weights_host(base_model) for base_model in WEIGHT_FILES)}
+    hosts = {filtered_host(), *(weights_host(base_model) for base_model in WEIGHTED_BASES)}
     if full:
         hosts.add(tfds_host())
     return sorted(host for host in hosts if host)
@@ -64,7 +56,7 @@ def main():
     cache_dir = load_settings().cache_dir
     full = wants_full()
     hosts = download_hosts(full)
-    unreachable = [host for host in hosts if not network_available(host)]
+    unreachable = [host for host in hosts if not network.network_available(host)]
     if unreachable:
         print(
             f"No network to {' or '.join(unreachable)}: `make prefetch` needs to download about "
@@ -73,7 +65,7 @@ def main():
         )
         return 1
     try:
-        for base_model in WEIGHT_FILES:
+        for base_model in WEIGHTED_BASES:
             print(f"weights for {base_model}: {download_weights(base_model, cache_dir)}")
         folder = download_filtered(cache_dir)  # every photo checked; damaged ones extracted again, and said
         counts = filtered_layout(folder)

@@ -19,9 +19,10 @@ import time
 import warnings
 from pathlib import Path
 
+from commands.fallback import offline_fallback
 from helpers import import_tensorflow_quietly
-from helpers.config import REPO_ROOT, SettingsError, keras_backend_problem, load_settings
-from helpers.offline import DataUnavailable, WeightsUnavailable, offline_fallback
+from helpers.config import DEFAULT_PROFILE, REPO_ROOT, SettingsError, keras_backend_problem, load_settings, whole_number
+from helpers.missing import DataUnavailable, WeightsUnavailable
 
 TIMEOUT_VARIABLE = "COURSE_NOTEBOOK_TIMEOUT"  # set from the Makefile's NOTEBOOK_TIMEOUT, as nbmake's is
 DEFAULT_TIMEOUT = 600  # seconds per cell when run without the Makefile
@@ -133,12 +134,7 @@ def _last_line(text):
 def notebook_timeout(env=None):
     """Seconds a cell may run, from COURSE_NOTEBOOK_TIMEOUT (the Makefile's NOTEBOOK_TIMEOUT)."""
     env = os.environ if env is None else env
-    raw = env.get(TIMEOUT_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{TIMEOUT_VARIABLE}={raw!r} is not accepted; use a whole number of seconds.")
-    return int(raw)
+    return whole_number(env, TIMEOUT_VARIABLE, DEFAULT_TIMEOUT, why=" (seconds)")
 
 
 def user_choices(env=None):
@@ -156,12 +152,12 @@ def plan_run(env):
     (COURSE_DATA_DIR, COURSE_CACHE_DIR, COURSE_BUILD_DIR, a COURSE_WEIGHTS file), so the kernels see them.
     """
     chosen = user_choices(env)
-    env.setdefault("COURSE_PROFILE", "quick")
+    env.setdefault("COURSE_PROFILE", DEFAULT_PROFILE)
     settings = load_settings(env)
     # The kernels run in notebooks/: they get the paths as resolved here, where the user typed the command.
     paths = {"COURSE_DATA_DIR": settings.data_dir, "COURSE_CACHE_DIR": settings.cache_dir}
     paths.update(COURSE_BUILD_DIR=settings.build_dir, COURSE_WEIGHTS=settings.weights)
-    env.update({name: value for name, value in paths.items() if name in chosen})
+    env.update({name: str(value) for name, value in paths.items() if name in chosen})
     overrides, sentence = offline_fallback(settings, chosen)
     if overrides:
         env.update(overrides)
@@ -254,7 +250,7 @@ def _run(folder):
 def _run_notebooks(folder, settings, timeout, fallback, Table):
     if fallback:
         print(fallback)
-    executed_dir = Path(settings.build_dir) / "executed"
+    executed_dir = settings.build_dir / "executed"
     rows, stopped_by = [], ""
     sources = notebook_paths(folder)
     for source in sources:

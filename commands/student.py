@@ -76,7 +76,7 @@ def main():
     """Build the edition under the build folder and say where it is."""
     from helpers.config import load_settings
 
-    target = Path(load_settings().build_dir) / "student"
+    target = load_settings().build_dir / "student"
     archive = build_student_edition(target)
     count = len(list((target / "notebooks").glob("*.ipynb")))
     print(f"Student edition: {count} notebooks without reference solutions in {target}, zipped as {archive}")

@@ -5,13 +5,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.bases import BASES
+from helpers.sources import SOURCES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Test material beside the repository, not part of it: real photos and genuine ImageNet weights files.
 # Tests and `make bench` use it when present; no notebook needs it.
 SHARED_DIR = REPO_ROOT.parent / "shared"
 SHARED_PHOTOS = SHARED_DIR / "data" / "cats_vs_dogs_sample"
-SHARED_WEIGHTS = SHARED_DIR / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+SHARED_WEIGHTS = SHARED_DIR / "weights" / BASES["mobilenet_v2_0.35"].weights_file
 
 PROFILES = {
     # Seconds, for CI: synthetic images, random weights, one short epoch each.
@@ -26,11 +29,12 @@ PROFILES = {
         eval_images=32,
     ),
     # Minutes on a CPU laptop: real photos (TensorFlow's cats_and_dogs_filtered, a 68 MB download) and
-    # ImageNet weights. How many images and epochs fit in those minutes depends on the base: see QUICK_SIZES.
+    # ImageNet weights. How many images and epochs fit in those minutes depends on the base: its quick_sizes
+    # in helpers/bases.py.
     "quick": dict(
         data_source="filtered",
         weights="imagenet",
-        image_size=0,  # 0: the base's own size (BASE_MODELS)
+        image_size=0,  # 0: the base's own size (its default_size in helpers/bases.py)
         batch_size=16,
     ),
     # The guide's settings: 40/10/10 split of TFDS cats_vs_dogs, 150 px, batch 64. More epochs than
@@ -47,17 +51,8 @@ PROFILES = {
     ),
 }
 
-# How many images and epochs fit in a few minutes on a CPU laptop depends on the base. MobileNetV2 0.35
-# (about 59 million multiply-adds per 224 px image) is the quick profile's base; Xception (the guide's,
-# about 4.6 billion at 150 px) gets far fewer images when someone picks it for quick.
-QUICK_SIZES = {
-    "mobilenet_v2_0.35": dict(train_images=2000, eval_images=400, epochs_head=5, epochs_finetune=2, batch_size=32),
-    "xception": dict(train_images=300, eval_images=150, epochs_head=3, epochs_finetune=1),
-}
-
-BASE_MODELS = {"xception": 150, "mobilenet_v2_0.35": 224}  # name -> default image size
+DEFAULT_PROFILE = "quick"  # when COURSE_PROFILE is not set
 DEFAULT_BASE = {"smoke": "mobilenet_v2_0.35", "quick": "mobilenet_v2_0.35", "full": "xception"}
-DATA_SOURCES = ("tfds", "filtered", "folder", "synthetic")
 NAMED_WEIGHTS = ("imagenet", "none")
 
 
@@ -105,8 +100,8 @@ class Settings:
     seed: int
     train_images: int  # 0 means every image of the training split
     eval_images: int  # 0 means every image of the validation and test splits
-    cache_dir: str
-    build_dir: str
+    cache_dir: Path
+    build_dir: Path
 
     @property
     def uses_pretrained_weights(self):
@@ -126,8 +121,11 @@ MAX_SEED = 2**31 - 1  # NumPy's seed must be below 2**32, and the notebooks add 
 MIN_TRAIN_IMAGES, MIN_EVAL_IMAGES = 12, 2  # notebook 04 writes 12 training images to a folder
 
 
-def _positive_int(env, name, default, allow_zero=False, lowest=None, highest=None, why=""):
-    """A whole number from `env[name]` in [lowest, highest] (0 also, with allow_zero), else `default`."""
+def whole_number(env, name, default, allow_zero=False, lowest=None, highest=None, why=""):
+    """A whole number from `env[name]` in [lowest, highest] (0 also, with allow_zero), else `default`.
+
+    Raises SettingsError with one sentence for anything else ("many", "-3", "²", "1.5").
+    """
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -156,7 +154,7 @@ def _weights(env, default):
 
 def _data_source(env, default):
     data_dir = env.get("COURSE_DATA_DIR", "").strip()
-    source = _choice(env, "COURSE_DATA_SOURCE", DATA_SOURCES, "folder" if data_dir else default)
+    source = _choice(env, "COURSE_DATA_SOURCE", tuple(SOURCES), "folder" if data_dir else default)
     if source == "folder" and not data_dir:
         raise SettingsError("COURSE_DATA_SOURCE=folder needs COURSE_DATA_DIR, a folder of class subfolders.")
     if data_dir and source != "folder":
@@ -178,15 +176,16 @@ def absolute_path(value):
 def load_settings(env=None):
     """Read the profile and COURSE_* overrides from `env` (default: the process environment)."""
     env = os.environ if env is None else env
-    profile_name = _choice(env, "COURSE_PROFILE", tuple(PROFILES), "quick")
-    base_model = _choice(env, "COURSE_BASE_MODEL", tuple(BASE_MODELS), DEFAULT_BASE[profile_name])
-    profile = {**PROFILES[profile_name], **(QUICK_SIZES[base_model] if profile_name == "quick" else {})}
+    profile_name = _choice(env, "COURSE_PROFILE", tuple(PROFILES), DEFAULT_PROFILE)
+    base_model = _choice(env, "COURSE_BASE_MODEL", tuple(BASES), DEFAULT_BASE[profile_name])
+    base = BASES[base_model]
+    profile = {**PROFILES[profile_name], **(base.quick_sizes if profile_name == "quick" else {})}
     data_source, data_dir = _data_source(env, profile["data_source"])
-    least_size = 71 if base_model == "xception" else 32  # the smallest input keras.applications accepts
-    image_size = _positive_int(
+    least_size = base.min_size  # the smallest input keras.applications accepts
+    image_size = whole_number(
         env,
         "COURSE_IMAGE_SIZE",
-        profile["image_size"] or BASE_MODELS[base_model],
+        profile["image_size"] or base.default_size,
         lowest=least_size,
         highest=MAX_IMAGE_SIZE,
         why=f" ({base_model} needs at least {least_size} px)",
@@ -198,13 +197,11 @@ def load_settings(env=None):
         base_model=base_model,
         weights=_weights(env, profile["weights"]),
         image_size=image_size,
-        batch_size=_positive_int(env, "COURSE_BATCH_SIZE", profile["batch_size"]),
-        epochs_head=_positive_int(env, "COURSE_EPOCHS_HEAD", profile["epochs_head"]),
-        epochs_finetune=_positive_int(env, "COURSE_EPOCHS_FINETUNE", profile["epochs_finetune"]),
-        seed=_positive_int(
-            env, "COURSE_SEED", 1337, lowest=0, highest=MAX_SEED, why=" (NumPy's seeds are below 2**32)"
-        ),
-        train_images=_positive_int(
+        batch_size=whole_number(env, "COURSE_BATCH_SIZE", profile["batch_size"]),
+        epochs_head=whole_number(env, "COURSE_EPOCHS_HEAD", profile["epochs_head"]),
+        epochs_finetune=whole_number(env, "COURSE_EPOCHS_FINETUNE", profile["epochs_finetune"]),
+        seed=whole_number(env, "COURSE_SEED", 1337, lowest=0, highest=MAX_SEED, why=" (NumPy's seeds are below 2**32)"),
+        train_images=whole_number(
             env,
             "COURSE_TRAIN_IMAGES",
             profile["train_images"],
@@ -212,9 +209,9 @@ def load_settings(env=None):
             lowest=MIN_TRAIN_IMAGES,
             why=" (notebook 04 shows 12)",
         ),
-        eval_images=_positive_int(
+        eval_images=whole_number(
             env, "COURSE_EVAL_IMAGES", profile["eval_images"], allow_zero=True, lowest=MIN_EVAL_IMAGES
         ),
-        cache_dir=absolute_path(env.get("COURSE_CACHE_DIR", "").strip() or str(REPO_ROOT / "cache")),
-        build_dir=absolute_path(env.get("COURSE_BUILD_DIR", "").strip() or str(REPO_ROOT / "build")),
+        cache_dir=Path(absolute_path(env.get("COURSE_CACHE_DIR", "").strip() or str(REPO_ROOT / "cache"))),
+        build_dir=Path(absolute_path(env.get("COURSE_BUILD_DIR", "").strip() or str(REPO_ROOT / "build"))),
     )

@@ -14,28 +14,24 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image, UnidentifiedImageError
 
-from helpers.offline import (
+from helpers import network, sources
+from helpers.filtered import (
     FILTERED_CLASSES,
     FILTERED_NAME,
-    TFDS_NAME,
-    DataUnavailable,
-    _tfds_missing_message,
+    IMAGE_SUFFIXES,
     download_filtered,
     extract_filtered_again,
     filtered_archive,
     filtered_dir,
     filtered_zip_images,
-    network_available,
-    tfds_data_dir,
-    tfds_host,
-    tfds_prepared,
     zip_damage,
 )
+from helpers.labels import CLASS_NAMES
+from helpers.missing import OWN_PHOTOS_ADVICE, PREFETCH_ADVICE, DataUnavailable
+from helpers.tfds_cache import TFDS_NAME, tfds_data_dir, tfds_host, tfds_missing_message, tfds_prepared
 
 AUTOTUNE = tf.data.AUTOTUNE
-TFDS_CLASS_NAMES = ["cat", "dog"]  # label 0 is cat, 1 is dog, as in TFDS
 FOLDER_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test of a folder of images
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
 DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
 
 
@@ -96,7 +92,7 @@ def load_synthetic(image_size, train_images, eval_images, seed):
     }
     return CourseData(
         **splits,
-        class_names=TFDS_CLASS_NAMES,
+        class_names=list(CLASS_NAMES),
         description=f"synthetic stripes ({image_size} px): horizontal = cat, vertical = dog",
         sizes=counts,
     )
@@ -437,15 +433,14 @@ def filtered_photos(cache_dir):
     if not archive.is_file():
         raise DataUnavailable(
             f"Of the {FILTERED_NAME} photos in {folder}, {summary}, and {archive} is not there to repair them. "
-            f"Delete {folder.parent}, then run `make prefetch` on a connected machine (or use your own photos with "
-            "COURSE_DATA_DIR=<folder with cat/ and dog/>)."
+            f"Delete {folder.parent}, then {PREFETCH_ADVICE} (or {OWN_PHOTOS_ADVICE})."
         )
     extract_filtered_again(cache_dir)  # raises a sentence when the zip is damaged too
     still = filtered_damage(cache_dir)
     if still:
         raise DataUnavailable(
             f"{len(still)} of the {FILTERED_NAME} photos in {archive} are damaged ({still[0][0]}: {still[0][1]}). "
-            "Delete it and the extracted folder beside it, then run `make prefetch` on a connected machine."
+            f"Delete it and the extracted folder beside it, then {PREFETCH_ADVICE}."
         )
     print(f"Repaired the {FILTERED_NAME} photos in {folder}: {summary}. They were extracted again from {archive}.")
     return folder
@@ -501,7 +496,7 @@ def load_filtered(cache_dir, image_size, train_images, eval_images, seed):
     counts = f"{len(train_labels):,} train and {len(pool_labels):,} validation images"
     return CourseData(
         **splits,
-        class_names=TFDS_CLASS_NAMES,
+        class_names=list(CLASS_NAMES),
         description=f"{FILTERED_NAME} from {folder} ({counts}; validation/ split into validation and test)",
         sizes={name: len(positions) for name, positions in chosen.items()},
     )
@@ -529,31 +524,25 @@ def load_tfds(cache_dir, train_images, eval_images):
     Fails in seconds with one sentence when the data is neither prepared nor downloadable.
     """
     data_dir = tfds_data_dir(cache_dir)
-    if not tfds_prepared(cache_dir) and not network_available(tfds_host()):  # fail in seconds, not minutes
-        raise DataUnavailable(_tfds_missing_message(data_dir, f"no network to {tfds_host()}"))
+    if not tfds_prepared(cache_dir) and not network.network_available(tfds_host()):  # fail in seconds, not minutes
+        raise DataUnavailable(tfds_missing_message(data_dir, f"no network to {tfds_host()}"))
     try:
         splits = load_guide_split(str(data_dir))
     except Exception as error:  # TFDS raises many kinds of errors when a download fails
-        raise DataUnavailable(_tfds_missing_message(data_dir, type(error).__name__)) from None
+        raise DataUnavailable(tfds_missing_message(data_dir, type(error).__name__)) from None
     limits = [train_images, eval_images, eval_images]
     splits = [ds.take(limit) if limit else ds for ds, limit in zip(splits, limits)]
     sizes = dict(zip(["train", "validation", "test"], (int(ds.cardinality()) for ds in splits)))
     return CourseData(
         *splits,
-        class_names=TFDS_CLASS_NAMES,
+        class_names=list(CLASS_NAMES),
         description=f"TFDS {TFDS_NAME} from {data_dir}",
         sizes=sizes,
     )
 
 
 def load_data(settings):
-    """The train/validation/test data the settings ask for."""
-    if settings.data_source == "synthetic":
-        return load_synthetic(settings.image_size, settings.train_images, settings.eval_images, settings.seed)
-    if settings.data_source == "folder":
-        return load_folder(settings.data_dir, settings.train_images, settings.eval_images, settings.seed)
-    if settings.data_source == "filtered":
-        return load_filtered(
-            settings.cache_dir, settings.image_size, settings.train_images, settings.eval_images, settings.seed
-        )
-    return load_tfds(settings.cache_dir, settings.train_images, settings.eval_images)
+    """The train/validation/test data the settings ask for: the loader its source's table entry names."""
+    source = sources.SOURCES[settings.data_source]
+    loader = globals()[source.loader]
+    return loader(*(getattr(settings, name) for name in source.arguments))

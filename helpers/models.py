@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from helpers import offline
+from helpers import bases
+from helpers.tables import count_params
 
 
 def build_base(base_model, image_size, weights):
@@ -16,7 +17,7 @@ def build_base(base_model, image_size, weights):
         return keras.applications.Xception(weights=weights, input_shape=input_shape, include_top=False)
     if base_model == "mobilenet_v2_0.35":
         return keras.applications.MobileNetV2(alpha=0.35, weights=weights, input_shape=input_shape, include_top=False)
-    raise ValueError(f"Unknown base model {base_model!r}; use one of: {', '.join(offline.WEIGHT_FILES)}.")
+    return bases.build(base_model, image_size, weights)  # any other base of the table in helpers/bases.py
 
 
 def all_layers(model):
@@ -79,11 +80,6 @@ def weight_values(layer_or_model):
 def changed(before, after, atol=0.0):
     """The keys whose arrays differ between two snapshots made by `weight_values` or `moving_statistics`."""
     return [key for key in before if not np.allclose(before[key], after[key], rtol=0.0, atol=atol)]
-
-
-def count_params(weights):
-    """Total number of scalars in a list of Keras variables."""
-    return int(sum(np.prod(w.shape) for w in weights))
 
 
 def param_counts(model):

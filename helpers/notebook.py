@@ -28,9 +28,11 @@ import_tensorflow_quietly()
 import keras
 import numpy as np
 
+from helpers.bases import BASES
 from helpers.config import SettingsError, load_settings
 from helpers.data import DataError
-from helpers.offline import DataUnavailable, WeightsUnavailable
+from helpers.missing import DataUnavailable, WeightsUnavailable, stand_ins
+from helpers.pretrained import weights_path
 from helpers.tables import settings_table
 
 FAKE_RESULTS_WARNING = "the accuracies below mean nothing about real photos"
@@ -47,9 +49,7 @@ def start():
         settings = load_settings()
     except SettingsError as error:
         raise SystemExit(f"Settings problem: {error}") from None
-    # Keras warns about these for every tf.data input of unknown length; they are expected here.
-    warnings.filterwarnings("ignore", message=".*ran out of data.*")
-    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    quiet_expected_warnings()
     # TensorFlow's "triggered tf.function retracing" notes: expected where a notebook compiles small
     # models again and again to compare them, and not something a learner can act on.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
@@ -59,6 +59,12 @@ def start():
         if line:
             print(line)
     return settings
+
+
+def quiet_expected_warnings():
+    """Hide the warnings Keras gives for every tf.data input of unknown length: expected in this course."""
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 def settings_summary(settings):
@@ -75,14 +81,8 @@ def settings_summary(settings):
 
 def fake_results_warning(settings):
     """A warning line when the run learns from synthetic images or starts from random weights, else ''."""
-    fakes = []
-    if settings.data_source == "synthetic":
-        fakes.append("synthetic images")
-    if settings.weights == "none":
-        fakes.append("random weights")
-    if not fakes:
-        return ""
-    return f"Warning: this run uses {' and '.join(fakes)}, so {FAKE_RESULTS_WARNING}."
+    fakes = stand_ins(settings.data_source == "synthetic", settings.weights == "none")
+    return f"Warning: this run uses {fakes}, so {FAKE_RESULTS_WARNING}." if fakes else ""
 
 
 def jax_on_cpu():
@@ -95,12 +95,13 @@ def jax_on_cpu():
 
 
 def slow_backend_note(settings, jax_cpu_only):
-    """A note when JAX on a CPU will train MobileNetV2 on real-sized images very slowly, else ''."""
-    if not jax_cpu_only or settings.base_model != "mobilenet_v2_0.35" or settings.profile == "smoke":
+    """A note when JAX on a CPU will train the base (its table entry's slow_on_jax_cpu) very slowly, else ''."""
+    if not jax_cpu_only or not BASES[settings.base_model].slow_on_jax_cpu or settings.profile == "smoke":
         return ""
     return (
-        "Note: on a 2-core CPU, JAX ran MobileNetV2's depthwise convolutions 15x slower than TensorFlow "
-        "and notebook 05 4x slower (README, Backends); KERAS_BACKEND=tensorflow is likely faster here."
+        f"Note: on a 2-core CPU, JAX ran {BASES[settings.base_model].constructor}'s depthwise convolutions 15x "
+        "slower than TensorFlow and notebook 05 4x slower (README, Backends); KERAS_BACKEND=tensorflow is likely "
+        "faster here."
     )
 
 
@@ -156,7 +157,7 @@ WEIGHT_LOADING_ERRORS = (
 def weights_error_sentence(error):
     """One sentence naming the weights file and base when `error` is Keras failing to load weights, else ''.
 
-    offline.resolve_weights checks a file before Keras sees it; this catches what that check cannot.
+    pretrained.resolve_weights checks a file before Keras sees it; this catches what that check cannot.
     """
     if not any(marker in str(error) for marker in WEIGHT_LOADING_ERRORS):
         return ""
@@ -176,9 +177,7 @@ def weights_error_sentence(error):
 
 def keras_cache_file(settings):
     """Where the ImageNet weights file of the settings' base lives in the course cache."""
-    from helpers import offline
-
-    return offline.keras_cache_dir(settings.cache_dir) / "models" / offline.WEIGHT_FILES[settings.base_model]["fname"]
+    return weights_path(settings.base_model, settings.cache_dir)
 
 
 SCRATCH_MARK = ".made-by-the-course"  # in every folder scratch_folder makes: only such a folder is deleted
@@ -193,7 +192,7 @@ def scratch_folder(settings, name):
     lies inside the data or cache in use (COURSE_DATA_DIR, COURSE_CACHE_DIR). Any other folder of that
     name is left alone and a fresh one beside it is used instead, with a sentence saying so.
     """
-    folder = Path(os.path.realpath(Path(settings.build_dir) / name))
+    folder = Path(os.path.realpath(settings.build_dir / name))
     protected = [Path(os.path.realpath(p)) for p in (settings.data_dir, settings.cache_dir) if p]
     in_use = [p for p in protected if p == folder or p.is_relative_to(folder) or folder.is_relative_to(p)]
     if not in_use and (not folder.exists() or _made_by_the_course(folder)):
@@ -221,7 +220,7 @@ def _made_by_the_course(folder):
 
 def results_path(settings, notebook_name):
     """Where a notebook writes the figures it measured (JSON), for the README, the bench and tests."""
-    path = Path(settings.build_dir) / "results" / f"{notebook_name}.json"
+    path = settings.build_dir / "results" / f"{notebook_name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -5,8 +5,6 @@ from dataclasses import asdict
 
 import numpy as np
 
-from helpers.models import count_params
-
 
 class Table:
     """Rows under a header; Jupyter shows `_repr_html_`, a terminal shows `str()`."""
@@ -54,6 +52,11 @@ def _format(value):
 
 def _is_number(text):
     return text.replace(",", "").replace(".", "").replace("-", "").replace("e", "").isdigit()
+
+
+def count_params(weights):
+    """Total number of scalars in a list of Keras variables (anything with a `shape`)."""
+    return int(sum(np.prod(w.shape) for w in weights))
 
 
 def layer_table(model, title=""):

@@ -61,10 +61,10 @@ if not any(d.device_type == "GPU" for d in devices):
 # and what to do if missing.
 
 # %%
-from helpers.offline import availability_table, data_host, network_available, weights_host
+from helpers.availability import availability_table, network_lines
 
-for host in sorted({data_host(settings), weights_host(settings.base_model)} - {None}):
-    print(f"Network to {host}:", "yes" if network_available(host) else "no")
+for line in network_lines(settings):  # one line per download host: can this machine reach it?
+    print(line)
 display(availability_table(settings))
 
 # %% [markdown]

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import data, models, offline
+from helpers import bases, data, models, pretrained
 from helpers.data import decode_image
 from helpers.pipelines import pipeline, resize_image
 from helpers.plots import image_grid, plot_phases
@@ -78,11 +78,11 @@ def build_base(base_model, image_size, weights):
         return keras.applications.Xception(weights=weights, input_shape=input_shape, include_top=False)
     if base_model == "mobilenet_v2_0.35":
         return keras.applications.MobileNetV2(alpha=0.35, weights=weights, input_shape=input_shape, include_top=False)
-    raise ValueError(f"Unknown base model {base_model!r}; use one of: {', '.join(offline.WEIGHT_FILES)}.")
+    return bases.build(base_model, image_size, weights)  # any other base of the table in helpers/bases.py
 
 
 with notebook.friendly_errors():
-    weights = offline.resolve_weights(settings)  # None, or the path of the ImageNet weights file
+    weights = pretrained.resolve_weights(settings)  # None, or the path of the ImageNet weights file
     base_model = build_base(settings.base_model, size, weights)
 base_model.trainable = False
 print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.count_params():,} parameters, "
@@ -90,14 +90,20 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 
 # %% [markdown]
 # ## A new head
-# Scaling to -1..1 (what both Xception and MobileNetV2 expect), the base called with
-# `training=False`, average pooling, dropout, and one output unit: a logit, above 0 for class 1.
+# Scaling to -1..1 (what Xception and MobileNetV2 expect), the base called with `training=False`,
+# average pooling, dropout, and one output unit: a logit, above 0 for class 1. Some bases (MobileNetV3,
+# EfficientNet) scale raw pixels themselves; their entry in `helpers/bases.py` says so, and they get the
+# pixels as they are: scaling twice is a classic mistake (keras-team/keras-io#1549). The assert checks
+# that the model feeds the base what the base's own `preprocess_input` makes of raw pixels.
 
 # %%
+scales_itself = bases.BASES[settings.base_model].scales_inputs  # False for Xception and MobileNetV2
+
+
 def build_model(base):
     """The course's model around `base`: scaling, the base in inference mode, pooling, dropout, a logit."""
     inputs = keras.Input(shape=(size, size, 3))
-    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    x = inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
     x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.2)(x)
@@ -107,9 +113,11 @@ def build_model(base):
 
 model = build_model(base_model)
 pixels = np.linspace(0, 255, 12, dtype="float32").reshape(1, 2, 2, 3)
-scaled = keras.ops.convert_to_numpy(keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(pixels))
-for preprocess in (keras.applications.xception.preprocess_input, keras.applications.mobilenet_v2.preprocess_input):
-    assert np.allclose(preprocess(pixels.copy()), scaled, atol=1e-6), "the Rescaling layer is the bases' preprocessing"
+fed_to_base = pixels
+for layer in model.layers[1 : model.layers.index(base_model)]:  # what stands between the input and the base
+    fed_to_base = keras.ops.convert_to_numpy(layer(fed_to_base))
+preprocess = bases.preprocess_input(settings.base_model)  # keras.applications' own, for this base
+assert np.allclose(preprocess(pixels.copy()), fed_to_base, atol=1e-6), "the model scales raw pixels as its base expects"
 display(layer_table(model, title="Base frozen"))
 head_count = base_model.output.shape[-1] + 1  # one weight per feature channel, and a bias
 assert models.param_counts(model)[0] == head_count, "only the head trains: the frozen base has no trainable weights"

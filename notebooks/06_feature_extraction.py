@@ -29,14 +29,14 @@ import time
 import keras
 import numpy as np
 
-from helpers import data, models, offline
+from helpers import data, models, pretrained
 from helpers.pipelines import pipeline
 from helpers.plots import plot_curves
 from helpers.tables import Table
 
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
-    weights = offline.resolve_weights(settings)
+    weights = pretrained.resolve_weights(settings)
 size, batch_size = settings.image_size, settings.batch_size
 train_ds = pipeline(course_data.train, size, batch_size, training=True, seed=settings.seed)
 validation_ds = pipeline(course_data.validation, size, batch_size, training=False)

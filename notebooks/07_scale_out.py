@@ -77,17 +77,16 @@ import json
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from helpers import data, models, offline
+from helpers import bases, data, models, pretrained
 from helpers.pipelines import pipeline
 from helpers.tables import Table
 
-size = 96 if settings.base_model == "mobilenet_v2_0.35" else 150
+size = bases.BASES[settings.base_model].small_size  # small: this notebook needs the model only to run
 with notebook.friendly_errors():
-    weights = offline.resolve_weights(settings)
+    weights = pretrained.resolve_weights(settings)
 
 
 def build_model():
@@ -322,7 +321,7 @@ def free_ports(count):
     return ports
 
 
-work = Path(settings.build_dir) / "workers"
+work = settings.build_dir / "workers"
 work.mkdir(parents=True, exist_ok=True)
 (work / "worker.py").write_text(WORKER)
 cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}

@@ -35,14 +35,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from helpers import data, models, offline
+from helpers import data, models, pretrained
 from helpers.pipelines import pipeline
 from helpers.plots import plot_by_step
 from helpers.tables import Table
 
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
-    weights = offline.resolve_weights(settings)
+    weights = pretrained.resolve_weights(settings)
 # This notebook trains some thirty models (three seeds), so it caps what each one sees: at most
 # EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and the head trains for at most 3 epochs.
 # On a CPU that is what fits; the caps are printed below, and every comparison is on the same images.

@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import data, exercises, models, offline
+from helpers import data, exercises, models, pretrained
 from helpers.models import InferenceModeBase
 from helpers.pipelines import image_from_file, pipeline
 from helpers.plots import image_grid
@@ -71,7 +71,7 @@ if model is not None and fits_settings(model):
     print(f"Loaded {model_path} (saved by notebook 05).")
 else:
     print(f"No model for these settings at {model_path}: training a head for one epoch here instead.")
-    base = models.build_base(settings.base_model, size, offline.resolve_weights(settings))
+    base = models.build_base(settings.base_model, size, pretrained.resolve_weights(settings))
     base.trainable = False
     inputs = keras.Input(shape=(size, size, 3))
     x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)

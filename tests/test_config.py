@@ -1,6 +1,7 @@
 import pytest
 
-from helpers.config import PROFILES, QUICK_SIZES, SettingsError, load_settings
+from helpers.bases import BASES
+from helpers.config import PROFILES, SettingsError, load_settings
 
 
 def test_defaults_are_the_quick_profile_with_mobilenet_v2_at_224():
@@ -84,7 +85,7 @@ def test_bad_values_get_one_clear_sentence(env, message):
 def test_every_profile_names_every_setting():
     every = set(PROFILES["smoke"])
     assert set(PROFILES["full"]) == every
-    assert all(set(PROFILES["quick"]) | set(sizes) == every for sizes in QUICK_SIZES.values())
+    assert all(set(PROFILES["quick"]) | set(base.quick_sizes) == every for base in BASES.values())
 
 
 def test_quick_sizes_depend_on_the_base():
@@ -106,9 +107,8 @@ def test_paths_are_stripped_and_resolved_from_the_current_directory(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pets").mkdir()
     settings = load_settings({"COURSE_DATA_DIR": " pets ", "COURSE_CACHE_DIR": " c ", "COURSE_BUILD_DIR": "b "})
-    assert (settings.data_dir, settings.cache_dir, settings.build_dir) == tuple(
-        str(tmp_path / name) for name in ("pets", "c", "b")
-    )
+    assert settings.data_dir == str(tmp_path / "pets")
+    assert (settings.cache_dir, settings.build_dir) == (tmp_path / "c", tmp_path / "b"), "paths, as Path"
 
 
 def test_the_keras_backend_is_checked_before_keras_is_imported():

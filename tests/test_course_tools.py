@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from commands import prefetch
-from helpers import notebook, offline
+from helpers import filtered, missing, network, notebook, tfds_cache
 from helpers.config import load_settings
 from helpers.data import load_folder
 
@@ -62,8 +62,20 @@ def test_start_notes_that_jax_on_a_cpu_is_slow_for_mobilenet_outside_smoke():
     assert "KERAS_BACKEND=tensorflow" in notebook.slow_backend_note(quick, jax_cpu_only=True)
     assert notebook.slow_backend_note(quick, jax_cpu_only=False) == ""
     assert notebook.slow_backend_note(load_settings({"COURSE_PROFILE": "smoke"}), jax_cpu_only=True) == ""
-    if keras.backend.backend() != "jax":
-        assert notebook.jax_on_cpu() is False
+    xception = load_settings({"COURSE_PROFILE": "quick", "COURSE_BASE_MODEL": "xception"})
+    assert notebook.slow_backend_note(xception, jax_cpu_only=True) == "", "its table entry: no depthwise convolutions"
+
+
+def test_jax_on_cpu_asks_jax_which_devices_it_has(monkeypatch):
+    import jax
+
+    monkeypatch.setattr(notebook.keras.backend, "backend", lambda: "jax")
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert notebook.jax_on_cpu() is False
+    monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
+    assert notebook.jax_on_cpu() is True
+    monkeypatch.setattr(notebook.keras.backend, "backend", lambda: "tensorflow")
+    assert notebook.jax_on_cpu() is False, "TensorFlow: not JAX, whatever JAX's devices"
 
 
 def test_show_settings_lists_every_setting(capsys, monkeypatch):
@@ -83,7 +95,7 @@ def test_course_errors_become_one_sentence(tmp_path):
         with notebook.friendly_errors():
             load_folder(tmp_path / "nowhere", 0, 0, 0)
     assert str(stop.value) == f"The image folder {tmp_path / 'nowhere'} does not exist."
-    for error in (offline.DataUnavailable("no photos."), offline.WeightsUnavailable("no weights.")):
+    for error in (missing.DataUnavailable("no photos."), missing.WeightsUnavailable("no weights.")):
         with pytest.raises(SystemExit, match=str(error)):
             with notebook.friendly_errors():
                 raise error
@@ -112,7 +124,7 @@ def test_save_results_writes_the_settings_and_the_figures_in_one_call():
     )
     assert returned is None
     path = notebook.results_path(settings, "99_demo")
-    assert path == Path(settings.build_dir) / "results" / "99_demo.json"
+    assert path == settings.build_dir / "results" / "99_demo.json"
     saved = json.loads(path.read_text())
     assert saved["settings"]["profile"] == "smoke" and saved["settings"]["seed"] == settings.seed
     assert saved["accuracy"] == 0.5 and saved["sizes"] == {"train": 64} and saved["curve"] == [0.25, 0.75]
@@ -127,7 +139,7 @@ def test_save_results_refuses_what_json_cannot_hold():
 
 
 def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
-    monkeypatch.setattr(prefetch, "network_available", lambda host: False)
+    monkeypatch.setattr(network, "network_available", lambda host: False)
     assert prefetch.main() == 1
     output = capsys.readouterr().out.strip()
     assert output.startswith("No network to download.mlcc.google.com or storage.googleapis.com: `make prefetch`")
@@ -137,19 +149,19 @@ def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
 def test_prefetch_downloads_from_the_photos_host_and_the_weights_host():
     assert prefetch.download_hosts() == ["download.mlcc.google.com", "storage.googleapis.com"]
     assert prefetch.download_hosts(full=True) == sorted(
-        {"download.mlcc.google.com", offline.tfds_host(), "storage.googleapis.com"}
+        {"download.mlcc.google.com", tfds_cache.tfds_host(), "storage.googleapis.com"}
     )
 
 
 def fake_downloads(monkeypatch, tmp_path):
     """Record what make prefetch downloads; the photos are a cached look-alike layout."""
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(prefetch, "network_available", lambda host: True)
+    monkeypatch.setattr(network, "network_available", lambda host: True)
     fetched = []
     monkeypatch.setattr(prefetch, "download_weights", lambda base, cache: fetched.append(base) or f"{base}.h5")
 
     def fake_filtered(cache_dir):
-        folder = offline.filtered_dir(cache_dir)
+        folder = filtered.filtered_dir(cache_dir)
         for split in ("train", "validation"):
             for name in ("cats", "dogs"):
                 (folder / split / name).mkdir(parents=True, exist_ok=True)
@@ -169,7 +181,7 @@ def test_prefetch_fetches_what_quick_needs_and_says_how_to_fetch_full(monkeypatc
     assert fetched == ["xception", "mobilenet_v2_0.35", "filtered"]
     output = capsys.readouterr().out
     assert (
-        f"cats_and_dogs_filtered (quick profile): {offline.filtered_dir(tmp_path)} (train 1 + 1, validation 1 + 1)"
+        f"cats_and_dogs_filtered (quick profile): {filtered.filtered_dir(tmp_path)} (train 1 + 1, validation 1 + 1)"
         in output
     )
     assert "run `COURSE_PREFETCH_FULL=1 make prefetch` to fetch it too." in output
@@ -259,10 +271,10 @@ def test_make_setup_without_a_suitable_python_says_what_it_needs(tmp_path):
 # ---------------------------------------------------------------- make bench
 
 
-def test_bench_times_one_layer_per_backend_in_its_own_process():
+def test_bench_times_both_layers_on_the_backend_in_force():
+    # In this process (bench_backends runs the same function once per backend, each in its own process).
     from commands import bench
 
-    timings = bench.bench_backends(backends=("tensorflow", "jax"), batch_shape=(2, 8, 8, 4))
-    for backend in ("tensorflow", "jax"):
-        assert set(timings[backend]) == {"depthwise 3x3", "convolution 3x3"}
-        assert all(ms > 0 for ms in timings[backend].values())
+    timings = bench.layer_milliseconds(batch_shape=(2, 8, 8, 4), repeats=1)
+    assert sorted(timings) == ["convolution 3x3", "depthwise 3x3"]
+    assert all(ms >= 0 for ms in timings.values())

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import data, pipelines
+from helpers import data, network, pipelines
 
 
 def jpeg_bytes(color=(200, 100, 50), size=(40, 30), mode="RGB"):
@@ -164,7 +164,7 @@ def test_synthetic_images_are_deterministic_and_learnable_by_rule():
 def test_tfds_source_uses_the_guides_split_and_the_cache_dir(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(data, "network_available", lambda host: True)
+    monkeypatch.setattr(network, "network_available", lambda host: True)
     with tfds.testing.mock_data(num_examples=20):
         course = data.load_tfds(tmp_path, 8, 4)
     assert course.sizes == {"train": 8, "validation": 4, "test": 4}
@@ -174,7 +174,7 @@ def test_tfds_source_uses_the_guides_split_and_the_cache_dir(tmp_path, monkeypat
 
 
 def test_tfds_offline_without_a_cache_is_one_clear_sentence(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "network_available", lambda host: False)
+    monkeypatch.setattr(network, "network_available", lambda host: False)
     with pytest.raises(data.DataUnavailable) as error:
         data.load_tfds(tmp_path, 0, 0)
     message = str(error.value)
@@ -184,7 +184,7 @@ def test_tfds_offline_without_a_cache_is_one_clear_sentence(tmp_path, monkeypatc
 def test_a_failing_tfds_download_is_one_clear_sentence(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(data, "network_available", lambda host: True)
+    monkeypatch.setattr(network, "network_available", lambda host: True)
 
     def fail(*args, **kwargs):
         raise ConnectionError("simulated: no route to host")

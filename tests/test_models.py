@@ -4,12 +4,14 @@ import pytest
 
 from helpers import models
 
+SIZE = 32  # the smallest MobileNetV2 accepts: its parameter counts do not depend on the image size
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture
 def mobilenet_model():
-    """The quick profile's base with random weights, small images, and the course's head."""
-    base = models.build_base("mobilenet_v2_0.35", 96, weights=None)
-    inputs = keras.Input((96, 96, 3))
+    """The quick profile's base with random weights, small images, and the course's head: a fresh one per test."""
+    base = models.build_base("mobilenet_v2_0.35", SIZE, weights=None)
+    inputs = keras.Input((SIZE, SIZE, 3))
     x = keras.layers.GlobalAveragePooling2D()(base(inputs, training=False))
     return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(x))), base
 
@@ -40,7 +42,7 @@ def test_one_fit_step_changes_no_moving_statistic_but_changes_convolutions(mobil
     models.unfreeze_keep_batchnorm_frozen(base)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     stats, weights = models.moving_statistics(base), models.weight_values(base)
-    model.fit(np.random.rand(2, 96, 96, 3) * 255, np.ones((2, 1)), batch_size=2, epochs=1, verbose=0)
+    model.fit(np.random.rand(2, SIZE, SIZE, 3) * 255, np.ones((2, 1)), batch_size=2, epochs=1, verbose=0)
     assert models.changed(stats, models.moving_statistics(base)) == []
     assert any("kernel" in key for key in models.changed(weights, models.weight_values(base)))
 

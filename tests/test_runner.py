@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from commands import run_course
-from helpers import offline
+from helpers import network
 from helpers.config import SettingsError
 
 
@@ -121,7 +121,7 @@ def test_the_timeout_comes_from_the_makefile_setting():
 
 @pytest.fixture
 def offline_machine(monkeypatch, tmp_path):
-    monkeypatch.setattr(offline, "network_available", lambda host: False)
+    monkeypatch.setattr(network, "network_available", lambda host: False)
     return {"COURSE_CACHE_DIR": str(tmp_path / "empty-cache"), "COURSE_BUILD_DIR": str(tmp_path / "build")}
 
 

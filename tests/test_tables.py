@@ -1,6 +1,6 @@
 import keras
 
-from helpers.tables import Table, layer_table
+from helpers.tables import Table, count_params, layer_table
 
 
 def test_text_table_aligns_numbers_right_and_text_left():
@@ -26,3 +26,10 @@ def test_layer_table_counts_per_layer_and_totals():
     assert table.column("trainable params") == [0, 6, 6]
     assert table.column("non-trainable params") == [15, 6, 21]
     assert "frozen  Dense" in str(table)
+
+
+def test_count_params_needs_only_shapes():
+    class Weight:
+        shape = (3, 4)
+
+    assert count_params([Weight(), Weight()]) == 24

@@ -1,0 +1,96 @@
+"""The library's import graph: no cycle, no private name borrowed across modules, nothing imports upward.
+
+Read from the source with `ast` (every import, at module level or inside a function), so nothing is run.
+"""
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("helpers", "commands")
+
+
+def imports():
+    """{module: {(imported module, name or None)}} for every module of the course's packages."""
+    graph = {}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).glob("*.py")):
+            module = f"{package}.{path.stem}" if path.stem != "__init__" else package
+            found = graph.setdefault(module, set())
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    found |= {(alias.name, None) for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    for alias in node.names:
+                        submodule = f"{node.module}.{alias.name}"
+                        # `from helpers import data` imports the module helpers.data
+                        found.add((submodule, None) if submodule in _modules() else (node.module, alias.name))
+    return graph
+
+
+def _modules():
+    return {f"{p}.{path.stem}" for p in PACKAGES for path in (REPO / p).glob("*.py")}
+
+
+def course_edges():
+    """{module: set of the course's modules it imports}, packages' __init__ left out (it imports nothing)."""
+    known = _modules()
+    return {
+        module: {target for target, _ in found if target in known and target != module}
+        for module, found in imports().items()
+    }
+
+
+def cycles(edges):
+    """Every cycle of the graph, as a list of modules (empty when there is none)."""
+    found, state = [], {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for target in sorted(edges.get(node, ())):
+            if state.get(target) == "open":
+                found.append(path[path.index(target) :] + [target])
+            elif target not in state:
+                visit(target, path + [target])
+        state[node] = "done"
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_import_graph_has_no_cycle():
+    edges = course_edges()
+    assert "helpers.data" in edges and edges["helpers.data"], "the graph was read"
+    assert cycles(edges) == []
+
+
+def test_no_module_imports_a_private_name_from_another():
+    borrowed = [
+        f"{module} imports {target}.{name}"
+        for module, found in imports().items()
+        for target, name in found
+        if name and name.startswith("_") and target.split(".")[0] in PACKAGES
+    ]
+    assert borrowed == []
+
+
+def test_the_library_does_not_import_the_commands():
+    upward = [f"{m} imports {t}" for m, targets in course_edges().items() if m.startswith("helpers") for t in targets]
+    assert [line for line in upward if " commands" in line] == []
+
+
+def test_tables_settings_and_the_bases_and_sources_tables_import_no_keras():
+    found = imports()
+    for module in ("helpers.tables", "helpers.config", "helpers.sources"):
+        assert not {target.split(".")[0] for target, _ in found[module]} & {"keras", "tensorflow", "jax"}, module
+    module_level = ast.parse((REPO / "helpers" / "bases.py").read_text()).body  # bases.build imports Keras when called
+    assert not [
+        node for node in module_level if isinstance(node, (ast.Import, ast.ImportFrom)) and "keras" in ast.dump(node)
+    ]
