@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from commands.run_course import notebook_paths
 from helpers.config import REPO_ROOT
 
 SOLUTION_TAG = "solution"
@@ -53,7 +54,7 @@ def build_student_edition(target, repo=REPO_ROOT):
     target, repo = Path(target), Path(repo)
     shutil.rmtree(target, ignore_errors=True)
     (target / "notebooks").mkdir(parents=True)
-    for source in sorted((repo / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for source in notebook_paths(repo / "notebooks"):
         nbformat.write(student_notebook(source), target / "notebooks" / source.name)
     shutil.copytree(repo / "helpers", target / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     for name in SETUP_FILES:

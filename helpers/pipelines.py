@@ -138,11 +138,15 @@ def epoch_images(dataset):
     return {int(i): x for xs, ids in dataset for x, i in zip(xs.numpy(), ids.numpy())}
 
 
+def share_identical(first, second):
+    """Share of the images of one epoch ({index: image}) identical in another."""
+    return float(np.mean([np.array_equal(first[i], second[i]) for i in first]))
+
+
 def repeated_share(build, source, count=64):
     """Share of images identical between epoch 1 and epoch 2 of the pipeline `build(dataset)`."""
     dataset = build(indexed(source, count))
-    first, second = epoch_images(dataset), epoch_images(dataset)
-    return float(np.mean([np.array_equal(first[i], second[i]) for i in first]))
+    return share_identical(epoch_images(dataset), epoch_images(dataset))
 
 
 def pipeline_throughput(dataset, epochs=3):
