@@ -95,7 +95,7 @@ def build_model():
     base_model = models.build_base(settings.base_model, size, weights)
     models.unfreeze_keep_batchnorm_frozen(base_model)
     inputs = keras.Input((size, size, 3))
-    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = inputs if bases.BASES[settings.base_model].scales_inputs else keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
     x = base_model(x, training=False)
     outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x))
     model = keras.Model(inputs, outputs)
@@ -267,7 +267,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 import keras
-from helpers import data, models
+from helpers import bases, data, models
 
 strategy = tf.distribute.MultiWorkerMirroredStrategy()  # reads TF_CONFIG: the cluster and this worker
 size, base_model_name, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -277,7 +277,8 @@ with strategy.scope():  # the model and its optimizer, mirrored on every worker
     base = models.build_base(base_model_name, size, None)
     models.unfreeze_keep_batchnorm_frozen(base)
     inputs = keras.Input((size, size, 3))
-    x = base(keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs), training=False)
+    scaled = inputs if bases.BASES[base_model_name].scales_inputs else keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = base(scaled, training=False)
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))
     optimizer = keras.optimizers.SGD(0.01)
     per_image_loss = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
