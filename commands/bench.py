@@ -7,9 +7,9 @@ Five parts, printed as tables and written to build/bench.json (`python -m comman
 - recipes: the guide's recipe against the course's (helpers/recipes.py: the guide's code and notebook 05's
   cells), same base, photos, split and epochs, over seeds, with McNemar's exact test and Wilson intervals
   on the same test images;
-- notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file;
 - backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
-  convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here).
+  convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here);
+- notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file.
 The parts on ../shared need its photos and weights; without them they are skipped with a sentence.
 Nothing here changes this process's environment: a notebook gets its settings in its own process's.
 TensorFlow, Keras and JAX are imported by the parts that need them, when they run. Run it on an otherwise
@@ -27,7 +27,7 @@ from pathlib import Path
 from helpers.config import REPO_ROOT, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
 
-PARTS = ("pipelines", "models", "recipes", "notebook08", "backends")
+PARTS = ("pipelines", "models", "recipes", "backends", "notebook08")
 
 # The recipe comparison's size: three seeds of both recipes fit in about 15-20 minutes on a loaded 2-core CPU.
 RECIPE_SEEDS = (1337, 1338, 1339)
@@ -258,7 +258,13 @@ def print_recipes(results):
             ),
         )
     )
-    print(f"{results['summary']['verdict']} ({config['seconds']} s)", flush=True)
+    summary = results["summary"]
+    differences = ", ".join(f"{d:+.4f}" for d in summary["course_minus_guide"])
+    print(
+        f"course - guide, per seed: {differences} (mean {summary['difference_mean']:+.4f}, sd over seeds "
+        f"{summary['difference_sd']:.4f})"
+    )
+    print(f"{summary['verdict']} ({config['seconds']} s)", flush=True)
 
 
 # ---------------------------------------------------------------- backends
@@ -351,12 +357,12 @@ def main(argv=None):
     if "recipes" in shared_parts:
         report["recipes"] = bench_recipes(build_dir / "bench")
         print_recipes(report["recipes"])
-    if "notebook08" in shared_parts:
-        report["notebook08"] = bench_notebook_08(build_dir / "bench")
-        print_figures(report["notebook08"], "\nNotebook 08 (quick profile, real photos)")
     if "backends" in parts:
         report["backends"] = bench_backends()
         print_backends(report["backends"])
+    if "notebook08" in shared_parts:
+        report["notebook08"] = bench_notebook_08(build_dir / "bench")
+        print_figures(report["notebook08"], "\nNotebook 08 (quick profile, real photos)")
     report["seconds"] = round(time.perf_counter() - started)
     path = build_dir / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)

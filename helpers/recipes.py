@@ -15,25 +15,19 @@ import time
 import keras
 import numpy as np
 
-from helpers import models, stats
+from helpers import bases, models, stats
 from helpers.pipelines import guide_pipeline, pipeline
 
 # fmt: off
 # The copied blocks keep the notebook's and the guide's layout, so ruff format must leave them alone.
 
 
-def course_model(base, size):
-    """Notebook 05's `build_model` around `base`, with the image size as a parameter instead of a global.
-
-    For the bases that expect -1..1 (MobileNetV2, Xception): notebook 05 leaves the scaling out for a base
-    that scales raw pixels itself.
-    """
+def course_model(base, size, scales_itself):
+    """Notebook 05's `build_model` around `base`, with the image size and `scales_itself` (whether the base
+    scales raw pixels itself, from its entry in helpers/bases.py) as parameters instead of globals."""
     # Notebook 05:
     inputs = keras.Input(shape=(size, size, 3))
-
-    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
-
-    # Notebook 05:
+    x = inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
     x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.2)(x)
@@ -122,7 +116,9 @@ def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings)
 
 
 def guide_recipe(base_model, image_size, train_ds, validation_ds, head_epochs, finetune_epochs):
-    """The guide's end-to-end example around `base_model` (the guide's: Xception at 150 px); returns the model.
+    """The guide's end-to-end example around `base_model` (the guide's: Xception at 150 px).
+
+    Returns the model and its validation accuracy per epoch ({"head": [...], "finetune": [...]}).
 
     Its faults kept: the whole base unfrozen, so BatchNormalization statistics move in fine-tuning
     (`training=False` no longer prevents it in Keras 3, notebook 03), no roll-back, `BinaryAccuracy()` at
@@ -174,8 +170,7 @@ def guide_recipe(base_model, image_size, train_ds, validation_ds, head_epochs, f
     # The guide:
     model.fit(train_ds, epochs=epochs, validation_data=validation_ds)
 
-    model.recipe_curves = dict(head=head_curve, finetune=model.history.history["val_binary_accuracy"])
-    return model
+    return model, dict(head=head_curve, finetune=model.history.history["val_binary_accuracy"])
 
 
 # fmt: on
@@ -200,14 +195,17 @@ def run_guide(course_data, settings, seed, weights):
         for split in ("train", "validation", "test")
     )
     base = models.build_base(settings.base_model, size, weights)
+    statistics = models.moving_statistics(base)
     started = time.perf_counter()
-    model = guide_recipe(base, size, train, validation, settings.epochs_head, settings.epochs_finetune)
+    model, curves = guide_recipe(base, size, train, validation, settings.epochs_head, settings.epochs_finetune)
     seconds = time.perf_counter() - started
     right, labels = right_and_labels(model, test)
     figures = dict(
-        head_validation_curve=model.recipe_curves["head"],
-        finetune_validation_curve=model.recipe_curves["finetune"],
+        head_validation_curve=curves["head"],
+        finetune_validation_curve=curves["finetune"],
         training_seconds=seconds,
+        batchnorm_arrays_moved=len(models.changed(statistics, models.moving_statistics(base))),
+        batchnorm_arrays=len(statistics),
     )
     return right, labels, figures
 
@@ -220,7 +218,7 @@ def run_course(course_data, settings, seed, weights):
     validation = pipeline(course_data.validation, size, batch, training=False)
     test = pipeline(course_data.test, size, batch, training=False)
     base = models.build_base(settings.base_model, size, weights)
-    model = course_model(base, size)
+    model = course_model(base, size, bases.BASES[settings.base_model].scales_inputs)
     figures = course_recipe(model, base, train, validation, test, settings)
     right, labels = right_and_labels(model, test)
     if abs(float(right.mean()) - figures["test_accuracy"]) > 1e-6:
@@ -287,6 +285,7 @@ def summarise(runs, alpha=0.05):
         summary[name] = dict(mean=mean, sd=spread, seeds=count)
     differences = [run["course"]["test_accuracy"] - run["guide"]["test_accuracy"] for run in runs]
     summary["course_minus_guide"] = differences
+    summary["difference_mean"], summary["difference_sd"], _ = stats.seed_spread(differences)
     summary["verdict"] = verdict(runs, alpha)
     return summary
 

@@ -85,6 +85,7 @@ def test_the_recipe_table_prints_intervals_and_p_values(capsys):
     printed = capsys.readouterr().out
     assert "0.7500 (0.301-0.954)" in printed, "the guide's first seed with its Wilson interval"
     assert "1.000" in printed and "no measurable difference" in printed, "the p-values and the verdict"
+    assert "per seed: +0.2500, +0.2500 (mean +0.2500, sd over seeds 0.0000)" in printed, "the paired differences"
     assert json.loads(json.dumps(results)) == results, "the results are JSON as they are"
 
 

@@ -43,6 +43,9 @@ def test_each_recipe_fine_tunes_for_the_epochs_asked(tiny):
         assert len(run["guide"]["finetune_validation_curve"]) == 2, "the guide has no early stopping"
         assert 1 <= len(run["course"]["finetune_validation_curve"]) <= 2
         assert isinstance(run["course"]["rolled_back"], bool)
+        assert 0 < run["guide"]["batchnorm_arrays_moved"] <= run["guide"]["batchnorm_arrays"], (
+            "the guide's BatchNormalization statistics move in fine-tuning"
+        )
 
 
 def test_the_summary_is_over_the_seeds(tiny):
