@@ -52,7 +52,18 @@ NOTEBOOK_FIGURES = {
         "test_accuracy",
         "finetune_rolled_back",
     ),
-    "08_finetuning_choices": (),  # notebook 08's figures are printed as it writes them
+    "08_finetuning_choices": (
+        "seeds",
+        "train_images",
+        "validation_images",
+        "test_images",
+        "image_size",
+        "head_epochs",
+        "finetune_epochs",
+        "recipes",
+        "paired",
+        "lora",
+    ),
 }
 
 
@@ -218,14 +229,42 @@ def bench_notebook_08(build_dir):
     return run_notebook("08_finetuning_choices", quick_real_photo_env(build_dir), build_dir)
 
 
-def print_figures(figures, title):
-    """A two-column table of a results dict (settings and long lists left out)."""
-    rows = [
-        [name, value if not isinstance(value, float) else round(value, 4)]
-        for name, value in figures.items()
-        if name != "settings" and len(json.dumps(value)) <= 200
-    ]
-    print(Table(["measure", "value"], rows, title=title), flush=True)
+def print_notebook_08(figures):
+    """Notebook 08's recipes (mean over seeds, the first seed's Wilson interval) and its paired tests."""
+    print(
+        Table(
+            ["recipe", "trainable", "s/step", "validation", "test (mean)", "test (sd)", "test 95% (first seed)"],
+            [
+                [
+                    name,
+                    r["trainable"],
+                    round(r["step_seconds"], 3),
+                    round(r["validation"], 4),
+                    round(r["test_mean"], 4),
+                    "one seed" if r["test_sd"] is None else round(r["test_sd"], 4),
+                    f"{r['test_low']:.3f}-{r['test_high']:.3f}",
+                ]
+                for name, r in figures["recipes"].items()
+            ],  # fmt: skip
+            title=(
+                f"\nNotebook 08 (quick profile, real photos): {figures['train_images']} training photos at "
+                f"{figures['image_size']} px, {figures['head_epochs']} head + {figures['finetune_epochs']} "
+                f"fine-tuning epochs, seeds {figures['seeds']}, {figures['test_images']} test photos"
+            ),
+        )
+    )
+    print(
+        Table(
+            ["paired test (first seed)", "only A right", "only B right", "McNemar exact p"],
+            [[name, t["only_a"], t["only_b"], f"{t['p']:.3f}"] for name, t in figures["paired"].items()],
+        )
+    )
+    lora = figures["lora"]
+    print(
+        f"LoRA: {lora['adapter_kb']:,.0f} kB of adapters and head per task against {lora['whole_model_mb']:.2f} MB "
+        f"for the whole model; merged against LoRA, largest logit difference {lora['logit_gap']:.1e}",
+        flush=True,
+    )
 
 
 # ---------------------------------------------------------------- the recipes
@@ -355,14 +394,14 @@ def main(argv=None):
         print(Table(["measure", "value"], report["models"].items(), title="\nModels (quick profile, real photos)"))
         print("target: feature extraction >= 20x faster per head epoch, validation accuracy within 1 point", flush=True)
     if "recipes" in shared_parts:
-        report["recipes"] = bench_recipes(build_dir / "bench")
+        report["recipes"] = bench_recipes(build_dir / "bench", RECIPE_SEEDS, RECIPE_SIZE)
         print_recipes(report["recipes"])
     if "backends" in parts:
         report["backends"] = bench_backends()
         print_backends(report["backends"])
     if "notebook08" in shared_parts:
         report["notebook08"] = bench_notebook_08(build_dir / "bench")
-        print_figures(report["notebook08"], "\nNotebook 08 (quick profile, real photos)")
+        print_notebook_08(report["notebook08"])
     report["seconds"] = round(time.perf_counter() - started)
     path = build_dir / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)

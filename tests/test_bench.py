@@ -92,3 +92,65 @@ def test_the_recipe_table_prints_intervals_and_p_values(capsys):
 def test_an_unknown_part_is_refused():
     with pytest.raises(SystemExit):
         bench.main(["everything"])
+
+
+def fake_recipe_results(build_dir, seeds, size):
+    """What bench_recipes returns, for two seeds on four photos, without training anything."""
+    from helpers import recipes
+
+    runs = [recipes.seed_result(seed, [1, 1, 0, 1], [1, 1, 1, 1], {}, {}) for seed in seeds]
+    config = dict(base_model="mobilenet_v2_0.35", batch_size=32, epochs_head=size["head_epochs"])
+    config.update(image_size=size["image_size"], epochs_finetune=size["finetune_epochs"], seconds=0)
+    return dict(seeds=runs, summary=recipes.summarise(runs), config=dict(config, sizes={"test": 4}, split_seed=1))
+
+
+def test_main_runs_only_the_parts_asked_for_and_writes_them(monkeypatch, capsys):
+    from helpers.config import load_settings
+
+    monkeypatch.setattr(bench, "shared_material", lambda: True)
+    monkeypatch.setattr(bench, "bench_recipes", fake_recipe_results)
+    monkeypatch.setattr(bench, "RECIPE_SEEDS", (7, 8))
+    assert bench.main(["recipes"]) == 0
+    printed = capsys.readouterr().out
+    assert "McNemar exact p" in printed and f"{bench.RECIPE_SIZE['image_size']} px" in printed
+    report = json.loads((Path(load_settings().build_dir) / "bench.json").read_text())
+    assert [run["seed"] for run in report["recipes"]["seeds"]] == [7, 8]
+    assert sorted(report) == ["recipes", "seconds"], "only the part asked for ran"
+
+
+def test_the_shared_photo_settings_leave_the_environment_alone(tmp_path):
+    from conftest import require_shared_material
+    from helpers import recipes
+    from helpers.config import SHARED_PHOTOS
+
+    require_shared_material()  # the settings check that the weights file exists
+    before = dict(os.environ)
+    settings = recipes.shared_photo_settings(tmp_path, **bench.RECIPE_SIZE)
+    assert dict(os.environ) == before, "the settings were read from an environment of their own"
+    assert settings.profile == "quick" and settings.data_dir == str(SHARED_PHOTOS)
+    assert (settings.image_size, settings.train_images, settings.epochs_head, settings.epochs_finetune) == (
+        150,
+        512,
+        3,
+        3,
+    ), "the settings the README's recipe figures come from"
+
+
+def test_notebook_08s_figures_are_printed_with_intervals_and_p_values(capsys):
+    recipe = dict(trainable=2_049, step_seconds=0.1, validation=0.9, test_mean=0.95, test_low=0.92, test_high=0.97)
+    figures = dict(
+        seeds=[1337],
+        train_images=480,
+        validation_images=360,
+        test_images=360,
+        image_size=128,
+        head_epochs=3,
+        finetune_epochs=2,
+        recipes={"head only": dict(recipe, test_sd=None), "every block": dict(recipe, test_sd=0.01)},
+        paired={"every block vs head only": dict(only_a=6, only_b=0, p=0.03125)},
+        lora=dict(adapter_kb=120.0, whole_model_mb=2.5, logit_gap=1e-6),
+    )
+    bench.print_notebook_08(bench.read_figures(figures, "08_finetuning_choices"))
+    printed = capsys.readouterr().out
+    assert "0.920-0.970" in printed and "one seed" in printed and "0.031" in printed
+    assert "480 training photos at 128 px" in printed and "120 kB" in printed
