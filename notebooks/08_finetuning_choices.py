@@ -43,19 +43,30 @@ from helpers.tables import Table
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
     weights = pretrained.resolve_weights(settings)
-# This notebook trains some thirty models (three seeds), so it caps what each one sees: at most
-# EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and the head trains for at most 3 epochs.
-# On a CPU that is what fits; the caps are printed below, and every comparison is on the same images.
-EXPERIMENT_IMAGES, EXPERIMENT_SIZE = 480, 128
+# This notebook trains a few dozen models (three seeds), so it caps what each one sees: at most
+# EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and validation accuracy on at most
+# CURVE_IMAGES validation images (the test split stays whole). On a CPU that is what
+# fits; the caps are printed below, and every comparison is on the same images. The smoke profile checks
+# the mechanics only: one training step per epoch, one batch for the curves, the smallest input the base
+# accepts, one seed, and Keras running each step eagerly (building a compiled training step costs tens of
+# seconds on a CPU, more than a few steps do).
+EXPERIMENT_IMAGES, EXPERIMENT_SIZE, CURVE_IMAGES = 192, 96, 200
+SMOKE = settings.profile == "smoke"
+if SMOKE:
+    EXPERIMENT_IMAGES, CURVE_IMAGES = settings.batch_size, settings.batch_size
+    EXPERIMENT_SIZE = 32 if settings.base_model.startswith("mobilenet") else 71  # the least keras.applications takes
 size, batch_size = min(settings.image_size, EXPERIMENT_SIZE), settings.batch_size
 train_images = min(course_data.sizes["train"], EXPERIMENT_IMAGES)
 train_split = course_data.train.take(train_images)
-head_epochs = min(settings.epochs_head, 3)
-validation_ds = pipeline(course_data.validation, size, batch_size, training=False)
+head_epochs = max(settings.epochs_head, 20)  # on cached features (see The runs) an epoch costs next to nothing
+validation_images = min(course_data.sizes["validation"], CURVE_IMAGES)
+validation_ds = pipeline(course_data.validation.take(validation_images), size, batch_size, training=False)
 test_ds = pipeline(course_data.test, size, batch_size, training=False)
-SEEDS = [settings.seed + k for k in range(1 if settings.profile == "smoke" else 3)]  # smoke: mechanics only
+SEEDS = [settings.seed + k for k in range(1 if SMOKE else 3)]
 print(course_data.description, course_data.sizes)
-print(f"here: {train_images} training images at {size} px, head {head_epochs} epoch(s), seeds {SEEDS}")
+print(f"here: {train_images} training images at {size} px, {validation_images} validation images, "
+      f"head {head_epochs} epoch(s), seeds {SEEDS}"
+      + (", steps run eagerly" if SMOKE else ""))
 
 # %% [markdown]
 # ## Is the difference real?
@@ -140,59 +151,95 @@ assert p_five > 0.05 > p_six, "the paired test needs at least 6 disagreements, a
 # runs one, which checks the mechanics and says nothing about spread) and report mean and spread.
 #
 # ## The runs
-# One function trains the head on the frozen base (notebook 05's recipe), for a given seed; the others
-# start from that head, so within a seed the runs differ only in the recipe being compared (what is
-# fine-tuned, at which rate, for how many epochs).
+# Every run starts from the same pretrained base and a head trained on it with the base frozen (notebook
+# 05's first stage), one head per seed; within a seed, the runs differ only in the recipe being compared
+# (what is fine-tuned, at which rate, for how many epochs). The head trains on **cached features**: the
+# frozen base runs in inference mode, so its output for an image never changes, and computing it once per
+# image is exact. That holds only for images that are not augmented, so the head here trains without
+# augmentation (notebook 05 augments; the fine-tuning runs below do), and the base runs once over the
+# training images instead of once per epoch and seed.
 
 
 # %%
-def build_model(seed):
-    """Notebook 05's model, its base frozen, the head trained for `head_epochs` epochs with `seed`."""
-    keras.utils.set_random_seed(seed)
-    base_model = models.build_base(settings.base_model, size, weights)
-    base_model.trainable = False
-    inputs = keras.Input(shape=(size, size, 3))
-    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
-    x = base_model(x, training=False)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dropout(0.2)(x)
-    model = keras.Model(inputs, keras.layers.Dense(1)(x))
-    compile_model(model, 1e-3)
-    model.fit(pipeline(train_split, size, batch_size, True, seed), epochs=head_epochs, verbose=0)
-    return model, base_model
-
-
 def compile_model(model, learning_rate):
-    """Adam, the logit loss, accuracy at threshold 0 (notebook 05)."""
+    """Adam, the logit loss, accuracy at threshold 0 (notebook 05); eager steps in smoke (see above)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
+        run_eagerly=SMOKE,
     )
+
+
+keras.utils.set_random_seed(settings.seed)
+base_model = models.build_base(settings.base_model, size, weights)
+base_model.trainable = False
+inputs = keras.Input(shape=(size, size, 3))
+x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+x = base_model(x, training=False)
+features = keras.layers.GlobalAveragePooling2D()(x)
+head = keras.layers.Dense(1)
+model = keras.Model(inputs, head(keras.layers.Dropout(0.2)(features)))  # notebook 05's model
+feature_model = keras.Model(inputs, features)  # its frozen part: the base and the pooling
+plain_train = pipeline(train_split, size, batch_size, training=False)  # not augmented: see above
+train_features = feature_model.predict(plain_train, verbose=0)  # once, for every seed
+train_labels = np.concatenate([labels.numpy() for _, labels in plain_train])
+
+
+def train_head(seed):
+    """A new Dropout + Dense(1) head, trained on the cached features with `seed`: its weights."""
+    keras.utils.set_random_seed(seed)
+    head_model = keras.Sequential([keras.Input(train_features.shape[1:]), keras.layers.Dropout(0.2), keras.layers.Dense(1)])
+    compile_model(head_model, 1e-3)
+    head_model.fit(train_features, train_labels, batch_size=batch_size, epochs=head_epochs, verbose=0)
+    return head_model.layers[-1].get_weights()
+
+
+base_start = base_model.get_weights()  # the pretrained base, moving statistics included
+head_weights = {seed: train_head(seed) for seed in SEEDS}
+
+
+def restart(seed):
+    """Put the model back where every run of `seed` starts: the pretrained base and that seed's head."""
+    base_model.set_weights(base_start)
+    head.set_weights(head_weights[seed])
 
 
 steps_per_epoch = math.ceil(train_images / batch_size)
 
 
-def fine_tune(model, seed, epochs, learning_rate):
-    """Fit `model` after the caller unfroze what it wants; return what the tables below show.
+def fine_tune(model, epochs, learning_rate, restart, every_epoch=False):
+    """Compile `model` (the caller unfroze what it wants), then train it from each seed's start: one result
+    per seed, with what the tables below show.
 
-    Validation accuracy is measured after each epoch with `predict_on_batch`, which Keras builds once
-    per compile (`validation_data` would build an evaluation step too). Seconds per step are the last
-    epoch's training time: with one epoch they include the time Keras takes to build the training step.
+    One compile per recipe, not per seed: `restart(seed)` puts the seed's starting weights back and the
+    optimizer's variables go back to their values before its first step (step 0, no momentum), as a new
+    optimizer would start, so Keras builds the training step once. Validation accuracy is measured with
+    `predict_on_batch` at the end, and after each epoch with `every_epoch` (`validation_data` would build
+    an evaluation step too). Seconds per step are the last epoch's training time: with one epoch, the
+    first seed's include building the step.
     """
     compile_model(model, learning_rate)
-    starts, seconds, curve = [], [], []
+    model.optimizer.build(model.trainable_variables)
+    fresh = [keras.ops.convert_to_numpy(variable) for variable in model.optimizer.variables]
+    runs = []
+    for seed in SEEDS:
+        restart(seed)
+        for variable, value in zip(model.optimizer.variables, fresh):
+            variable.assign(value)
+        starts, seconds, curve = [], [], []
 
-    def epoch_end(epoch, logs):
-        seconds.append(time.perf_counter() - starts[-1])
-        curve.append(float(right_on(model, validation_ds).mean()))
+        def epoch_end(epoch, logs):
+            seconds.append(time.perf_counter() - starts[-1])
+            if every_epoch or epoch == epochs - 1:
+                curve.append(float(right_on(model, validation_ds).mean()))
 
-    clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
-                                           on_epoch_end=epoch_end)
-    model.fit(pipeline(train_split, size, batch_size, True, seed), epochs=epochs, callbacks=[clock], verbose=0)
-    return dict(trainable=models.param_counts(model)[0], step_seconds=seconds[-1] / steps_per_epoch,
-                validation=curve[-1], curve=curve, right=right_on(model, test_ds))
+        clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
+                                               on_epoch_end=epoch_end)
+        model.fit(pipeline(train_split, size, batch_size, True, seed), epochs=epochs, callbacks=[clock], verbose=0)
+        runs.append(dict(trainable=models.param_counts(model)[0], step_seconds=seconds[-1] / steps_per_epoch,
+                         validation=curve[-1], curve=curve, right=right_on(model, test_ds)))
+    return runs
 
 
 def right_on(model, dataset):
@@ -219,64 +266,11 @@ HEADER = ["recipe", "trainable", "s/step (last epoch)", "validation", "test (mea
 def verdict(name_a, right_a, name_b, right_b):
     """One sentence: McNemar's test between two recipes on the same test images."""
     only_a, only_b, p_value = mcnemar_exact(right_a, right_b)
-    finding = "a measurable difference" if p_value < 0.05 else "no measurable difference on this data"
+    better = name_a if only_a > only_b else name_b
+    finding = f"a measurable difference, in favour of {better}" if p_value < 0.05 else "no measurable difference on this data"
     return f"{name_a} vs {name_b}, first seed: {only_a} images only the first gets right, {only_b} only the second; p = {p_value:.3f}: {finding}"
 
 
-head_models = {seed: build_model(seed) for seed in SEEDS}
-head_weights = {seed: model.get_weights() for seed, (model, _) in head_models.items()}
-
-# %% [markdown]
-# ## Learning rate and schedule
-# Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative (KerasHub's recipes, for
-# one) is a **warm-up**, the rate climbing from 0 over the first steps, followed by a **cosine decay** to
-# 0; the usual argument for the warm-up is that the first updates, when the head's gradients are
-# largest, stay small, which should let a larger peak rate start gently. That is advice from practice;
-# the runs below measure what each does here. In Keras a schedule is an object passed to the optimizer
-# in place of the learning rate:
-
-# %%
-SCHEDULE_EPOCHS = max(2, settings.epochs_finetune)  # at least two points per curve
-total_steps = steps_per_epoch * SCHEDULE_EPOCHS
-
-
-def warmup_cosine(peak):
-    """0 up to `peak` over the first epoch, then a cosine decay to 0 by the end of training."""
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0, decay_steps=total_steps - steps_per_epoch,
-        warmup_target=peak, warmup_steps=steps_per_epoch,
-    )
-
-
-schedule = warmup_cosine(1e-4)
-rates = [float(schedule(step)) for step in range(total_steps + 1)]
-assert rates[0] == 0.0 and abs(max(rates) - 1e-4) < 1e-9, "the warm-up starts at 0 and peaks at the target"
-assert int(np.argmax(rates)) == steps_per_epoch, "the peak comes at the end of the warm-up"
-assert rates[-1] < 1e-9, "the cosine decays to 0 by the last step"
-plot_by_step({"warm-up + cosine, peak 1e-4": dict(enumerate(rates))}, ylabel="learning rate",
-             title="The schedule", xlabel="training step");
-
-# %%
-SCHEDULES = {
-    "constant 1e-5": lambda: 1e-5,
-    "warm-up + cosine, peak 1e-5": lambda: warmup_cosine(1e-5),
-    "warm-up + cosine, peak 1e-4": lambda: warmup_cosine(1e-4),
-}
-schedule_runs = {name: [] for name in SCHEDULES}
-for seed in SEEDS:
-    model, base_model = head_models[seed]
-    for name, learning_rate in SCHEDULES.items():
-        model.set_weights(head_weights[seed])
-        models.unfreeze_keep_batchnorm_frozen(base_model)  # notebook 03's: every layer but BatchNormalization
-        schedule_runs[name].append(fine_tune(model, seed, SCHEDULE_EPOCHS, learning_rate()))
-plot_by_step(
-    {name: dict(enumerate(np.mean([run["curve"] for run in runs], axis=0), start=1))
-     for name, runs in schedule_runs.items()},
-    ylabel="validation accuracy (mean over seeds)", title="Fine-tuning every block, by schedule", xlabel="epoch",
-);
-display(Table(HEADER, summary_rows(schedule_runs), title=f"{SCHEDULE_EPOCHS} epochs, {len(SEEDS)} seed(s)"))
-print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["right"],
-              "constant 1e-5", schedule_runs["constant 1e-5"][0]["right"]))
 
 # %% [markdown]
 # ## How much to unfreeze: by blocks, not by layer index
@@ -318,21 +312,26 @@ def whole_blocks(base_model):
     )
 
 
-_, probe_base = head_models[SEEDS[0]]
-groups = blocks(probe_base)
-print(f"{probe_base.name}: {len(probe_base.layers)} layers in {len(groups)} blocks:",
+groups = blocks(base_model)
+print(f"{base_model.name}: {len(base_model.layers)} layers in {len(groups)} blocks:",
       ", ".join(f"{name} ({len(layers)})" for name, layers in groups[:3]), "...",
       ", ".join(f"{name} ({len(layers)})" for name, layers in groups[-2:]))
-assert [layer for _, layers in groups for layer in layers] == probe_base.layers, "every layer in one block, in order"
+assert [layer for _, layers in groups for layer in layers] == base_model.layers, "every layer in one block, in order"
 assert all(len({re.match(r"(block_?\d+)?", layer.name).group(0) for layer in layers} - {""}) <= 1
            for _, layers in groups), "no block holds layers named for another block"
 if settings.base_model.startswith("mobilenet_v2"):  # the tutorial's base: it freezes layers[:100]
     owner = {layer.name: name for name, layers in groups for layer in layers}
-    cut_block = owner[probe_base.layers[100].name]
-    convs = [layer for layer in probe_base.layers if owner[layer.name] == cut_block and "conv" in type(layer).__name__.lower()]
-    print(f"from layer 100 on: {cut_block} is cut, frozen", [c.name for c in convs if probe_base.layers.index(c) < 100],
-          "trained", [c.name for c in convs if probe_base.layers.index(c) >= 100])
-    assert owner[probe_base.layers[99].name] == cut_block, "unfreezing from layer 100 cuts a block of MobileNetV2 in half"
+    cut_block = owner[base_model.layers[100].name]
+    convs = [layer for layer in base_model.layers if owner[layer.name] == cut_block and "conv" in type(layer).__name__.lower()]
+    print(f"from layer 100 on: {cut_block} is cut, frozen", [c.name for c in convs if base_model.layers.index(c) < 100],
+          "trained", [c.name for c in convs if base_model.layers.index(c) >= 100])
+    assert owner[base_model.layers[99].name] == cut_block, "unfreezing from layer 100 cuts a block of MobileNetV2 in half"
+trainable_by_count = []
+for count in range(len(groups) + 1):  # ours, at every depth
+    unfreeze_top_blocks(base_model, count)
+    assert whole_blocks(base_model), f"the top {count} block(s) unfrozen: a block is cut in half"
+    trainable_by_count.append(models.param_counts(model)[0])
+assert trainable_by_count == sorted(set(trainable_by_count)), "each depth trains more parameters than the one before"
 
 # %% [markdown]
 # Four depths, each fine-tuned for the same epochs at the same learning rate (1e-5, notebook 05's)
@@ -342,18 +341,15 @@ if settings.base_model.startswith("mobilenet_v2"):  # the tutorial's base: it fr
 # %%
 DEPTHS = {"head only": 0, "top block": 1, "top half": len(groups) // 2, "every block": len(groups)}
 FINETUNE_EPOCHS = settings.epochs_finetune
-depth_runs = {name: [] for name in DEPTHS}
-for seed in SEEDS:
-    model, base_model = head_models[seed]
-    for name, count in DEPTHS.items():
-        model.set_weights(head_weights[seed])
-        unfreeze_top_blocks(base_model, count)
-        assert whole_blocks(base_model), f"{name}: a block is cut in half"
-        statistics = models.moving_statistics(base_model)
-        depth_runs[name].append(fine_tune(model, seed, FINETUNE_EPOCHS, 1e-5))
-        assert models.changed(statistics, models.moving_statistics(base_model)) == [], (
-            f"{name}: the frozen BatchNormalization statistics moved"
-        )
+start_statistics = models.moving_statistics(base_model)
+depth_runs = {}
+for name, count in DEPTHS.items():
+    unfreeze_top_blocks(base_model, count)
+    assert whole_blocks(base_model), f"{name}: a block is cut in half"
+    depth_runs[name] = fine_tune(model, FINETUNE_EPOCHS, 1e-5, restart)
+    assert models.changed(start_statistics, models.moving_statistics(base_model)) == [], (
+        f"{name}: the frozen BatchNormalization statistics moved"
+    )
 trainable_by_depth = [runs[0]["trainable"] for runs in depth_runs.values()]
 assert trainable_by_depth == sorted(set(trainable_by_depth)), "each depth trains more parameters than the one before"
 
@@ -366,6 +362,54 @@ display(Table(HEADER, summary_rows(depth_runs), title=f"{len(SEEDS)} seed(s), {c
 
 # %%
 print(verdict("every block", depth_runs["every block"][0]["right"], "head only", depth_runs["head only"][0]["right"]))
+
+# %% [markdown]
+# ## Learning rate and schedule
+# Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative (KerasHub's recipes, for
+# one) is a **warm-up**, the rate climbing from 0 over the first steps, followed by a **cosine decay** to
+# 0; the usual argument for the warm-up is that the first updates, when the head's gradients are
+# largest, stay small, which should let a larger peak rate start gently. That is advice from practice;
+# the runs below measure what each does here. In Keras a schedule is an object passed to the optimizer
+# in place of the learning rate:
+
+# %%
+SCHEDULE_EPOCHS = max(2, settings.epochs_finetune)  # at least two points per curve
+total_steps = steps_per_epoch * SCHEDULE_EPOCHS
+
+
+def warmup_cosine(peak):
+    """0 up to `peak` over the first epoch, then a cosine decay to 0 by the end of training."""
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=total_steps - steps_per_epoch,
+        warmup_target=peak, warmup_steps=steps_per_epoch,
+    )
+
+
+schedule = warmup_cosine(1e-4)
+rates = [float(schedule(step)) for step in range(total_steps + 1)]
+assert rates[0] == 0.0 and abs(max(rates) - 1e-4) < 1e-9, "the warm-up starts at 0 and peaks at the target"
+assert int(np.argmax(rates)) == steps_per_epoch, "the peak comes at the end of the warm-up"
+assert rates[-1] < 1e-9, "the cosine decays to 0 by the last step"
+plot_by_step({"warm-up + cosine, peak 1e-4": dict(enumerate(rates))}, ylabel="learning rate",
+             title="The schedule", xlabel="training step");
+
+# %%
+SCHEDULES = {
+    "constant 1e-5": lambda: 1e-5,
+    "warm-up + cosine, peak 1e-5": lambda: warmup_cosine(1e-5),
+    "warm-up + cosine, peak 1e-4": lambda: warmup_cosine(1e-4),
+}
+models.unfreeze_keep_batchnorm_frozen(base_model)  # notebook 03's: every layer but BatchNormalization
+schedule_runs = {name: fine_tune(model, SCHEDULE_EPOCHS, learning_rate(), restart, every_epoch=True)
+                 for name, learning_rate in SCHEDULES.items()}
+plot_by_step(
+    {name: dict(enumerate(np.mean([run["curve"] for run in runs], axis=0), start=1))
+     for name, runs in schedule_runs.items()},
+    ylabel="validation accuracy (mean over seeds)", title="Fine-tuning every block, by schedule", xlabel="epoch",
+);
+display(Table(HEADER, summary_rows(schedule_runs), title=f"{SCHEDULE_EPOCHS} epochs, {len(SEEDS)} seed(s)"))
+print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["right"],
+              "constant 1e-5", schedule_runs["constant 1e-5"][0]["right"]))
 
 # %% [markdown]
 # ## LoRA: fine-tune a small fraction of the parameters
@@ -407,22 +451,29 @@ def enable_lora_on_pointwise(base_model, rank):
 sample = next(iter(test_ds))[0].numpy()
 
 
-lora_runs = {"LoRA rank 4 (pointwise convolutions)": []}
-for seed in SEEDS:
-    lora_model = keras.models.clone_model(head_models[seed][0])  # a copy, so the originals stay free of LoRA
-    lora_model.set_weights(head_weights[seed])
-    lora_base = next(layer for layer in lora_model.layers if isinstance(layer, keras.Model))
-    lora_layers = enable_lora_on_pointwise(lora_base, RANK)
-    assert not any(np.any(keras.ops.convert_to_numpy(layer.lora_kernel_b)) for layer in lora_layers), "B starts at zero"
-    # advice from practice, not measured here: LoRA takes a larger learning rate than full fine-tuning
-    lora_runs["LoRA rank 4 (pointwise convolutions)"].append(fine_tune(lora_model, seed, FINETUNE_EPOCHS, 1e-3))
-# below: the last seed's LoRA model, stored and merged
+lora_model = keras.models.clone_model(model)  # a copy, so the model above stays free of LoRA
+lora_base = next(layer for layer in lora_model.layers if isinstance(layer, keras.Model))
+lora_base.set_weights(base_start)
+lora_layers = enable_lora_on_pointwise(lora_base, RANK)
+assert not any(np.any(keras.ops.convert_to_numpy(layer.lora_kernel_b)) for layer in lora_layers), "B starts at zero"
 adapter_weights = [w for layer in lora_layers for w in (layer.lora_kernel_a, layer.lora_kernel_b)]
 head_weight_count = models.count_params(lora_model.layers[-1].weights)
 assert models.param_counts(lora_model)[0] == models.count_params(adapter_weights) + head_weight_count, (
     "LoRA trains only the adapters and the head"
 )
-pointwise_share = sum(int(np.prod(layer.kernel.shape)) for layer in lora_layers) / probe_base.count_params()  # no adapters
+lora_start = lora_model.get_weights()  # the pretrained base with fresh adapters
+
+
+def restart_lora(seed):
+    """The pretrained base, the same fresh adapters for every seed, and `seed`'s head."""
+    lora_model.set_weights(lora_start)
+    lora_model.layers[-1].set_weights(head_weights[seed])
+
+
+# advice from practice, not measured here: LoRA takes a larger learning rate than full fine-tuning
+lora_runs = {"LoRA rank 4 (pointwise convolutions)": fine_tune(lora_model, FINETUNE_EPOCHS, 1e-3, restart_lora)}
+# below: the last seed's LoRA model, stored and merged
+pointwise_share = sum(int(np.prod(layer.kernel.shape)) for layer in lora_layers) / base_model.count_params()  # no adapters
 lora_share = models.param_counts(lora_model)[0] / depth_runs["every block"][0]["trainable"]
 print(f"the pointwise kernels hold {pointwise_share:.0%} of the base's parameters; LoRA trains "
       f"{lora_share:.1%} of what fine-tuning every block trains")
@@ -501,6 +552,46 @@ display(Table(["Xception, 150 px", "count"], [
     [f"LoRA rank {RANK} parameters on the Conv2D layers", lora_size],
 ]))
 assert len(separable) > len(plain_convs), "most of Xception's convolutions are separable"
+
+# %% [markdown]
+# The figures of this run go to a results file (`results/08_finetuning_choices.json` in the build folder),
+# where `make bench` and the README's tables read them.
+
+
+# %%
+def recipe_figures(runs):
+    """One recipe's figures over the seeds, as the tables above show them."""
+    test = [float(run["right"].mean()) for run in runs]
+    low, high = wilson_interval(int(runs[0]["right"].sum()), len(runs[0]["right"]))
+    return dict(trainable=runs[0]["trainable"], step_seconds=float(np.mean([run["step_seconds"] for run in runs])),
+                validation=float(np.mean([run["validation"] for run in runs])), test_mean=float(np.mean(test)),
+                test_sd=float(np.std(test, ddof=1)) if len(test) > 1 else None, test_low=low, test_high=high)
+
+
+def paired(runs_a, runs_b):
+    """McNemar's test between two recipes' first seeds."""
+    only_a, only_b, p_value = mcnemar_exact(runs_a[0]["right"], runs_b[0]["right"])
+    return dict(only_a=only_a, only_b=only_b, p=p_value)
+
+
+# Keys (stable, read by `make bench`): seeds, train_images, validation_images, test_images, image_size,
+# head_epochs, finetune_epochs, schedule_epochs; recipes: {recipe name as in the tables: {trainable,
+# step_seconds, validation, test_mean, test_sd (None with one seed), test_low, test_high (the first seed's
+# Wilson 95%)}}; paired: {"A vs B": {only_a, only_b, p}} (first seed); lora: {adapter_kb, whole_model_mb,
+# logit_gap (merged against LoRA)}.
+all_runs = {**depth_runs, **schedule_runs, **lora_runs}
+notebook.save_results(
+    settings, "08_finetuning_choices", seeds=SEEDS, train_images=train_images, validation_images=validation_images,
+    test_images=course_data.sizes["test"], image_size=size, head_epochs=head_epochs, finetune_epochs=FINETUNE_EPOCHS,
+    schedule_epochs=SCHEDULE_EPOCHS, recipes={name: recipe_figures(runs) for name, runs in all_runs.items()},
+    paired={
+        "every block vs head only": paired(depth_runs["every block"], depth_runs["head only"]),
+        "peak 1e-4 vs constant 1e-5": paired(schedule_runs["warm-up + cosine, peak 1e-4"], schedule_runs["constant 1e-5"]),
+        "LoRA vs every block": paired(lora_runs["LoRA rank 4 (pointwise convolutions)"], depth_runs["every block"]),
+    },
+    lora=dict(adapter_kb=adapter_file.stat().st_size / 1e3, whole_model_mb=whole_file.stat().st_size / 1e6,
+              logit_gap=logit_gap),
+)
 
 # %% [markdown]
 # ## Summary

@@ -145,6 +145,12 @@ MUTATIONS = [
         "base_model.trainable = True",
         "the frozen base has no trainable weights",
     ),
+    (  # a base that scales its own inputs would get them scaled twice
+        "05_transfer_and_finetune",
+        "scales_itself = bases.BASES[settings.base_model].scales_inputs  # False for Xception and MobileNetV2",
+        "scales_itself = True",
+        "the model scales raw pixels as its base expects",
+    ),
     (  # the base left trainable during head training
         "05_transfer_and_finetune",
         "base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell",
@@ -227,6 +233,18 @@ MUTATIONS = [
         "target.set_weights([keras.ops.convert_to_numpy(source.kernel),",
         "target.set_weights([keras.ops.convert_to_numpy(source._kernel),",
         "each merged layer computes exactly what its LoRA layer computes",
+    ),
+    (  # the top `count` blocks as [-count:]: with count 0 that is every block, so "head only" trains them all
+        "08_finetuning_choices",
+        "thawed = {layer.name for _, layers in blocks(base_model)[len(blocks(base_model)) - count :] for layer in layers}",
+        "thawed = {layer.name for _, layers in blocks(base_model)[-count:] for layer in layers}",
+        "each depth trains more parameters than the one before",
+    ),
+    (  # the rest of the base left trainable beside the adapters
+        "08_finetuning_choices",
+        "layer.trainable = layer in pointwise",
+        "layer.trainable = True",
+        "LoRA trains only the adapters and the head",
     ),
     # ---------------------------------------------------------------- 09
     (  # the dog logit as every image's score: for cats the map shows what argues for dog
