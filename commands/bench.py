@@ -370,11 +370,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m commands.bench", description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", choices=PARTS, help=f"parts to run (default: all of {', '.join(PARTS)})")
     parts = parser.parse_args(argv).parts or list(PARTS)
-    import warnings
+    from helpers import quiet_expected_warnings
 
-    # Keras's notes about tf.data inputs of unknown length: expected here, as in the notebooks.
-    warnings.filterwarnings("ignore", message=".*ran out of data.*")
-    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    quiet_expected_warnings()  # Keras's notes about tf.data inputs of unknown length, as in the notebooks
     build_dir = Path(load_settings().build_dir)
     started = time.perf_counter()
     report = {}

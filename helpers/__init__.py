@@ -4,6 +4,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 
 # Must precede TensorFlow's import. Level 3 hides TensorFlow's C++ INFO, WARNING and ERROR lines after
 # start-up, such as "failed call to cuInit" on a machine without a GPU (an ERROR line, so 2 is not
@@ -45,3 +46,9 @@ def import_tensorflow_quietly():
             shown = [line for line in lines if failed or not _STARTUP_NOISE.match(line)]
             if shown:
                 print("\n".join(shown), file=sys.stderr)
+
+
+def quiet_expected_warnings():
+    """Hide the warnings Keras gives for every tf.data input of unknown length: expected in this course."""
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")

@@ -11,10 +11,9 @@ import os
 import re
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
-from helpers import import_tensorflow_quietly
+from helpers import import_tensorflow_quietly, quiet_expected_warnings
 from helpers.config import keras_backend_problem
 
 if keras_backend_problem():  # importing TensorFlow or Keras would fail with a long traceback
@@ -59,12 +58,6 @@ def start():
         if line:
             print(line)
     return settings
-
-
-def quiet_expected_warnings():
-    """Hide the warnings Keras gives for every tf.data input of unknown length: expected in this course."""
-    warnings.filterwarnings("ignore", message=".*ran out of data.*")
-    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 def settings_summary(settings):

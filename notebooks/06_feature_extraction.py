@@ -29,7 +29,7 @@ import time
 import keras
 import numpy as np
 
-from helpers import data, models, pretrained
+from helpers import bases, data, models, pretrained
 from helpers.pipelines import pipeline
 from helpers.plots import plot_curves
 from helpers.tables import Table
@@ -55,7 +55,7 @@ def feature_extractor(base_weights):
     base_model = models.build_base(settings.base_model, size, base_weights)
     base_model.trainable = False
     inputs = keras.Input((size, size, 3))
-    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = inputs if bases.BASES[settings.base_model].scales_inputs else keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
     x = base_model(x, training=False)
     return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x)), base_model
 
@@ -210,7 +210,7 @@ layer_name = [layer.name for layer in base_model.layers
               if layer.output.shape[1] > final_side and not isinstance(layer, keras.layers.ZeroPadding2D)][-1]
 earlier_base = keras.Model(base_model.input, base_model.get_layer(layer_name).output)
 inputs = keras.Input((size, size, 3))
-x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+x = inputs if bases.BASES[settings.base_model].scales_inputs else keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
 x = earlier_base(x, training=False)
 earlier_extractor = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
 earlier_features = extract(earlier_extractor)

@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import data, exercises, models, pretrained
+from helpers import bases, data, exercises, models, pretrained
 from helpers.models import InferenceModeBase
 from helpers.pipelines import image_from_file, pipeline
 from helpers.plots import image_grid
@@ -74,7 +74,8 @@ else:
     base = models.build_base(settings.base_model, size, pretrained.resolve_weights(settings))
     base.trainable = False
     inputs = keras.Input(shape=(size, size, 3))
-    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    scales_itself = bases.BASES[settings.base_model].scales_inputs  # as in notebook 05's build_model
+    x = inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
     x = keras.layers.GlobalAveragePooling2D()(base(x, training=False))
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(x)))
     model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
