@@ -92,9 +92,11 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 # ## A new head
 # Scaling to -1..1 (what Xception and MobileNetV2 expect), the base called with `training=False`,
 # average pooling, dropout, and one output unit: a logit, above 0 for class 1. Some bases (MobileNetV3,
-# EfficientNet) scale raw pixels themselves; their entry in `helpers/bases.py` says so, and they get the
-# pixels as they are: scaling twice is a classic mistake (keras-team/keras-io#1549). The assert checks
-# that the model feeds the base what the base's own `preprocess_input` makes of raw pixels.
+# EfficientNet) scale raw pixels themselves: their `preprocess_input` leaves pixels as they are (asserted
+# below), and a base's entry in `helpers/bases.py` says so (`scales_inputs=True`; the two entries there
+# now say `False`), so they get the pixels as they are. Scaling twice is an easy mistake to make
+# (tensorflow/tensorflow#48412). The assert checks that the model feeds the base what the base's own
+# `preprocess_input` makes of raw pixels.
 
 # %%
 scales_itself = bases.BASES[settings.base_model].scales_inputs  # False for Xception and MobileNetV2
@@ -118,6 +120,8 @@ for layer in model.layers[1 : model.layers.index(base_model)]:  # what stands be
     fed_to_base = keras.ops.convert_to_numpy(layer(fed_to_base))
 preprocess = bases.preprocess_input(settings.base_model)  # keras.applications' own, for this base
 assert np.allclose(preprocess(pixels.copy()), fed_to_base, atol=1e-6), "the model scales raw pixels as its base expects"
+for module in (keras.applications.mobilenet_v3, keras.applications.efficientnet):
+    assert np.array_equal(module.preprocess_input(pixels.copy()), pixels), "MobileNetV3's and EfficientNet's preprocess_input pass pixels through"
 display(layer_table(model, title="Base frozen"))
 head_count = base_model.output.shape[-1] + 1  # one weight per feature channel, and a bias
 assert models.param_counts(model)[0] == head_count, "only the head trains: the frozen base has no trainable weights"

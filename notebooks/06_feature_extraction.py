@@ -44,7 +44,8 @@ print(course_data.description, course_data.sizes)
 
 # %% [markdown]
 # ## Extract the features once
-# The extractor is notebook 05's model up to the pooling: scaling, the frozen base, average pooling.
+# The extractor is notebook 05's model up to the pooling: scaling (for a base that does not scale its
+# inputs itself, as notebook 05 says), the frozen base, average pooling.
 # One feature vector per image. Training images go through *without* augmentation: the features are
 # computed once, so a random flip would be frozen into them anyway.
 
