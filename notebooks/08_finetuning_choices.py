@@ -35,7 +35,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from helpers import data, models, pretrained
+from helpers import bases, data, models, pretrained
 from helpers.pipelines import pipeline
 from helpers.plots import plot_by_step
 from helpers.tables import Table
@@ -43,18 +43,18 @@ from helpers.tables import Table
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
     weights = pretrained.resolve_weights(settings)
-# This notebook trains a few dozen models (three seeds), so it caps what each one sees: at most
+# This notebook fine-tunes 8 recipes, each over three seeds outside smoke, so it caps what each one sees: at most
 # EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and validation accuracy on at most
 # CURVE_IMAGES validation images (the test split stays whole). On a CPU that is what
 # fits; the caps are printed below, and every comparison is on the same images. The smoke profile checks
 # the mechanics only: one training step per epoch, one batch for the curves, the smallest input the base
-# accepts, one seed, and Keras running each step eagerly (building a compiled training step costs tens of
-# seconds on a CPU, more than a few steps do).
+# accepts, one seed, and Keras running each step eagerly (a choice for CI time: our reading, not measured
+# in this notebook, is that building a compiled training step on a CPU costs more than a few eager steps do).
 EXPERIMENT_IMAGES, EXPERIMENT_SIZE, CURVE_IMAGES = 192, 96, 200
 SMOKE = settings.profile == "smoke"
 if SMOKE:
     EXPERIMENT_IMAGES, CURVE_IMAGES = settings.batch_size, settings.batch_size
-    EXPERIMENT_SIZE = 32 if settings.base_model.startswith("mobilenet") else 71  # the least keras.applications takes
+    EXPERIMENT_SIZE = bases.base_info(settings.base_model).min_size  # the least keras.applications takes
 size, batch_size = min(settings.image_size, EXPERIMENT_SIZE), settings.batch_size
 train_images = min(course_data.sizes["train"], EXPERIMENT_IMAGES)
 train_split = course_data.train.take(train_images)
@@ -65,7 +65,7 @@ test_ds = pipeline(course_data.test, size, batch_size, training=False)
 SEEDS = [settings.seed + k for k in range(1 if SMOKE else 3)]
 print(course_data.description, course_data.sizes)
 print(f"here: {train_images} training images at {size} px, {validation_images} validation images, "
-      f"head {head_epochs} epoch(s), seeds {SEEDS}"
+      f"batch {batch_size}, head {head_epochs} epoch(s), fine-tuning {settings.epochs_finetune} epoch(s), seeds {SEEDS}"
       + (", steps run eagerly" if SMOKE else ""))
 
 # %% [markdown]
@@ -126,7 +126,7 @@ def mcnemar_exact(right_a, right_b):
 
 # %%
 low, high = wilson_interval(350, 360)
-print(f"350 of 360 right: {350 / 360:.4f}, 95% interval {low:.4f} to {high:.4f} ({high - low:.2%} wide)")
+print(f"one photo in 360 is {1 / 360:.2%}; 350 of 360 right: {350 / 360:.4f}, 95% interval {low:.4f} to {high:.4f} ({high - low:.2%} wide)")
 assert low < 354 / 360 < high, "a gap of 4 photos in 360 lies inside the Wilson interval"
 print(f"360 of 360 right: 95% interval {wilson_interval(360, 360)[0]:.4f} to 1")
 assert wilson_interval(360, 360)[0] < 1.0, "the Wilson interval is not zero-wide at 100%"
@@ -153,7 +153,11 @@ assert p_five > 0.05 > p_six, "the paired test needs at least 6 disagreements, a
 # ## The runs
 # Every run starts from the same pretrained base and a head trained on it with the base frozen (notebook
 # 05's first stage), one head per seed; within a seed, the runs differ only in the recipe being compared
-# (what is fine-tuned, at which rate, for how many epochs). The head trains on **cached features**: the
+# (what is fine-tuned, at which rate, for how many epochs), with the same images in the same order and the
+# same augmentation. Not everything random is reset, though: Keras keeps Dropout's random state outside the
+# weights, so the Dropout masks differ from run to run, and two runs of one recipe need not agree exactly
+# (where fine-tuning runs two epochs or more, the schedules below repeat "every block" as "constant 1e-5":
+# compare the two). The head trains on **cached features**: the
 # frozen base runs in inference mode, so its output for an image never changes, and computing it once per
 # image is exact. That holds only for images that are not augmented, so the head here trains without
 # augmentation (notebook 05 augments; the fine-tuning runs below do), and the base runs once over the
@@ -203,6 +207,12 @@ def restart(seed):
     """Put the model back where every run of `seed` starts: the pretrained base and that seed's head."""
     base_model.set_weights(base_start)
     head.set_weights(head_weights[seed])
+
+
+seed_states = [variable.path for variable in model.variables if "seed_generator" in variable.path]
+assert seed_states and not any("seed_generator" in weight.path for weight in model.weights), (
+    "Dropout's random state is a variable outside the weights: set_weights does not reset it"
+)
 
 
 steps_per_epoch = math.ceil(train_images / batch_size)
@@ -358,7 +368,7 @@ display(Table(HEADER, summary_rows(depth_runs), title=f"{len(SEEDS)} seed(s), {c
 
 # %% [markdown]
 # Is the deepest unfreezing better than training the head alone? The paired test on the first seed's
-# models answers for this data; the sentence below it is computed, not written in advance.
+# models answers for this data and that seed; the sentence below it is computed, not written in advance.
 
 # %%
 print(verdict("every block", depth_runs["every block"][0]["right"], "head only", depth_runs["head only"][0]["right"]))
@@ -367,8 +377,9 @@ print(verdict("every block", depth_runs["every block"][0]["right"], "head only",
 # ## Learning rate and schedule
 # Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative (KerasHub's recipes, for
 # one) is a **warm-up**, the rate climbing from 0 over the first steps, followed by a **cosine decay** to
-# 0; the usual argument for the warm-up is that the first updates, when the head's gradients are
-# largest, stay small, which should let a larger peak rate start gently. That is advice from practice;
+# 0; the usual argument for the warm-up is that the first updates, when Adam's running averages rest on
+# few gradients (and, with a new head, the gradients are largest), stay small, which should let a larger
+# peak rate start gently. That is advice from practice;
 # the runs below measure what each does here. In Keras a schedule is an object passed to the optimizer
 # in place of the learning rate:
 
@@ -378,7 +389,10 @@ total_steps = steps_per_epoch * SCHEDULE_EPOCHS
 
 
 def warmup_cosine(peak):
-    """0 up to `peak` over the first epoch, then a cosine decay to 0 by the end of training."""
+    """0 up to `peak` over the first epoch, then a cosine decay to 0 by the end of training.
+
+    The optimizer reads the rate before it counts the step, so the very first step runs at rate 0.
+    """
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=total_steps - steps_per_epoch,
         warmup_target=peak, warmup_steps=steps_per_epoch,
@@ -390,6 +404,11 @@ rates = [float(schedule(step)) for step in range(total_steps + 1)]
 assert rates[0] == 0.0 and abs(max(rates) - 1e-4) < 1e-9, "the warm-up starts at 0 and peaks at the target"
 assert int(np.argmax(rates)) == steps_per_epoch, "the peak comes at the end of the warm-up"
 assert rates[-1] < 1e-9, "the cosine decays to 0 by the last step"
+probe = keras.Variable(1.0)  # one SGD step on a single number, with the schedule: it moves by the rate used
+first_step = keras.optimizers.SGD(schedule)
+first_step.build([probe])
+first_step.apply([keras.ops.ones(())], [probe])
+assert float(keras.ops.convert_to_numpy(probe)) == 1.0, "the very first step runs at rate 0"
 plot_by_step({"warm-up + cosine, peak 1e-4": dict(enumerate(rates))}, ylabel="learning rate",
              title="The schedule", xlabel="training step");
 
@@ -555,7 +574,7 @@ assert len(separable) > len(plain_convs), "most of Xception's convolutions are s
 
 # %% [markdown]
 # The figures of this run go to a results file (`results/08_finetuning_choices.json` in the build folder),
-# where `make bench` and the README's tables read them.
+# where `make bench` reads them (the README's tables are copied from one such run).
 
 
 # %%
@@ -596,7 +615,8 @@ notebook.save_results(
 # %% [markdown]
 # ## Summary
 # - Before believing that one recipe beats another, put an interval on each accuracy and run the paired
-#   test on the same images; repeat over seeds. On a few hundred images, a handful of photos is noise.
+#   test on the same images; repeat over seeds. On 360 images, a gap of four photos is no measurable
+#   difference, even with all four disagreements on one side (asserted above).
 # - Unfreeze by blocks, read from the layer names, not by a layer index; deeper unfreezing trains more
 #   parameters (asserted); what it costs per step and whether it pays, the tables and tests above say.
 # - A schedule is an object given to the optimizer; a warm-up starts even a larger peak rate from 0.
