@@ -93,10 +93,10 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 # Scaling to -1..1 (what Xception and MobileNetV2 expect), the base called with `training=False`,
 # average pooling, dropout, and one output unit: a logit, above 0 for class 1. Some bases (MobileNetV3,
 # EfficientNet) scale raw pixels themselves: their `preprocess_input` leaves pixels as they are (asserted
-# below), and a base's entry in `helpers/bases.py` says so (`scales_inputs=True`; the two entries there
-# now say `False`), so they get the pixels as they are. Scaling twice is an easy mistake to make
-# (tensorflow/tensorflow#48412). The assert checks that the model feeds the base what the base's own
-# `preprocess_input` makes of raw pixels.
+# below). An entry in `helpers/bases.py` for such a base says so (`scales_inputs=True`), and the model
+# then gives it the pixels as they are: scaling twice is an easy mistake (tensorflow/tensorflow#48412).
+# The asserts check that the model feeds this run's base what the base's own `preprocess_input` makes
+# of raw pixels, and that every entry of the table agrees with its base's `preprocess_input`.
 
 # %%
 scales_itself = bases.BASES[settings.base_model].scales_inputs  # False for Xception and MobileNetV2
@@ -120,6 +120,9 @@ for layer in model.layers[1 : model.layers.index(base_model)]:  # what stands be
     fed_to_base = keras.ops.convert_to_numpy(layer(fed_to_base))
 preprocess = bases.preprocess_input(settings.base_model)  # keras.applications' own, for this base
 assert np.allclose(preprocess(pixels.copy()), fed_to_base, atol=1e-6), "the model scales raw pixels as its base expects"
+for name, entry in bases.BASES.items():  # every entry of the table, not only this run's base: -1..1 or as they are
+    expected = pixels if entry.scales_inputs else pixels / 127.5 - 1
+    assert np.allclose(bases.preprocess_input(name)(pixels.copy()), expected, atol=1e-6), "the table says how each base scales"
 for module in (keras.applications.mobilenet_v3, keras.applications.efficientnet):
     assert np.array_equal(module.preprocess_input(pixels.copy()), pixels), "MobileNetV3's and EfficientNet's preprocess_input pass pixels through"
 display(layer_table(model, title="Base frozen"))

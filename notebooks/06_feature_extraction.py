@@ -52,7 +52,7 @@ print(course_data.description, course_data.sizes)
 
 # %%
 def feature_extractor(base_weights):
-    """Scaling, the frozen base (notebook 05's `build_base`), average pooling: one vector per image."""
+    """Scaling (unless the base scales itself), the frozen base (notebook 05's `build_base`), average pooling."""
     base_model = models.build_base(settings.base_model, size, base_weights)
     base_model.trainable = False
     inputs = keras.Input((size, size, 3))
