@@ -50,7 +50,7 @@ lint: setup
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
 
 test: lint
-	$(PY) -m pytest -n 2 --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --durations=40 tests notebooks
+	$(PY) -m pytest -n 2 --dist worksteal --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --durations=40 tests notebooks
 
 # exec: the runner replaces the recipe's shell, so a SIGTERM that make passes on reaches it (Ctrl-C reaches it
 # anyway). NOTEBOOKS: another folder of notebooks to run (the tests use one).

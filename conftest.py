@@ -37,11 +37,14 @@ def require_shared_material():
 # test processes (xdist's workers inherit this variable from the first process) compiles each once.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(_scratch, "jax-cache"))
 
-# The longest tests first, so that one of them does not start last on one worker while the other waits.
+# The longest tests first, so that one of them does not start last on one worker while the other waits
+# (make test also lets an idle worker take tests queued for the other: --dist worksteal).
 _LONGEST_FIRST = (
     "test_real_photos.py",
     "test_student.py::test_each_student_notebook_runs_on_jax",
     "notebooks/",
+    "test_new_base.py",
+    "test_recipes.py",
     "test_claims.py::test_the_claims_assert_fires",
     "test_student.py",
 )
