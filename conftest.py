@@ -13,6 +13,7 @@ from helpers.config import SHARED_PHOTOS as REAL_PHOTOS
 from helpers.config import SHARED_WEIGHTS as MOBILENET_WEIGHTS
 
 REQUIRE_REAL = os.environ.get("COURSE_REQUIRE_REAL") == "1"
+FORK_KERNELS = os.environ.get("COURSE_TEST_FORK_KERNELS") == "1"
 for name in [n for n in os.environ if n.startswith("COURSE_")]:
     del os.environ[name]
 _scratch = tempfile.mkdtemp(prefix="course-tests-")
@@ -36,6 +37,9 @@ def require_shared_material():
 # compilation cache lets a later test reuse what an earlier one compiled (measured once: notebook 05 on
 # JAX took 134 s with an empty cache, 87 s run again with it; hits between notebooks were not measured).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(_scratch, "jax-cache"))
+# XLA's CPU compiler at its lowest optimisation level: a smoke run takes a few steps per compiled function,
+# so compiling costs more than running (measured once: notebook 05 on JAX 87 s -> 67 s). Tests only.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
 
 # The longest tests first, so that one of them does not start last on one worker while the other waits
 # (make test also lets an idle worker take tests queued for the other: --dist worksteal).
@@ -57,3 +61,45 @@ def pytest_collection_modifyitems(items):
         return next((i for i, part in enumerate(_LONGEST_FIRST) if part in item.nodeid), len(_LONGEST_FIRST))
 
     items.sort(key=rank)
+
+
+def pytest_configure(config):
+    """With COURSE_TEST_FORK_KERNELS=1 (make test sets it), notebook kernels are forked from a process per
+    backend that has imported TensorFlow and Keras once (tests/kernel_zygote.py), in each process that runs
+    tests; until a zygote is ready, and wherever it cannot serve, kernels start as usual."""
+    controller = getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
+    if not FORK_KERNELS or controller:
+        return
+    import atexit
+    import json
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    zygote = Path(__file__).parent / "tests" / "kernel_zygote.py"
+    spec = Path(_scratch) / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    launcher = [sys.executable, str(zygote), "launch", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": launcher, "display_name": "Python 3 (ipykernel)", "language": "python"})
+    )
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(spec.parents[1]), os.environ.get("JUPYTER_PATH")]))
+    os.environ["KERNEL_ZYGOTES_DIR"] = _scratch
+    zygotes = [
+        subprocess.Popen(
+            [sys.executable, str(zygote), "serve", os.path.join(_scratch, f"zygote-{backend}.sock"), backend],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(_scratch, f"zygote-{backend}.log"), "wb"),
+        )
+        for backend in ("tensorflow", "jax")
+    ]
+    atexit.register(lambda: [process.kill() for process in zygotes])
+    # Waiting costs no more than the imports the first kernels would repeat, and every kernel is then forked.
+    sockets = [Path(_scratch) / f"zygote-{backend}.sock" for backend in ("tensorflow", "jax")]
+    deadline = time.monotonic() + 120
+    while not all(path.exists() for path in sockets) and time.monotonic() < deadline:
+        if any(process.poll() is not None for process in zygotes):
+            break  # a zygote failed (its log is in the scratch folder): kernels start as usual
+        time.sleep(0.2)

@@ -26,8 +26,10 @@
 import os
 
 # JAX reads this when it starts: split this machine's CPU into two devices, so data parallelism can be
-# shown without a second GPU. It must come before anything imports JAX (the next cell does).
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+# shown without a second GPU. It must come before anything imports JAX (the next cell does). Other XLA
+# flags you set are kept, and so is a device count of your own.
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
 
 # %%
 from helpers import notebook

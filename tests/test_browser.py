@@ -39,6 +39,12 @@ def free_port():
         return probe.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def ordinary_kernels(monkeypatch):
+    """What is tested here is how learners' kernels start: none is forked from the tests' zygote (conftest.py)."""
+    monkeypatch.delenv("KERNEL_ZYGOTES_DIR", raising=False)
+
+
 @pytest.fixture
 def jupyter_lab(tmp_path):
     """A running JupyterLab on the course's notebooks: (base URL, token)."""

@@ -12,11 +12,11 @@ from helpers import data, recipes
 from helpers.config import load_settings
 
 
-@pytest.fixture(scope="module")
-def tiny():
+def tiny_comparison():
     """One seed of both recipes at 32 px on 16 training and 8 + 8 evaluation images (random weights).
 
     One seed only: on a loaded 2-core machine two took 4.5 minutes; `summarise` is tested on its own below.
+    One test uses it, so that it runs once (under pytest-xdist a module fixture runs once per worker).
     """
     settings = dataclasses.replace(
         load_settings({"COURSE_PROFILE": "smoke"}), image_size=32, batch_size=8, epochs_head=1, epochs_finetune=2
@@ -25,7 +25,8 @@ def tiny():
     return recipes.compare_recipes(course_data, settings, seeds=(3,), weights=None)
 
 
-def test_both_recipes_are_scored_on_the_same_test_images(tiny):
+def test_both_recipes_run_on_the_same_test_images_for_the_epochs_asked():
+    tiny = tiny_comparison()
     assert [run["seed"] for run in tiny["seeds"]] == [3]
     for run in tiny["seeds"]:
         assert run["test_images"] == 8
@@ -36,27 +37,26 @@ def test_both_recipes_are_scored_on_the_same_test_images(tiny):
         for name in ("guide", "course"):
             low, high = run[name]["wilson_95"]
             assert low <= run[name]["test_accuracy"] == run[name]["correct"] / 8 <= high
-
-
-def test_each_recipe_fine_tunes_for_the_epochs_asked(tiny):
-    for run in tiny["seeds"]:
         assert len(run["guide"]["finetune_validation_curve"]) == 2, "the guide has no early stopping"
         assert 1 <= len(run["course"]["finetune_validation_curve"]) <= 2
         assert isinstance(run["course"]["rolled_back"], bool)
         assert 0 < run["guide"]["batchnorm_arrays_moved"] <= run["guide"]["batchnorm_arrays"], (
             "the guide's BatchNormalization statistics move in fine-tuning"
         )
+    assert recipes.summarise(tiny["seeds"])["guide"]["seeds"] == 1
 
 
-def test_the_summary_is_over_the_seeds(tiny):
-    runs = [tiny["seeds"][0], {**tiny["seeds"][0], "guide": {"test_accuracy": 0.5}, "course": {"test_accuracy": 1.0}}]
+def test_the_summary_is_over_the_seeds():
+    runs = [
+        {**fake_run(2, 0, 0.5), "guide": {"test_accuracy": 0.75}, "course": {"test_accuracy": 0.5}},
+        {**fake_run(0, 4, 0.125), "guide": {"test_accuracy": 0.5}, "course": {"test_accuracy": 1.0}},
+    ]
     summary = recipes.summarise(runs)
     assert summary["guide"]["seeds"] == summary["course"]["seeds"] == 2
     accuracies = [run["course"]["test_accuracy"] for run in runs]
     assert summary["course"]["mean"] == pytest.approx(np.mean(accuracies))
     assert summary["course"]["sd"] == pytest.approx(np.std(accuracies, ddof=1))
     assert summary["course_minus_guide"][1] == 0.5
-    assert recipes.summarise(tiny["seeds"])["guide"]["seeds"] == 1
 
 
 def fake_run(only_guide, only_course, p_value):

@@ -16,6 +16,12 @@ from helpers import network
 from helpers.config import SettingsError
 
 
+@pytest.fixture(autouse=True)
+def ordinary_kernels(monkeypatch):
+    """What is tested here is how learners' kernels start: none is forked from the tests' zygote (conftest.py)."""
+    monkeypatch.delenv("KERNEL_ZYGOTES_DIR", raising=False)
+
+
 def write_notebook(path, *cells):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells]), path)
     return path
