@@ -246,6 +246,30 @@ MUTATIONS = [
         "layer.trainable = True",
         "LoRA trains only the adapters and the head",
     ),
+    (  # "statistics moving" with BatchNormalization kept frozen: nothing moves, whatever the model says
+        "08_finetuning_choices",
+        "layer.trainable = True",
+        "layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)",
+        "fit() moves its statistics despite",
+    ),
+    (  # the base called with training=False in the functional model instead of notebook 03's wrapper
+        "08_finetuning_choices",
+        "x = models.InferenceModeBase(base_model)(x)  # calls base_model(x, training=False) inside its call",
+        "x = base_model(x, training=False)",
+        "the wrapper keeps the statistics",
+    ),
+    (  # the wrapper arm with BatchNormalization frozen: its gamma and beta do not train
+        "08_finetuning_choices",
+        "wrapped_inputs = keras.Input(shape=(size, size, 3))",
+        "models.unfreeze_keep_batchnorm_frozen(base_model); wrapped_inputs = keras.Input(shape=(size, size, 3))",
+        "the wrapper trains gamma and beta",
+    ),
+    (  # a "shift" that changes nothing
+        "08_finetuning_choices",
+        "shifted = tf.cast(image, tf.float32) * CONTRAST + tf.constant(CAST)",
+        "shifted = tf.cast(image, tf.float32)",
+        "half the contrast, about a quarter of the variance",
+    ),
     # ---------------------------------------------------------------- 09
     (  # the dog logit as every image's score: for cats the map shows what argues for dog
         "09_use_the_model",
