@@ -1,7 +1,7 @@
 """Every test, and every notebook nbmake runs, uses the smoke profile with throw-away folders.
 
-COURSE_* variables from the shell are cleared so a learner's own settings cannot change the tests;
-nbmake's kernels inherit this environment.
+COURSE_* variables from the shell (but the tests' own switches, TEST_SWITCHES) are cleared so that a
+learner's own settings cannot change the tests; nbmake's kernels inherit this environment.
 """
 
 import os
@@ -12,9 +12,12 @@ import pytest
 from helpers.config import SHARED_PHOTOS as REAL_PHOTOS
 from helpers.config import SHARED_WEIGHTS as MOBILENET_WEIGHTS
 
+# The tests' own switches, not course settings: kept, so that pytest-xdist's workers (started after this
+# file has run in the main process, with its environment) see them too.
+TEST_SWITCHES = ("COURSE_REQUIRE_REAL", "COURSE_REQUIRE_BROWSER", "COURSE_TEST_FORK_KERNELS")
 REQUIRE_REAL = os.environ.get("COURSE_REQUIRE_REAL") == "1"
 FORK_KERNELS = os.environ.get("COURSE_TEST_FORK_KERNELS") == "1"
-for name in [n for n in os.environ if n.startswith("COURSE_")]:
+for name in [n for n in os.environ if n.startswith("COURSE_") and n not in TEST_SWITCHES]:
     del os.environ[name]
 _scratch = tempfile.mkdtemp(prefix="course-tests-")
 os.environ.update(

@@ -79,8 +79,11 @@ def serve(path, backend):
             continue
         pid = os.fork()
         if pid == 0:
-            listener.close()
-            run_kernel(connection, request, descriptors, set_by_imports)
+            try:
+                listener.close()
+                run_kernel(connection, request, descriptors, set_by_imports)
+            finally:
+                os._exit(1)  # a kernel that failed to start must not go on serving as a second zygote
         connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
         connection.close()
         for descriptor in descriptors:
