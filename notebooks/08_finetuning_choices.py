@@ -447,8 +447,9 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 # ## BatchNormalization during fine-tuning: frozen, moving, or gamma and beta only
 # Here the anchors disagree. The guide and this course keep BatchNormalization frozen while the rest of
 # the base fine-tunes (notebook 03: frozen statistics cannot drift); fastai trains BatchNormalization
-# layers by default (`train_bn=True`), and an icevision issue (airctic/icevision#32) found training them
-# better. Three arms, each fine-tuning every block at 1e-5 for the same epochs from the same heads:
+# layers by default (`train_bn=True`), and in an icevision discussion (airctic/icevision#32) a maintainer
+# answers that unfreezing them gives better accuracy, because ImageNet's statistics are "off" for other
+# images. Three arms, each fine-tuning every block at 1e-5 for the same epochs from the same heads:
 # - **frozen**: notebook 03's `unfreeze_keep_batchnorm_frozen`. On the photos this is the "every block"
 #   recipe of the depth section, so its runs are reused, not trained again (same trainable weights, asserted);
 # - **statistics moving**: every BatchNormalization layer trainable too, as the guide's
@@ -458,7 +459,7 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 #   train gamma and beta;
 # - **gamma and beta only**: notebook 03's wrapper, `InferenceModeBase`, calls the base with
 #   `training=False` inside its own `call`, where `fit()` cannot override it: the statistics stay
-#   (asserted) while gamma, beta and the kernels train.
+#   (asserted) while gamma and beta (asserted) and the kernels train.
 #
 # Re-estimated statistics can only help where the new data's statistics differ from those the base was
 # pretrained on (the idea behind AdaBN). So the first two arms run twice: on the photos, and on a **shifted copy**
@@ -466,7 +467,7 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 # colour cast. The shifted copy gets heads of its own, trained as above on cached features of its
 # training images. First, how far the shift moves what the base sees: the channel means of the inputs
 # of its first BatchNormalization layer, over the training images, in units of that layer's moving
-# standard deviation.
+# standard deviation, and their variances against its moving variances.
 
 # %%
 import tensorflow as tf  # the shift is a step of the tf.data pipeline, which feeds every backend
