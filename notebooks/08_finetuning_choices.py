@@ -43,7 +43,7 @@ from helpers.tables import Table
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
     weights = pretrained.resolve_weights(settings)
-# This notebook fine-tunes 12 recipes, each over three seeds outside smoke, so it caps what each one sees: at most
+# This notebook fine-tunes about a dozen recipes, each over three seeds outside smoke, so it caps what each one sees: at most
 # EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and validation accuracy on at most
 # CURVE_IMAGES validation images (the test split stays whole). On a CPU that is what
 # fits; the caps are printed below, and every comparison is on the same images. The smoke profile checks
