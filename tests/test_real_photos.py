@@ -1,13 +1,13 @@
 """Proof on real photos, offline: notebook 05 with the ImageNet MobileNetV2 0.35 on ../shared's cats and dogs.
 
 Two runs on TensorFlow, on the same 360 test photos: the pretrained one with a smaller budget than the
-quick profile (CI_BUDGET: 160 px, 640 training images, 3 + 1 epochs), so that `.ci/run` stays short, and a
+quick profile (CI_BUDGET: 128 px, 640 training images, 3 + 1 epochs), so that `.ci/run` stays short, and a
 shorter one with random weights. The pretrained run also runs notebook 05's two experiments (with random
 weights the notebook skips them) and their asserts: the learning-rate one holds for this budget, the
-unfreeze-first one only prints. Before the experiments were added, the pretrained run with this budget took
-86 s on TensorFlow and scored 0.9361 (0.9389 on JAX); the full quick settings scored at least 0.95. With
-the full quick settings, random weights scored 0.5111 (measured once on a 2-core CPU), no better than the
-short run can.
+unfreeze-first one only prints. Measured on a 2-core CPU (`.venv/bin/pytest -q -s tests/test_real_photos.py`):
+at 128 px the test took 314 s and scored 0.9111 pretrained, 0.5111 random; at 160 px it took 455 s in CI
+and the pretrained run scored 0.9361. The bar of 0.88 leaves 11 photos of margin below 0.9111, for
+TensorFlow's multi-threaded sums, which can change a few predictions from one machine to another.
 """
 
 import json
@@ -20,7 +20,7 @@ from conftest import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_transfer_and_finetune.ipynb"
 CI_BUDGET = {
-    "COURSE_IMAGE_SIZE": "160",
+    "COURSE_IMAGE_SIZE": "128",
     "COURSE_TRAIN_IMAGES": "640",
     "COURSE_EPOCHS_HEAD": "3",
     "COURSE_EPOCHS_FINETUNE": "1",
@@ -52,6 +52,6 @@ def test_pretrained_mobilenet_beats_random_weights_on_real_photos(shared_materia
     random = run_notebook_05(monkeypatch, tmp_path / "random", "none", **{**CI_BUDGET, **short})
     print(f"test accuracy: ImageNet weights {pretrained['test_accuracy']:.4f}, random {random['test_accuracy']:.4f}")
     assert pretrained["sizes"]["test"] == random["sizes"]["test"] >= 300
-    assert pretrained["test_accuracy"] >= 0.90
+    assert pretrained["test_accuracy"] >= 0.88
     assert pretrained["test_accuracy"] - random["test_accuracy"] >= 0.30
     assert (tmp_path / "pretrained" / "models" / "cats_vs_dogs.keras").is_file()
