@@ -66,6 +66,18 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)
 
 
+_JUPYTER_PATH = os.environ.get("JUPYTER_PATH")  # before pytest_configure puts the forking kernelspec first
+
+
+def use_ordinary_kernels(monkeypatch):
+    """For tests of how learners' kernels start (make run, make lab): no forked kernel, Jupyter's own spec."""
+    monkeypatch.delenv("KERNEL_ZYGOTES_DIR", raising=False)
+    if _JUPYTER_PATH is None:
+        monkeypatch.delenv("JUPYTER_PATH", raising=False)
+    else:
+        monkeypatch.setenv("JUPYTER_PATH", _JUPYTER_PATH)
+
+
 def pytest_configure(config):
     """With COURSE_TEST_FORK_KERNELS=1 (make test sets it), notebook kernels are forked from a process per
     backend that has imported TensorFlow and Keras once (tests/kernel_zygote.py), in each process that runs

@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 
 from commands import lab
+from conftest import use_ordinary_kernels
 from helpers.config import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,7 +43,7 @@ def free_port():
 @pytest.fixture(autouse=True)
 def ordinary_kernels(monkeypatch):
     """What is tested here is how learners' kernels start: none is forked from the tests' zygote (conftest.py)."""
-    monkeypatch.delenv("KERNEL_ZYGOTES_DIR", raising=False)
+    use_ordinary_kernels(monkeypatch)
 
 
 @pytest.fixture

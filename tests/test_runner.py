@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from commands import run_course
+from conftest import use_ordinary_kernels
 from helpers import network
 from helpers.config import SettingsError
 
@@ -19,7 +20,7 @@ from helpers.config import SettingsError
 @pytest.fixture(autouse=True)
 def ordinary_kernels(monkeypatch):
     """What is tested here is how learners' kernels start: none is forked from the tests' zygote (conftest.py)."""
-    monkeypatch.delenv("KERNEL_ZYGOTES_DIR", raising=False)
+    use_ordinary_kernels(monkeypatch)
 
 
 def write_notebook(path, *cells):
