@@ -52,7 +52,7 @@ _LONGEST_FIRST = (
     "notebooks/",
     "test_new_base.py",
     "test_recipes.py",
-    "test_claims.py::test_the_claims_assert_fires",
+    "test_claims.py::test_each_claims_assert_fires",
     "test_student.py",
 )
 

@@ -363,6 +363,7 @@ assert trainable_by_count == sorted(set(trainable_by_count)), "each depth trains
 # %%
 DEPTHS = {"head only": 0, "top block": 1, "top half": len(groups) // 2, "every block": len(groups)}
 FINETUNE_EPOCHS = settings.epochs_finetune
+base_model.set_weights(base_start)  # the pretrained base, also when this cell runs again after training it
 start_statistics = models.moving_statistics(base_model)
 depth_runs = {}
 for name, count in DEPTHS.items():
@@ -581,6 +582,8 @@ if BN_ARMS_TRAIN:
 # %%
 if BN_ARMS_TRAIN:
     # 3. gamma and beta only: notebook 03's wrapper around the same base, every layer trainable
+    for layer in models.all_layers(base_model):
+        layer.trainable = True  # as in arm 2, also when this cell runs again after another
     wrapped_inputs = keras.Input(shape=(size, size, 3))
     x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(wrapped_inputs)
     x = models.InferenceModeBase(base_model)(x)  # calls base_model(x, training=False) inside its call

@@ -3,14 +3,24 @@ notebook's own assert for that claim to fail with its message.
 
 A row is (notebook, original line, replacement, expected message) and, where the claim needs other
 settings than smoke (real photos, say), a fifth item: the COURSE_* variables to set. The original line must
-occur exactly once in the notebook. The mutated notebook runs in a fresh kernel up to the first cell, from
-the mutated one on, whose source holds the expected message (the cell of the assert), so a row costs the
-cells before its claim and no more. The test fails when the mutated notebook passes, or fails elsewhere.
+occur exactly once in the notebook. A row's cells are the mutated cell and those after it up to the first
+whose source holds the expected message (the cell of the assert), so a row costs its cells and no more.
+
+The rows of one notebook (and settings) share a kernel, which runs the notebook as a learner would, cells
+run again included: up to a row's first cell unmutated; then the row's cells unmutated, which must pass
+(the control); then the same cells with the changed line, which must fail on the row's assert. The control
+and the mutant start from states that differ only by the control's one run of those cells, which the
+notebooks are written to allow (a cell run again gives the same result: this test is what holds them to
+it), so what makes the mutant fail is the changed line. The test fails when a control fails, or a mutant
+passes or fails elsewhere. One kernel per notebook instead of one per row: measured on 2 cores with forked
+kernels (`pytest -n 2 tests/test_claims.py`), the 43 rows took 590 s of test time (335 s wall), where in
+CI's last run with a kernel per row the 21 slowest rows alone took 852 s.
 
 Adding a mutation is adding a row.
 """
 
 import ast
+from typing import NamedTuple
 
 import nbformat
 import pytest
@@ -33,6 +43,15 @@ REAL = {
     "COURSE_EPOCHS_HEAD": "2",
     "COURSE_EPOCHS_FINETUNE": "1",
 }
+
+# A row proves that an assert fires; the unmutated notebook, run by nbmake, proves its claim with the
+# compiled steps learners get. Notebook 05's rows run TensorFlow's steps eagerly: in smoke each of its fit()
+# calls takes a few steps, and tracing a new MobileNetV2 train step costs about 30 s on 2 cores against 2 s
+# per eager step of 16 images (its 7 rows: 253 s -> 136 s). Elsewhere eager steps save nothing (08 already
+# runs eagerly in smoke; 04 is tf.data) or cost more (06 and 09 run many steps), and 03's and 07's claims
+# are about compiled steps.
+EAGER_STEPS = "import tensorflow as tf\ntf.config.run_functions_eagerly(True)"
+EAGER_ROWS = {"05_transfer_and_finetune"}
 
 MUTATIONS = [
     # notebook, original line, replacement, expected message[, settings]
@@ -298,46 +317,95 @@ MUTATIONS = [
 ]
 
 
-def mutated_notebook(name, original, replacement, expected):
-    """The notebook with `original` replaced, cut after the cell of the assert that holds `expected`."""
-    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+class Mutant(NamedTuple):
+    """Where a row acts: the index of the mutated code cell, its mutated source, the index of the assert's cell."""
+
+    row: tuple
+    index: int
+    source: str
+    last: int
+
+
+def mutant(code, row):
+    """Locate `row` (notebook, original, replacement, expected, ...) in the notebook's `code` cells."""
+    name, original, replacement, expected, *_ = row
     hits = [(i, cell) for i, cell in enumerate(code) for line in cell.source.splitlines() if line.strip() == original]
     assert len(hits) == 1, f"{name}: the line {original!r} occurs {len(hits)} times, expected once"
     index, cell = hits[0]
-    cell.source = "\n".join(
+    source = "\n".join(
         line.replace(original.strip(), replacement.strip()) if line.strip() == original else line
         for line in cell.source.splitlines()
     )
     last = next((i for i in range(index, len(code)) if expected in code[i].source), len(code) - 1)
-    notebook.cells = code[: last + 1]
-    return notebook
+    return Mutant(row, index, source, last)
 
 
-@pytest.mark.parametrize(
-    "row", MUTATIONS, ids=[f"{row[0][:2]}:{row[3][:40]}" for row in MUTATIONS] if MUTATIONS else None
-)
-def test_the_claims_assert_fires_when_the_claim_is_false(row, monkeypatch, tmp_path):
-    name, original, replacement, expected, *settings = row
-    for variable, value in (settings[0] if settings else {}).items():
+def code_cells(name):
+    """The code cells of notebook `name`."""
+    return [cell for cell in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells if cell.cell_type == "code"]
+
+
+def row_groups():
+    """The rows by notebook and settings, one test (and one kernel) each: `05`, `06 real`."""
+    groups = {}
+    for row in MUTATIONS:
+        settings = row[4] if len(row) == 5 else {}
+        groups.setdefault((row[0], tuple(sorted(settings.items()))), []).append(row)
+    return [
+        pytest.param(rows, id=name[:2] + (" real" if settings else "")) for (name, settings), rows in groups.items()
+    ]
+
+
+@pytest.mark.parametrize("rows", row_groups())
+def test_each_claims_assert_fires_when_the_claim_is_false(rows, monkeypatch, tmp_path):
+    name, *_ = rows[0]
+    for variable, value in (rows[0][4] if len(rows[0]) == 5 else {}).items():
         if variable in ("COURSE_DATA_DIR", "COURSE_WEIGHTS"):
             require_shared_material()
         monkeypatch.setenv(variable, value)
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
-    notebook = mutated_notebook(name, original, replacement, expected)
-    client = NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}})
-    with pytest.raises(CellExecutionError) as failure:
-        client.execute()
-    assert failure.value.ename == "AssertionError", (
-        f"{name} failed elsewhere: {failure.value.ename}: {failure.value.evalue}"
-    )
-    assert expected in failure.value.evalue, f"{name} failed on another assert: {failure.value.evalue}"
+    code = code_cells(name)
+    mutants = sorted((mutant(code, row) for row in rows), key=lambda m: (m.index, m.last))
+    # nbclient stores each executed cell at its index in the client's notebook: one slot, reused
+    slot = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell()])
+    client = NotebookClient(slot, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}})
+    failures = []
+    with client.setup_kernel():
+        if name in EAGER_ROWS:
+            client.execute_cell(nbformat.v4.new_code_cell(EAGER_STEPS), 0)
+
+        def run(cells, first, why):
+            for offset, cell in enumerate(cells):
+                try:
+                    client.execute_cell(cell, 0)
+                except CellExecutionError as error:
+                    pytest.fail(
+                        f"{name}, unmutated, {why}: code cell {first + offset} failed: {error.ename}: {error.evalue}"
+                    )
+
+        clean = 0  # code cells [0, clean) have run unmutated since the last mutant
+        for m in mutants:
+            expected = m.row[3]
+            run(code[clean : m.index], clean, "up to the row's cell")
+            run(code[m.index : m.last + 1], m.index, f"the cells of the row {expected!r}")  # the control
+            clean = m.index  # the mutant may leave wrong state in anything its cells touch: run them again
+            try:
+                for cell in [nbformat.v4.new_code_cell(m.source), *code[m.index + 1 : m.last + 1]]:
+                    client.execute_cell(cell, 0)
+                failures.append(f"{expected!r}: the mutated notebook passed")
+            except CellExecutionError as error:
+                if error.ename != "AssertionError":
+                    failures.append(f"{expected!r}: failed elsewhere: {error.ename}: {error.evalue}")
+                elif expected not in error.evalue:
+                    failures.append(f"{expected!r}: failed on another assert: {error.evalue}")
+    assert not failures, f"{name}: " + "; ".join(failures)
 
 
 def test_every_row_changes_a_line_the_notebook_holds_once():
-    for name, original, replacement, expected, *_ in MUTATIONS:
+    for row in MUTATIONS:
+        name, original, replacement, *_ = row
         assert original != replacement, f"{name}: the row changes nothing"
-        mutated_notebook(name, original, replacement, expected)
+        mutant(code_cells(name), row)
 
 
 def test_every_notebook_assert_has_a_message():
