@@ -149,6 +149,8 @@ assert moved == thawed_and_head_weights, "fit() changes exactly the thawed block
 # change: `True`, then `False`.
 
 # %%
+for layer in thawed_and_head[:-1]:
+    layer.trainable = True  # the two blocks as the cell above thawed them, also when this cell runs again
 base.trainable = False  # already False
 still_trainable = len(full_model.trainable_weights)
 print(f"backend {keras.backend.backend()}: {still_trainable} trainable weights after freezing a frozen base")

@@ -3,23 +3,29 @@ notebook's own assert for that claim to fail with its message.
 
 A row is (notebook, original line, replacement, expected message) and, where the claim needs other
 settings than smoke (real photos, say), a fifth item: the COURSE_* variables to set. The original line must
-occur exactly once in the notebook. A row's cells are the mutated cell and those after it up to the first
-whose source holds the expected message (the cell of the assert), so a row costs its cells and no more.
+occur exactly once in the notebook, and the message in the first code cell that holds it from the changed
+one on (the assert's). A row's cells are the changed cell and those after it up to the assert's.
 
 The rows of one notebook (and settings) share a kernel, which runs the notebook as a learner would, cells
-run again included: up to a row's first cell unmutated; then the row's cells unmutated, which must pass
-(the control); then the same cells with the changed line, which must fail on the row's assert. The control
-and the mutant start from states that differ only by the control's one run of those cells, which the
-notebooks are written to allow (a cell run again gives the same result: this test is what holds them to
-it), so what makes the mutant fail is the changed line. The test fails when a control fails, or a mutant
-passes or fails elsewhere. One kernel per notebook instead of one per row: measured on 2 cores with forked
-kernels (`pytest -n 2 tests/test_claims.py`), the 43 rows took 590 s of test time (335 s wall), where in
-CI's last run with a kernel per row the 21 slowest rows alone took 852 s.
+run again included. For each row, in cell order: the cells up to the row's, unmutated; the row's cells
+unmutated, which must pass (the control); the same cells with the changed line, which must fail on the
+row's assert (the mutant); and the row's cells unmutated once more, which must pass. The mutant starts
+where the control ended, not where a fresh kernel would: that is the same state only for cells that give
+the same result when run again, and the last run is what checks that for the row's cells (a cell that
+fails when run again would make the mutant fail whatever its line, and fails this run too). What it does
+not check: cells before a notebook's first row, and a cell that draws from an unseeded random state draws
+other numbers in the mutant than in the control. The test fails when a control or a run again fails, or a
+mutant passes or fails elsewhere.
+
+One kernel per notebook instead of one per row: CI's last run with a kernel per row spent 852 s on its 21
+slowest rows alone; measured on 2 cores with forked kernels (`pytest -n 2 tests/test_claims.py`), the 43
+rows in this form (control, mutant, run again) took 840 s of test time (491 s wall).
 
 Adding a mutation is adding a row.
 """
 
 import ast
+import copy
 from typing import NamedTuple
 
 import nbformat
@@ -336,7 +342,8 @@ def mutant(code, row):
         line.replace(original.strip(), replacement.strip()) if line.strip() == original else line
         for line in cell.source.splitlines()
     )
-    last = next((i for i in range(index, len(code)) if expected in code[i].source), len(code) - 1)
+    last = next((i for i in range(index, len(code)) if expected in code[i].source), None)
+    assert last is not None, f"{name}: no code cell from the changed one on holds the message {expected!r}"
     return Mutant(row, index, source, last)
 
 
@@ -368,7 +375,13 @@ def test_each_claims_assert_fires_when_the_claim_is_false(rows, monkeypatch, tmp
     mutants = sorted((mutant(code, row) for row in rows), key=lambda m: (m.index, m.last))
     # nbclient stores each executed cell at its index in the client's notebook: one slot, reused
     slot = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell()])
-    client = NotebookClient(slot, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}})
+    replies = []  # an "aborted" reply (a request that reached the kernel while it stopped on an error) is no run
+    client = NotebookClient(
+        slot,
+        timeout=600,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        on_cell_executed=lambda cell, cell_index, execute_reply: replies.append(execute_reply["content"]["status"]),
+    )
     failures = []
     with client.setup_kernel():
         if name in EAGER_ROWS:
@@ -382,15 +395,17 @@ def test_each_claims_assert_fires_when_the_claim_is_false(rows, monkeypatch, tmp
                     pytest.fail(
                         f"{name}, unmutated, {why}: code cell {first + offset} failed: {error.ename}: {error.evalue}"
                     )
+                assert replies[-1] == "ok", f"{name}, {why}: code cell {first + offset} did not run: {replies[-1]}"
 
         clean = 0  # code cells [0, clean) have run unmutated since the last mutant
         for m in mutants:
             expected = m.row[3]
-            run(code[clean : m.index], clean, "up to the row's cell")
+            run(code[clean : m.index], clean, "up to the row's cells")
             run(code[m.index : m.last + 1], m.index, f"the cells of the row {expected!r}")  # the control
-            clean = m.index  # the mutant may leave wrong state in anything its cells touch: run them again
+            changed = copy.deepcopy(code[m.index])
+            changed.source = m.source
             try:
-                for cell in [nbformat.v4.new_code_cell(m.source), *code[m.index + 1 : m.last + 1]]:
+                for cell in [changed, *code[m.index + 1 : m.last + 1]]:
                     client.execute_cell(cell, 0)
                 failures.append(f"{expected!r}: the mutated notebook passed")
             except CellExecutionError as error:
@@ -398,6 +413,10 @@ def test_each_claims_assert_fires_when_the_claim_is_false(rows, monkeypatch, tmp
                     failures.append(f"{expected!r}: failed elsewhere: {error.ename}: {error.evalue}")
                 elif expected not in error.evalue:
                     failures.append(f"{expected!r}: failed on another assert: {error.evalue}")
+            # The same cells unmutated once more, from what the mutant left: cells that fail when run again
+            # would have failed the mutant whatever its line, so they fail the test here.
+            run(code[m.index : m.last + 1], m.index, f"run again after the row {expected!r}")
+            clean = m.last + 1
     assert not failures, f"{name}: " + "; ".join(failures)
 
 
