@@ -352,21 +352,29 @@ def code_cells(name):
     return [cell for cell in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells if cell.cell_type == "code"]
 
 
+def row_settings(row):
+    """The COURSE_* variables a row sets: its fifth item, or none (smoke)."""
+    return row[4] if len(row) == 5 else {}
+
+
 def row_groups():
-    """The rows by notebook and settings, one test (and one kernel) each: `05`, `06 real`."""
+    """The rows by notebook and settings, one test (and one kernel) each: `05`, `06 real` (a second set of
+    settings for the same notebook would be `06 real 2`)."""
     groups = {}
     for row in MUTATIONS:
-        settings = row[4] if len(row) == 5 else {}
-        groups.setdefault((row[0], tuple(sorted(settings.items()))), []).append(row)
-    return [
-        pytest.param(rows, id=name[:2] + (" real" if settings else "")) for (name, settings), rows in groups.items()
-    ]
+        groups.setdefault((row[0], tuple(sorted(row_settings(row).items()))), []).append(row)
+    params, seen = [], {}
+    for (name, settings), rows in groups.items():
+        base = name[:2] + (" real" if settings else "")
+        seen[base] = seen.get(base, 0) + 1
+        params.append(pytest.param(rows, id=base if seen[base] == 1 else f"{base} {seen[base]}"))
+    return params
 
 
 @pytest.mark.parametrize("rows", row_groups())
 def test_each_claims_assert_fires_when_the_claim_is_false(rows, monkeypatch, tmp_path):
     name, *_ = rows[0]
-    for variable, value in (rows[0][4] if len(rows[0]) == 5 else {}).items():
+    for variable, value in row_settings(rows[0]).items():
         if variable in ("COURSE_DATA_DIR", "COURSE_WEIGHTS"):
             require_shared_material()
         monkeypatch.setenv(variable, value)
