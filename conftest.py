@@ -49,10 +49,10 @@ os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llv
 _LONGEST_FIRST = (
     "test_real_photos.py",
     "test_student.py::test_each_student_notebook_runs_on_jax",
+    "test_claims.py::test_each_claims_assert_fires",
     "notebooks/",
     "test_new_base.py",
     "test_recipes.py",
-    "test_claims.py::test_each_claims_assert_fires",
     "test_student.py",
 )
 
