@@ -33,6 +33,8 @@ from helpers.tfds_cache import TFDS_NAME, tfds_data_dir, tfds_host, tfds_missing
 AUTOTUNE = tf.data.AUTOTUNE
 FOLDER_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test of a folder of images
 DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
+# Photo formats a phone or a browser saves that tf.io.decode_image does not read: named in the message.
+OTHER_IMAGE_SUFFIXES = (".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jp2")
 
 
 class DataError(ValueError):
@@ -107,6 +109,8 @@ def check_image_file(path):
     Reads only the header (and, for JPEG, the last bytes), so checking thousands of files is quick.
     """
     path = Path(path)
+    if path.suffix.lower() in OTHER_IMAGE_SUFFIXES:
+        return f"a {path.suffix.lower()[1:].upper()} image, which TensorFlow cannot decode: convert it to JPEG or PNG"
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return "not an image file"
     if path.stat().st_size == 0:

@@ -49,6 +49,13 @@ def test_unusable_files_are_refused_with_a_reason(tmp_path, name):
     assert data.check_image_file(path)
 
 
+@pytest.mark.parametrize("name", ["photo.webp", "scan.TIFF"])
+def test_a_photo_format_tensorflow_cannot_decode_is_named_with_the_fix(tmp_path, name):
+    path = save(Image.new("RGB", (30, 20), (1, 2, 3)), tmp_path / name)
+    reason = data.check_image_file(path)
+    assert Path(name).suffix[1:].upper() in reason and "convert it to JPEG or PNG" in reason, reason
+
+
 GOOD_IMAGES = {
     "photo.png": lambda p: save(Image.new("RGB", (30, 20), (1, 2, 3)), p),
     "animation.gif": lambda p: save(Image.new("P", (30, 20)), p),
