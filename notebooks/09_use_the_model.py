@@ -62,7 +62,7 @@ test_ds = pipeline(course_data.test, size, settings.batch_size, training=False)
 def fits_settings(model):
     """True when `model` takes images of the settings' size through the settings' base."""
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    same_base = nested and settings.base_model.replace("_", "") in nested[0].name.replace("_", "")
+    same_base = nested and settings.base_model.replace("_", "") in nested[0].name.replace("_", "").lower()
     return tuple(model.input_shape) == (None, size, size, 3) and bool(same_base)
 
 
