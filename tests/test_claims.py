@@ -12,9 +12,10 @@ the changed line, which must fail on the row's assert (the mutant); then the sam
 where the mutant left, which must pass (the control). Where a row's cells follow the cells before them,
 the mutant runs them for the first time, from the state the unmutated notebook leaves (as a learner who
 edits a line before running on); where two rows share cells, it runs them again, and a cell that fails
-when run again (which would fake a firing assert) fails the control too. What it does not check: cells
-before a notebook's first row, and a cell that draws from an unseeded random state draws other numbers in
-the control than in the mutant. The test fails when a control fails, or a mutant passes or fails elsewhere.
+when run again (which would fake a firing assert) fails the control too. What it does not check: that
+the cells outside every row's give the same result when run again (they run once), and a cell that draws
+from an unseeded random state draws other numbers in the control than in the mutant. The test fails when
+a control fails, or a mutant passes or fails elsewhere.
 
 One kernel per notebook instead of one per row: CI's last run with a kernel per row spent 852 s on its 21
 slowest rows alone; measured on 2 cores with forked kernels (`pytest -n 2 tests/test_claims.py`), the 43
