@@ -52,7 +52,7 @@ lint: setup
 # COURSE_TEST_FORK_KERNELS=1: the tests' notebook kernels are forked from a process that has imported
 # TensorFlow once, instead of importing it again each (tests/kernel_zygote.py; about 8 s per kernel).
 test: lint
-	COURSE_TEST_FORK_KERNELS=1 $(PY) -m pytest -n 2 --dist worksteal --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --durations=40 tests notebooks
+	COURSE_TEST_FORK_KERNELS=1 $(PY) -m pytest -n 2 --dist worksteal --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --durations=60 tests notebooks
 
 # exec: the runner replaces the recipe's shell, so a SIGTERM that make passes on reaches it (Ctrl-C reaches it
 # anyway). NOTEBOOKS: another folder of notebooks to run (the tests use one).
