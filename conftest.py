@@ -27,6 +27,11 @@ os.environ.update(
 )
 
 
+# The code that makes a notebook kernel run TensorFlow's steps eagerly, for tests whose few steps cost less
+# than tracing a train step (notebook 05's mutation rows, test_new_base); nbmake runs the notebooks compiled.
+EAGER_STEPS = "import tensorflow as tf\ntf.config.run_functions_eagerly(True)\n"
+
+
 def require_shared_material():
     """Skip when ../shared is missing, unless COURSE_REQUIRE_REAL=1 makes that a failure (CI)."""
     missing = [str(p) for p in (REAL_PHOTOS, MOBILENET_WEIGHTS) if not p.exists()]

@@ -34,7 +34,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from conftest import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
+from conftest import EAGER_STEPS, MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
 from helpers.config import REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -57,7 +57,6 @@ REAL = {
 # per eager step of 16 images (its 7 rows: 253 s -> 136 s). Elsewhere eager steps save nothing (08 already
 # runs eagerly in smoke; 04 is tf.data) or cost more (06 and 09 run many steps), and 03's and 07's claims
 # are about compiled steps.
-EAGER_STEPS = "import tensorflow as tf\ntf.config.run_functions_eagerly(True)"
 EAGER_ROWS = {"05_transfer_and_finetune"}
 
 MUTATIONS = [

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from commands.run_course import execute_notebook
+from conftest import EAGER_STEPS
 from helpers.config import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "05_transfer_and_finetune.ipynb"
@@ -32,7 +33,7 @@ def test_a_base_added_by_one_table_entry_runs_notebook_05_and_saves_a_raw_pixel_
     (startup / "00_new_base.py").write_text(ENTRY)
     # Eager steps, as for notebook 05's mutation rows (tests/test_claims.py): tracing a train step costs more
     # than the few steps this run takes (measured: 62 s -> 29 s for this test). nbmake runs the notebook compiled.
-    (startup / "01_eager_steps.py").write_text("import tensorflow as tf\ntf.config.run_functions_eagerly(True)\n")
+    (startup / "01_eager_steps.py").write_text(EAGER_STEPS)
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
     # The smallest run the settings allow: CI runs this test too.

@@ -27,13 +27,14 @@ def tiny_comparison():
     # TensorFlow's steps run eagerly: tracing a MobileNetV2 train step costs more than the few steps run here
     # (measured: 93 s -> 28 s for this test). nbmake runs the same code compiled, in notebook 05; what this
     # test checks, the recipes' bookkeeping, is the same either way.
+    previous = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions_eagerly`")
             return recipes.compare_recipes(course_data, settings, seeds=(3,), weights=None)
     finally:
-        tf.config.run_functions_eagerly(False)
+        tf.config.run_functions_eagerly(previous)
 
 
 def test_both_recipes_run_on_the_same_test_images_for_the_epochs_asked():
