@@ -21,8 +21,8 @@ FORMAT_PATHS := helpers commands tests conftest.py
 
 setup: $(ENV_STAMP)
 
-# uv installs the pinned versions (measured on 2 cores: 18 s, against 152 s for pip, which also compiles every
-# module; Python compiles what is imported on first use). uv does not read pip's configuration (an index
+# uv installs the pinned versions, compiled to bytecode as pip does (without it, where PYTHONDONTWRITEBYTECODE
+# is set, every import of TensorFlow would compile it again). uv does not read pip's configuration (an index
 # mirror, say): where it fails, pip installs instead. Reinstalls only when the pins or the packaging changed.
 UV := uv==0.13.9
 $(ENV_STAMP): requirements.txt pyproject.toml
@@ -36,7 +36,7 @@ $(ENV_STAMP): requirements.txt pyproject.toml
 	@if [ -d wheelhouse ]; then \
 	  echo "Installing from wheelhouse/ without the network."; \
 	  $(PY) -m pip install --quiet --no-index --find-links wheelhouse -r requirements.txt -e .; \
-	elif $(PY) -m pip install --quiet $(UV) && $(BIN)/uv pip install --quiet --python $(PY) -r requirements.txt -e .; then \
+	elif $(PY) -m pip install --quiet $(UV) && $(BIN)/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -e .; then \
 	  :; \
 	else \
 	  echo "uv could not install the pinned versions (its error is above): installing them with pip instead."; \
