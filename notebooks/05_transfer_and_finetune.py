@@ -427,9 +427,11 @@ del xception, guide_model
 
 # %% [markdown]
 # ## Why the guide's recipe is careful: two experiments
-# Each experiment trains models of its own, built afresh and given weights saved above, so the model
-# above stays as it is and running a cell again repeats the experiment from the same start. Each
-# model trains for the same few steps (the number is printed: a small training split has fewer), then
+# The experiments train a model of their own, so the model above stays as it is. It is built and
+# compiled once; each run gives it start weights saved above and a fresh optimizer (its variables put
+# back to their values before a first step), so running a cell again repeats the experiment from the
+# same start, and the training step is built once for every run (a new model or a new `compile()`
+# would build a new one each time: notebook 03). Each run trains for the same few steps (the number is printed: a small training split has fewer), then
 # is measured on the validation split. With random weights (smoke) the figures would mean nothing, so
 # both cells say so and skip the training; the quick profile runs them.
 #
@@ -441,31 +443,33 @@ del xception, guide_model
 experiment_steps = 20
 
 
-def experiment_model(start_weights):
-    """A model of its own for an experiment: a new base and head, given `start_weights`, compiled."""
-    fresh = build_model(build_base(settings.base_model, size, None))
-    fresh.set_weights(start_weights)
-    fresh.compile(loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
-    return fresh
+experiment = build_model(build_base(settings.base_model, size, None))
+models.unfreeze_keep_batchnorm_frozen(experiment.get_layer(base_model.name))  # the new base has the same name
+experiment.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+experiment.optimizer.build(experiment.trainable_variables)
+optimizer_start = [keras.ops.convert_to_numpy(variable) for variable in experiment.optimizer.variables]
 
 
 def fine_tune_steps(start_weights, learning_rate):
-    """A new model from `start_weights`, base unfrozen (BatchNormalization frozen), trained for at most
-    `experiment_steps` steps; returns it and the number of steps it took."""
-    fresh = experiment_model(start_weights)
-    models.unfreeze_keep_batchnorm_frozen(fresh.get_layer(base_model.name))  # the new base has the same name
-    fresh.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    """The experiment model from `start_weights`, base unfrozen (BatchNormalization frozen), trained by a
+    fresh Adam at `learning_rate` for at most `experiment_steps` steps; returns its weights and the
+    number of steps it took."""
+    experiment.set_weights(start_weights)
+    for variable, value in zip(experiment.optimizer.variables, optimizer_start):
+        variable.assign(value)  # step 0, no momentum: as a new optimizer starts
+    experiment.optimizer.learning_rate = learning_rate
     # Steps counted by a callback: on TensorFlow, `optimizer.iterations` counts one step too many when
     # tf.data does not know the dataset's length (as with image folders).
     taken = []
     count = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: taken.append(batch))
-    fresh.fit(train_ds.take(experiment_steps), epochs=1, callbacks=[count], verbose=0)
-    return fresh, len(taken)
+    experiment.fit(train_ds.take(experiment_steps), epochs=1, callbacks=[count], verbose=0)
+    return experiment.get_weights(), len(taken)
 
 
-def validation_accuracy(some_model):
-    """`some_model`'s accuracy on the validation split."""
-    return some_model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
+def validation_accuracy(weights):
+    """The experiment model's accuracy on the validation split, with `weights`."""
+    experiment.set_weights(weights)
+    return experiment.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
 
 
 # From random weights, fine-tuning has no pretrained features to keep or wreck: the cells skip the training.
@@ -475,9 +479,8 @@ if not settings.uses_pretrained_weights:
 else:
     tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}
     steps = tuned[1e-5][1]
-    learning_rates = {rate: validation_accuracy(tuned_model) for rate, (tuned_model, _) in tuned.items()}
-    untouched = experiment_model(head_trained_weights)  # the trained head on the base as it was
-    head_trained = validation_accuracy(untouched)
+    learning_rates = {rate: validation_accuracy(weights) for rate, (weights, _) in tuned.items()}
+    head_trained = validation_accuracy(head_trained_weights)  # the trained head on the base as it was
     display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} steps"],
                   [["(trained head, before)", head_trained], *learning_rates.items()]))
     # The claim needs pretrained weights and a run large enough to show it: with a few steps on a few dozen
@@ -497,7 +500,7 @@ else:
 # large gradient updates into the base and destroys its pretrained features. The cell above cannot
 # test that: at 1e-3 the base suffers even under a trained head. So here both arms use the small rate
 # (1e-5) and the same steps, and differ only in the head they start from: trained, or untrained (the
-# trained-head arm is the 1e-5 model above). What we measure is the base: how far its features moved
+# trained-head arm is the 1e-5 run above). What we measure is the base: how far its features moved
 # from the untouched base's, and how well a new head trained on its frozen features scores (a linear
 # probe: the same `Dense(1)`, started from zeros, trained on the same images). The last lines say
 # whether the two probes differ by more than two standard errors on this run's validation images.
@@ -511,15 +514,20 @@ probe_labels = np.concatenate([labels.numpy() for _, labels in probe_images])
 validation_labels = np.concatenate([labels.numpy() for _, labels in validation_ds])
 
 
-def pooled_features(some_model, dataset):
-    """The pooled base features `some_model`'s head sees, for every image of `dataset`."""
-    pooling = next(layer for layer in some_model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
-    return keras.Model(some_model.inputs, pooling.output).predict(dataset, verbose=0)
+pooling = next(layer for layer in experiment.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+experiment_features = keras.Model(experiment.inputs, pooling.output)  # the experiment model up to its pooling
 
 
-def probe_accuracy(some_model):
-    """Validation accuracy of a new Dense(1) trained on `some_model`'s frozen features, and those features."""
-    train_features, features = pooled_features(some_model, probe_images), pooled_features(some_model, validation_ds)
+def pooled_features(weights, dataset):
+    """The pooled base features the head sees, for every image of `dataset`, with the experiment model at `weights`."""
+    experiment.set_weights(weights)
+    return experiment_features.predict(dataset, verbose=0)
+
+
+def probe_accuracy(weights):
+    """Validation accuracy of a new Dense(1) trained on the frozen features of the experiment model at
+    `weights`, and those features."""
+    train_features, features = pooled_features(weights, probe_images), pooled_features(weights, validation_ds)
     probe = keras.Sequential([keras.Input(train_features.shape[1:]), keras.layers.Dense(1, kernel_initializer="zeros")])
     probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
     probe.fit(train_features, probe_labels, epochs=20, batch_size=batch_size, shuffle=False, verbose=0)
@@ -529,20 +537,20 @@ def probe_accuracy(some_model):
 if not settings.uses_pretrained_weights:
     print(RANDOM_WEIGHTS_SKIP)
 else:
-    untrained_head_model, untrained_head_steps = fine_tune_steps(initial_weights, 1e-5)
-    arms = {
-        "untouched base (reference)": untouched,
+    untrained_head_weights, untrained_head_steps = fine_tune_steps(initial_weights, 1e-5)
+    arms = {  # each arm's weights
+        "untouched base (reference)": head_trained_weights,
         "fine-tuned from the trained head": tuned[1e-5][0],
-        "fine-tuned from an untrained head": untrained_head_model,
+        "fine-tuned from an untrained head": untrained_head_weights,
     }
-    probes = {name: probe_accuracy(arm) for name, arm in arms.items()}
+    probes = {name: probe_accuracy(weights) for name, weights in arms.items()}
     reference_features = probes["untouched base (reference)"][1]
     drift = {name: float(np.abs(f - reference_features).mean() / np.abs(reference_features).mean())
              for name, (_, f) in probes.items()}
     display(Table(
         ["base", "whole model's validation accuracy", "probe's validation accuracy", "feature change"],
         [[name, accuracy, probes[name][0], f"{drift[name]:.2e}"]
-         for name, accuracy in zip(arms, (head_trained, learning_rates[1e-5], validation_accuracy(untrained_head_model)))],
+         for name, accuracy in zip(arms, (head_trained, learning_rates[1e-5], validation_accuracy(untrained_head_weights)))],
         title=f"{steps} and {untrained_head_steps} fine-tuning steps at 1e-5; feature change = mean |f - f_untouched| "
               "/ mean |f_untouched| on the validation images",
     ))
