@@ -45,9 +45,16 @@ def require_shared_material():
 # compilation cache lets a later test reuse what an earlier one compiled (measured once: notebook 05 on
 # JAX took 134 s with an empty cache, 87 s run again with it; hits between notebooks were not measured).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(_scratch, "jax-cache"))
-# XLA's CPU compiler at its lowest optimisation level: a smoke run takes a few steps per compiled function,
-# so compiling costs more than running (measured once: notebook 05 on JAX 87 s -> 67 s). Tests only.
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+# XLA's CPU compiler at its lowest optimisation level, without its fusion emitters and with one code-generation
+# task per program: a smoke run takes a few steps per compiled function, so compiling costs more than running
+# (measured once: notebook 05 on JAX 87 s -> 67 s with the first two flags; with all four, MobileNetV2's
+# first fit() at 32 px 23 s -> 9.5 s compiled, 69 s -> 42 s eager, and notebook 08 on JAX 148 s -> 92 s).
+# Tests only.
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+    " --xla_cpu_use_fusion_emitters=false --xla_cpu_parallel_codegen_split_count=1",
+)
 
 # The longest tests first, so that one of them does not start last on one worker while the other waits
 # (make test also lets an idle worker take tests queued for the other: --dist worksteal).
