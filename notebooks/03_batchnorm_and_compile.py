@@ -144,6 +144,46 @@ assert results[0].startswith(expected_first), f"fit, freeze, fit on {keras.backe
 assert results[1:] == ["unchanged", "unchanged"], "frozen before the first fit() or before a recompile, it stays put"
 
 # %% [markdown]
+# ### Building the step: once, or twice
+# To build a training step, Keras runs `train_step` once in Python and records what it computes (a
+# `tf.function` trace on TensorFlow, a `jax.jit` trace on JAX). So Python code inside `train_step`
+# runs only while a step is being built, and a counter there counts the builds. On TensorFlow the first
+# `fit()` after `compile()` builds its step twice: Keras creates the optimizer's variables (Adam's two
+# moments per trainable weight) during the first build, and TensorFlow builds again once variables have
+# been created. `model.optimizer.build(model.trainable_variables)` right after `compile()` creates them
+# first, and the step is built once. (On JAX, Keras builds the optimizer before the step: once either way.) A build of a model as large as MobileNetV2 is slow on a CPU, so
+# the later notebooks do this after each `compile()` that a `fit()` follows.
+
+# %%
+class CountingModel(keras.Sequential):
+    """A Sequential model that counts how often Keras builds its training step."""
+
+    builds = 0
+
+    def train_step(self, *args, **kwargs):
+        CountingModel.builds += 1  # plain Python: runs while the step is built, not at every step
+        return super().train_step(*args, **kwargs)
+
+
+def builds_in_first_fit(build_optimizer_first):
+    """How many times the first fit() (two epochs) of a new model builds its training step."""
+    model = CountingModel([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", metrics=[keras.metrics.MeanAbsoluteError()])
+    if build_optimizer_first:
+        model.optimizer.build(model.trainable_variables)
+    CountingModel.builds = 0
+    model.fit(x_small, y_small, epochs=2, verbose=0)
+    return CountingModel.builds
+
+
+build_counts = {"optimizer left to fit()": builds_in_first_fit(False),
+                "optimizer.build() after compile()": builds_in_first_fit(True)}
+print(f"{keras.backend.backend()}: training steps built by the first fit():", build_counts)
+expected_builds = {"tensorflow": 2, "jax": 1}[keras.backend.backend()]
+assert build_counts["optimizer left to fit()"] == expected_builds, "on TensorFlow the first fit() builds its step twice"
+assert build_counts["optimizer.build() after compile()"] == 1, "with the optimizer built first, fit() builds its step once"
+
+# %% [markdown]
 # ## The guide's BatchNormalization advice does not hold in Keras 3
 # The guide builds its model with `base_model(x, training=False)` and says that, once the base is
 # unfrozen, its BatchNormalization layers *keep running in inference mode*. In Keras 3 they do not:

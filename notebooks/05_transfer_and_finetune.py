@@ -140,6 +140,7 @@ model.set_weights(initial_weights)
 base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
 loss = keras.losses.BinaryCrossentropy(from_logits=True)
 model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 assert np.isclose(float(model.optimizer.learning_rate), 1e-3), "Adam's default rate is 1e-3, 100 times fine-tuning's"
 
 base_before = models.weight_values(base_model)
@@ -177,6 +178,7 @@ model.set_weights(head_trained_weights)  # so that running this cell again repea
 model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
     optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
 )
+model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 before = model.evaluate(validation_ds, return_dict=True, verbose=0)
 validation_before = before["binary_accuracy"]
 test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]

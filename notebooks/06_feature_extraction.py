@@ -241,6 +241,7 @@ assert abs(before - on_features) < 1e-6, "the head on its base scores what it sc
 models.unfreeze_keep_batchnorm_frozen(base_model)
 model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True),
               metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 finetune_history = model.fit(train_ds, epochs=1, validation_data=validation_ds, verbose=0)
 after = finetune_history.history["val_binary_accuracy"][-1]
 print(f"validation accuracy: head from features {before:.4f}; after one epoch of fine-tuning {after:.4f} "

@@ -79,6 +79,7 @@ else:
     x = keras.layers.GlobalAveragePooling2D()(base(x, training=False))
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(x)))
     model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
     model.fit(pipeline(course_data.train, size, settings.batch_size, training=True, seed=settings.seed), verbose=0)
 base_layer = next(layer for layer in model.layers if isinstance(layer, keras.Model))
 print(f"input {model.input_shape}, output {model.output_shape}, base {base_layer.name} -> {base_layer.output.shape}")

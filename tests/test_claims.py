@@ -96,6 +96,18 @@ MUTATIONS = [
         '"compile, fit, freeze, compile, fit": ["compile", "fit", "freeze", "fit"],',
         "frozen before the first fit() or before a recompile, it stays put",
     ),
+    (  # the optimizer left to fit(): one build is no longer enough
+        "03_batchnorm_and_compile",
+        "model.optimizer.build(model.trainable_variables)",
+        "pass",
+        "with the optimizer built first, fit() builds its step once",
+    ),
+    (  # both arms build the optimizer first: the doubled build no longer shows
+        "03_batchnorm_and_compile",
+        "if build_optimizer_first:",
+        "if True:",
+        "on TensorFlow the first fit() builds its step twice",
+    ),
     (
         "03_batchnorm_and_compile",
         'guide_model.compile(optimizer="adam", loss="mse")  # recompile after the change of `trainable`',
