@@ -147,12 +147,13 @@ assert results[1:] == ["unchanged", "unchanged"], "frozen before the first fit()
 # ### Building the step: once, or twice
 # To build a training step, Keras runs `train_step` once in Python and records what it computes (a
 # `tf.function` trace on TensorFlow, a `jax.jit` trace on JAX). So Python code inside `train_step`
-# runs only while a step is being built, and a counter there counts the builds. On TensorFlow the first
-# `fit()` after `compile()` builds its step twice: Keras creates the optimizer's variables (Adam's two
-# moments per trainable weight) during the first build, and TensorFlow builds again once variables have
-# been created. `model.optimizer.build(model.trainable_variables)` right after `compile()` creates them
-# first, and the step is built once. (On JAX, Keras builds the optimizer before the step: once either way.) A build of a model as large as MobileNetV2 is slow on a CPU, so
-# the later notebooks do this after each `compile()` that a `fit()` follows.
+# runs only while a step is being built, and a counter there counts the builds. On TensorFlow, with an optimizer that keeps a state per weight (Adam
+# keeps two moments), the first `fit()` after `compile()` builds its step twice: Keras creates the
+# optimizer's variables during the first build, and TensorFlow builds again when a build has created
+# variables. `model.optimizer.build(model.trainable_variables)` right after `compile()` creates them
+# first, and the step is built once. On JAX, Keras builds the optimizer before the step: once either
+# way (for batches of one shape). A build is time spent before the first step, so the later notebooks
+# build the optimizer where they train MobileNetV2 with Adam.
 
 # %%
 class CountingModel(keras.Sequential):
@@ -179,8 +180,11 @@ def builds_in_first_fit(build_optimizer_first):
 build_counts = {"optimizer left to fit()": builds_in_first_fit(False),
                 "optimizer.build() after compile()": builds_in_first_fit(True)}
 print(f"{keras.backend.backend()}: training steps built by the first fit():", build_counts)
-expected_builds = {"tensorflow": 2, "jax": 1}[keras.backend.backend()]
-assert build_counts["optimizer left to fit()"] == expected_builds, "on TensorFlow the first fit() builds its step twice"
+expected_builds = {"tensorflow": 2, "jax": 1}.get(keras.backend.backend())  # the backends measured here
+if expected_builds is not None:
+    assert build_counts["optimizer left to fit()"] == expected_builds, (
+        "the first fit() builds its step twice on TensorFlow, once on JAX"
+    )
 assert build_counts["optimizer.build() after compile()"] == 1, "with the optimizer built first, fit() builds its step once"
 
 # %% [markdown]

@@ -432,9 +432,10 @@ del xception, guide_model
 # The experiments train a model of their own, so the model above stays as it is. It is built and
 # compiled once; each run gives it start weights saved above and a fresh optimizer (its variables put
 # back to their values before a first step), so running a cell again repeats the experiment from the
-# same start, and the training step is built once for every run (a new model or a new `compile()`
-# would build a new one each time: notebook 03). Each run trains for the same few steps (the number is printed: a small training split has fewer), then
-# is measured on the validation split. With random weights (smoke) the figures would mean nothing, so
+# same weights and optimizer state (the batches, their augmentation and the dropout masks are drawn
+# anew), and every run reuses the training step the first one built (a new model or a new `compile()`
+# would build a new one each time: notebook 03). Each run trains for the same few steps (the number is
+# printed: a small training split has fewer), then is measured on the validation split. With random weights (smoke) the figures would mean nothing, so
 # both cells say so and skip the training; the quick profile runs them.
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate
@@ -501,7 +502,8 @@ else:
 # **Unfreezing before the head has trained.** The guide warns that a randomly initialised head sends
 # large gradient updates into the base and destroys its pretrained features. The cell above cannot
 # test that: at 1e-3 the base suffers even under a trained head. So here both arms use the small rate
-# (1e-5) and the same steps, and differ only in the head they start from: trained, or untrained (the
+# (1e-5) and the same number of steps, and differ only in the head they start from (and in the random
+# draws of their batches): trained, or untrained (the
 # trained-head arm is the 1e-5 run above). What we measure is the base: how far its features moved
 # from the untouched base's, and how well a new head trained on its frozen features scores (a linear
 # probe: the same `Dense(1)`, started from zeros, trained on the same images). The last lines say

@@ -168,6 +168,7 @@ keras.utils.set_random_seed(settings.seed)
 end_to_end = keras.Model(extractor.input, new_head(train_features.shape[1])(extractor.output))
 end_to_end.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
                    metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+end_to_end.optimizer.build(end_to_end.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 started = time.perf_counter()
 slow_history = end_to_end.fit(train_ds, epochs=settings.epochs_head, validation_data=validation_ds, verbose=0)
 slow_seconds_per_epoch = (time.perf_counter() - started) / settings.epochs_head

@@ -106,7 +106,7 @@ MUTATIONS = [
         "03_batchnorm_and_compile",
         "if build_optimizer_first:",
         "if True:",
-        "on TensorFlow the first fit() builds its step twice",
+        "the first fit() builds its step twice on TensorFlow, once on JAX",
     ),
     (
         "03_batchnorm_and_compile",
