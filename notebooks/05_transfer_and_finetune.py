@@ -435,8 +435,9 @@ del xception, guide_model
 # same weights and optimizer state (the batches, their augmentation and the dropout masks are drawn
 # anew), and every run reuses the training step the first one built (a new model or a new `compile()`
 # would build a new one each time: notebook 03). Each run trains for the same few steps (the number is
-# printed: a small training split has fewer), then is measured on the validation split. With random weights (smoke) the figures would mean nothing, so
-# both cells say so and skip the training; the quick profile runs them.
+# printed: a small training split has fewer), then is measured on the validation split. With random
+# weights (smoke) the figures would mean nothing, so both cells say so and skip the training; the quick
+# profile runs them.
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate
 # (1e-3) and with the course's (1e-5). With pretrained weights, and at least 10 steps and 64 validation
@@ -503,10 +504,10 @@ else:
 # large gradient updates into the base and destroys its pretrained features. The cell above cannot
 # test that: at 1e-3 the base suffers even under a trained head. So here both arms use the small rate
 # (1e-5) and the same number of steps, and differ only in the head they start from (and in the random
-# draws of their batches): trained, or untrained (the
-# trained-head arm is the 1e-5 run above). What we measure is the base: how far its features moved
-# from the untouched base's, and how well a new head trained on its frozen features scores (a linear
-# probe: the same `Dense(1)`, started from zeros, trained on the same images). The last lines say
+# draws of their batches): trained, or untrained (the trained-head arm is the 1e-5 run above). What we
+# measure is the base: how far its features moved from the untouched base's, and how well a new head
+# trained on its frozen features scores (a linear probe: the same `Dense(1)`, started from zeros,
+# trained on the same images). The last lines say
 # whether the two probes differ by more than two standard errors on this run's validation images.
 # The feature change is one run's measurement, without an error bar: it shows the size of the
 # movement, and no more. Nothing is asserted here: a direction that the numbers may not show is
