@@ -80,7 +80,7 @@ _MEASURED_SECONDS = {  # a part of the test's id: seconds
     "unanswered[09_": 39,
     "notebooks/09_": 32,
     "test_the_terminal_shows_only_the_courses_lines": 31,
-    "test_recipes.py": 29,
+    "test_both_recipes_run_on_the_same_test_images": 29,
     "test_new_base.py": 27,
     "unanswered[03_": 25,
     "test_browser.py": 25,
@@ -88,12 +88,9 @@ _MEASURED_SECONDS = {  # a part of the test's id: seconds
     "unanswered[04_": 21,
 }
 _LONGEST_FIRST = (
-    "test_real_photos.py",
     "test_student.py::test_each_student_notebook_runs_on_jax",
     "test_claims.py::test_each_claims_assert_fires",
     "notebooks/",
-    "test_new_base.py",
-    "test_recipes.py",
     "test_student.py",
 )
 

@@ -147,8 +147,9 @@ assert results[1:] == ["unchanged", "unchanged"], "frozen before the first fit()
 # ### Building the step: once, or twice
 # To build a training step, Keras runs `train_step` once in Python and records what it computes (a
 # `tf.function` trace on TensorFlow, a `jax.jit` trace on JAX). So Python code inside `train_step`
-# runs only while a step is being built, and a counter there counts the builds. On TensorFlow, with an optimizer that keeps a state per weight (Adam
-# keeps two moments), the first `fit()` after `compile()` builds its step twice: Keras creates the
+# runs only while a step is being built, and a counter there counts the builds. On TensorFlow, with an
+# optimizer that keeps a state per weight (Adam keeps two moments), the first `fit()` after `compile()`
+# builds its step twice: Keras creates the
 # optimizer's variables during the first build, and TensorFlow builds again when a build has created
 # variables. `model.optimizer.build(model.trainable_variables)` right after `compile()` creates them
 # first, and the step is built once. On JAX, Keras builds the optimizer before the step: once either

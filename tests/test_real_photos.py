@@ -7,8 +7,8 @@ weights the notebook skips them) and their asserts: the learning-rate one holds 
 unfreeze-first one only prints. Measured on a 2-core CPU (`.venv/bin/pytest -q -s tests/test_real_photos.py`):
 at 128 px the test took 314 s and scored 0.9111 pretrained, 0.5111 random; at 160 px it took 455 s in CI
 and the pretrained run scored 0.9361. In CI at b65f80c (128 px; notebook 05's experiments now train one
-model) it took 357 s; the pretrained run alone at 6b989fa, in a kernel of its own, 164 s and 0.9111. The bar of 0.88 leaves 11 photos of margin below 0.9111, for
-TensorFlow's multi-threaded sums, which can change a few predictions from one machine to another.
+model) it took 357 s; the pretrained run alone at 6b989fa, in a kernel of its own, 164 s and 0.9111.
+The bar of 0.88 leaves 11 photos of margin below 0.9111, for TensorFlow's multi-threaded sums, which can change a few predictions from one machine to another.
 """
 
 import json
