@@ -188,6 +188,12 @@ MUTATIONS = [
         "scales_itself = True",
         "the model scales raw pixels as its base expects",
     ),
+    (  # every entry of the bases table with its scaling flag the wrong way round
+        "05_transfer_and_finetune",
+        "expected = pixels if entry.scales_inputs else pixels / 127.5 - 1",
+        "expected = pixels if not entry.scales_inputs else pixels / 127.5 - 1",
+        "the table says how each base scales",
+    ),
     (  # the base left trainable during head training
         "05_transfer_and_finetune",
         "base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell",
@@ -241,11 +247,24 @@ MUTATIONS = [
         "each replica uses its own slice's statistics",
     ),
     # ---------------------------------------------------------------- 08
+    (  # the textbook (Wald) interval instead of Wilson's: zero-wide at 360 of 360
+        "08_finetuning_choices",
+        "return max(0.0, centre - half), min(1.0, centre + half)",
+        "return max(0.0, share - z * math.sqrt(share * (1 - share) / total)), "
+        "min(1.0, share + z * math.sqrt(share * (1 - share) / total))",
+        "the Wilson interval is not zero-wide at 100%",
+    ),
     (
         "08_finetuning_choices",
         "return only_a, only_b, min(1.0, 2 * tail)",
         "return only_a, only_b, min(1.0, tail)",
         "p = 2/16",
+    ),
+    (  # a gap of 8 photos, every disagreement on one side: that one is measurable
+        "08_finetuning_choices",
+        "_, _, p_one_sided = mcnemar_exact([False] * 4, [True] * 4)",
+        "_, _, p_one_sided = mcnemar_exact([False] * 8, [True] * 8)",
+        "4 photos in 360 is no measurable difference either way",
     ),
     (  # unfreezing by a layer count, as a popular tutorial does, cuts the top block in half
         "08_finetuning_choices",
@@ -265,11 +284,23 @@ MUTATIONS = [
         "warmup_target=peak, warmup_steps=0,",
         "the warm-up starts at 0",
     ),
+    (  # an optimizer that counted its step before reading the rate would take the first step at schedule(1) > 0
+        "08_finetuning_choices",
+        "first_step.build([probe])",
+        "first_step.build([probe]); first_step.iterations.assign(1)",
+        "the very first step runs at rate 0",
+    ),
     (  # the adapters left out of the merge: the plain kernel alone
         "08_finetuning_choices",
         "target.set_weights([keras.ops.convert_to_numpy(source.kernel),",
         "target.set_weights([keras.ops.convert_to_numpy(source._kernel),",
         "each merged layer computes exactly what its LoRA layer computes",
+    ),
+    (  # every weight stored per task, the frozen base included
+        "08_finetuning_choices",
+        "np.savez(adapter_file, *[keras.ops.convert_to_numpy(w) for w in adapter_weights + lora_model.layers[-1].weights])",
+        "np.savez(adapter_file, *[keras.ops.convert_to_numpy(w) for w in lora_model.weights])",
+        "the adapters are a small fraction of the model",
     ),
     (  # the top `count` blocks as [-count:]: with count 0 that is every block, so "head only" trains them all
         "08_finetuning_choices",
