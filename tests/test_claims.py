@@ -62,8 +62,38 @@ EAGER_ROWS = {"05_transfer_and_finetune"}
 MUTATIONS = [
     # notebook, original line, replacement, expected message[, settings]
     # ---------------------------------------------------------------- 01
+    (  # a Dense layer without its bias
+        "01_trainable_weights",
+        "dense = keras.layers.Dense(3)",
+        "dense = keras.layers.Dense(3, use_bias=False)",
+        "a Dense layer has two weights, both trainable",
+    ),
+    (  # BatchNormalization without beta: one trainable weight fewer
+        "01_trainable_weights",
+        "batchnorm = keras.layers.BatchNormalization()",
+        "batchnorm = keras.layers.BatchNormalization(center=False)",
+        "BatchNormalization has 2 trainable and 2 non-trainable weights",
+    ),
+    (  # the guide's sentence, made true: BatchNormalization where Normalization stands
+        "01_trainable_weights",
+        "normalization = keras.layers.Normalization()",
+        "normalization = keras.layers.BatchNormalization()",
+        "Normalization has three weights, none of them trainable",
+    ),
+    (  # a layer with weights where Rescaling stands
+        "01_trainable_weights",
+        "rescaling = keras.layers.Rescaling(1 / 127.5, offset=-1)",
+        "rescaling = keras.layers.Dense(4)",
+        "Rescaling has no weights",
+    ),
     ("01_trainable_weights", "frozen_dense.trainable = False", "frozen_dense.trainable = True", "freezing moves both"),
     ("01_trainable_weights", "first.trainable = False", "first.trainable = True", "the frozen layer must not change"),
+    (  # the trainable layer without a bias: only its kernel can change
+        "01_trainable_weights",
+        'second = keras.layers.Dense(3, activation="sigmoid")',
+        'second = keras.layers.Dense(3, activation="sigmoid", use_bias=False)',
+        "the trainable layer's kernel and bias must both change",
+    ),
     (
         "01_trainable_weights",
         "variables = loop_model.trainable_weights",
@@ -71,6 +101,13 @@ MUTATIONS = [
         "a custom loop over trainable_weights skips the frozen layer",
     ),
     # ---------------------------------------------------------------- 02
+    (  # the head built on the base called as a layer: the base becomes one nested layer
+        "02_recursive_freezing",
+        'flat_model = keras.Model(flat_base.input, keras.layers.Dense(1, name="head")(flat_base.output), name="flat")',
+        'flat_model = keras.Model(flat_base.input, keras.layers.Dense(1, name="head")(flat_base(flat_base.input)), '
+        'name="flat")',
+        "built from base.output, the base is not nested",
+    ),
     (
         "02_recursive_freezing",
         "flat_base.trainable = False",
