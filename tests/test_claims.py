@@ -176,6 +176,18 @@ MUTATIONS = [
         "a higher momentum moves them slower",
     ),
     # ---------------------------------------------------------------- 04
+    (  # a real JPEG where the text file stood: nothing stops the dataset
+        "04_cats_vs_dogs_data",
+        'not_a_photo.write_text("a text file with a .jpg name")',
+        "keras.utils.save_img(not_a_photo, np.zeros((8, 8, 3)))",
+        "a file that is not an image stops the dataset",
+    ),
+    (  # the same image nine times, no augmentation drawn
+        "04_cats_vs_dogs_data",
+        "draws = [rotation(flip(resized))[0] for _ in range(9)]",
+        "draws = [resized[0] for _ in range(9)]",
+        "each call draws a new augmentation",
+    ),
     (
         "04_cats_vs_dogs_data",
         "return dataset.prefetch(AUTOTUNE)  # augmented after the cache: new images every epoch",
