@@ -68,7 +68,7 @@ def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings)
             layer.trainable = False  # frozen, it runs in inference mode: its moving statistics stay
 
     # Notebook 05:
-    model.set_weights(head_trained_weights)  # so that running this cell again repeats the same fine-tuning
+    model.set_weights(head_trained_weights)  # so that running this cell again fine-tunes from the same weights
     model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
         optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
     )

@@ -15,7 +15,8 @@
 # - to fine-tune the whole network afterwards: `base_model.trainable = True` with every
 #   BatchNormalization layer kept frozen, a recompile, a learning rate 100 times smaller;
 # - to evaluate on images the model never saw, save it, and use it on image files;
-# - what goes wrong with a large learning rate, or when you unfreeze before the head has trained.
+# - what a large learning rate does after unfreezing, and how to test whether unfreezing before the head
+#   has trained harms the base.
 #
 # This is the guide's end-to-end example with its faults fixed: the BatchNormalization pitfall
 # (notebook 03), a pipeline that augments afresh every epoch (notebook 04), and a fine-tuning step
@@ -63,8 +64,8 @@ assert first_images.min() >= 0 and 1 < first_images.max() <= 255, "the pipeline'
 # ## The pretrained base
 # `keras.applications` builds the network and loads its ImageNet weights; `include_top=False` leaves
 # out its 1000-class classifier. The guide passes `weights="imagenet"`, which downloads the file into
-# `~/.keras`; we pass the path of the same file, kept in the course's cache (downloaded once, its hash
-# checked), so the course also runs offline. `None` gives random weights (the smoke profile).
+# `~/.keras`; we pass the path of the same file (at 224 px; other sizes have files of their own), kept
+# in the course's cache (downloaded once, its hash checked), so the course also runs offline. `None` gives random weights (the smoke profile).
 
 
 # %%
@@ -174,7 +175,7 @@ assert batchnorm_count == len(models.batchnorm_layers(base_model)) > 0, "no Batc
 # is worth the amount printed below. Test accuracy, measured before and after, can still fall.
 
 # %%
-model.set_weights(head_trained_weights)  # so that running this cell again repeats the same fine-tuning
+model.set_weights(head_trained_weights)  # so that running this cell again fine-tunes from the same weights
 model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
     optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
 )
@@ -245,8 +246,8 @@ assert abs(test_accuracy - test_after) < 1e-6, "the confusion table counts the s
 # %% [markdown]
 # **A slip in the guide.** It compiles with `BinaryAccuracy()`, whose threshold of 0.5 is meant for
 # probabilities. This model outputs logits: probability 0.5 is logit 0, so a logit of 0.3 means
-# "dog, 57 %" but counts as "cat" at 0.5. We compile with `threshold=0.0`. The two thresholds judge
-# only the test logits between 0 and 0.5 differently:
+# "dog" with a probability above one half (printed below) but counts as "cat" at 0.5. We compile with
+# `threshold=0.0`. The two thresholds judge only the test logits between 0 and 0.5 differently:
 
 # %%
 def keras_accuracy(threshold):
@@ -256,6 +257,7 @@ def keras_accuracy(threshold):
 
 
 assert float(keras.ops.sigmoid(0.0)) == 0.5, "probability 0.5 is logit 0"
+print(f"a logit of 0.3 is a probability of dog of {float(keras.ops.sigmoid(0.3)):.2f}")
 between = (test_logits > 0) & (test_logits <= 0.5)
 cats_between, dogs_between = int((between & (test_labels == 0)).sum()), int((between & (test_labels == 1)).sum())
 print(f"threshold 0.0: {keras_accuracy(0.0):.4f}; threshold 0.5 (the guide's): {keras_accuracy(0.5):.4f}")
@@ -267,8 +269,8 @@ assert round((keras_accuracy(0.5) - keras_accuracy(0.0)) * len(test_labels)) == 
 )
 
 # %% [markdown]
-# So 0.5 can score *higher* on one split: when more cats than dogs sit just above 0, as when the
-# model's errors lean to calling cats dogs. Read the counts above and the confusion table. That is
+# So 0.5 scores *higher* on a split where more cats than dogs have logits between 0 and 0.5, and lower
+# where fewer do (this run's counts are above). That is
 # not a reason to use 0.5. Our advice: treat the threshold as a decision like any other, choose it on
 # validation data, then judge it once on test. Here is that procedure:
 
@@ -333,9 +335,9 @@ sample_paths = sorted(samples.glob("test_*.jpg"))
 for path in sample_paths:
     print(path.name, "->", predict_file(path))
 
-# A file larger than the model's input, so that it must be resized: four mirrored copies of a test image
-# (twice its width and height, its detail intact), saved as PNG: lossless, so PIL and TensorFlow decode
-# the same pixels (asserted below).
+# A file larger than the model's input, so that it must be resized: four copies of a test image, three
+# mirrored (twice its width and height, its detail intact), saved as PNG: lossless, so PIL and
+# TensorFlow decode the same pixels (asserted below).
 image = next(iter(course_data.test))[0].numpy()
 large = np.concatenate([np.concatenate([image, image[:, ::-1]], axis=1), np.concatenate([image[::-1], image[::-1, ::-1]], axis=1)])
 large_png = samples / "large.png"
@@ -428,7 +430,7 @@ assert plain_counts == (20_809_001, 54_528), "with BatchNormalization trainable 
 del xception, guide_model
 
 # %% [markdown]
-# ## Why the guide's recipe is careful: two experiments
+# ## Two of the guide's cautions, tested
 # The experiments train a model of their own, so the model above stays as it is. It is built and
 # compiled once; each run gives it start weights saved above and a fresh optimizer (its variables put
 # back to their values before a first step), so running a cell again repeats the experiment from the
@@ -488,7 +490,8 @@ else:
     display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} steps"],
                   [["(trained head, before)", head_trained], *learning_rates.items()]))
     # The claim needs pretrained weights and a run large enough to show it: with a few steps on a few dozen
-    # validation images, both rates can leave the head where it was, so a small run prints instead.
+    # validation images, both rates may leave the head where it was (possible, not measured), so a small
+    # run prints instead.
     enough = steps >= 10 and course_data.sizes["validation"] >= 64
     rate_margin = 2 * np.sqrt(sum(a * (1 - a) for a in learning_rates.values()) / course_data.sizes["validation"])
     print(f"1e-5 minus 1e-3: {learning_rates[1e-5] - learning_rates[1e-3]:+.4f}; "
@@ -506,7 +509,7 @@ else:
 # (1e-5) and the same number of steps, and differ only in the head they start from (and in the random
 # draws of their batches): trained, or untrained (the trained-head arm is the 1e-5 run above). What we
 # measure is the base: how far its features moved from the untouched base's, and how well a new head
-# trained on its frozen features scores (a linear probe: the same `Dense(1)`, started from zeros,
+# trained on its frozen features scores (a linear probe: a new `Dense(1)` like the head's, started from zeros,
 # trained on the same images). The last lines say
 # whether the two probes differ by more than two standard errors on this run's validation images.
 # The feature change is one run's measurement, without an error bar: it shows the size of the
@@ -574,7 +577,8 @@ else:
 
 # %% [markdown]
 # ## Exercises
-# **1. Spot the bug** (from a report on tensorflow/docs, #2314). For an app, someone wraps the saved
+# **1. Spot the bug** (from tensorflow/docs#2314, which fixed a double sigmoid in TensorFlow's
+# transfer-learning tutorial). For an app, someone wraps the saved
 # model with a sigmoid, `keras.Sequential([reloaded, keras.layers.Activation("sigmoid")])`, so that it
 # returns probabilities, then writes this function. Every photo comes out as a dog:
 # ```python

@@ -17,10 +17,11 @@
 # - parameter-efficient fine-tuning with Keras 3's built-in LoRA (`layer.enable_lora(rank)`): what it
 #   trains, what it stores per task, and how to merge the adapters back into plain weights;
 # - what keeping BatchNormalization frozen during fine-tuning changes against letting its statistics move
-#   or training its gamma and beta with the statistics kept (notebook 03's wrapper), on the photos and on
-#   a colour-shifted copy, and why MobileNetV2's momentum of 0.999 matters there.
+#   or training its gamma and beta with the statistics kept (notebook 03's wrapper), on the photos and
+#   (the first two) on a colour-shifted copy, and why MobileNetV2's momentum of 0.999 matters there.
 #
-# Every figure below comes from this run. Which recipe wins depends on the data, the base and the
+# Every measured figure below comes from this run (one CI timing in a comment is marked as from another).
+# Which recipe wins depends on the data, the base and the
 # budget; the point of this notebook is the method that tells you, and the honesty to say "no measurable
 # difference" when that is what the numbers say.
 
@@ -48,8 +49,8 @@ with notebook.friendly_errors():
     weights = pretrained.resolve_weights(settings)
 # This notebook fine-tunes about a dozen recipes, each over three seeds outside smoke, so it caps what each one sees: at most
 # EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and validation accuracy on at most
-# CURVE_IMAGES validation images (the test split stays whole). On a CPU that is what
-# fits; the caps are printed below, and every comparison is on the same images. The smoke profile checks
+# CURVE_IMAGES validation images (the test split stays whole). Our choice for a CPU;
+# the caps are printed below, and every comparison is on the same images. The smoke profile checks
 # the mechanics only: one training step per epoch, one batch for the curves, the smallest input the base
 # accepts, one seed, and Keras running each step eagerly (a choice for CI time: our reading, not measured
 # in this notebook, is that building a compiled training step on a CPU costs more than a few eager steps do).
@@ -61,7 +62,7 @@ if SMOKE:
 size, batch_size = min(settings.image_size, EXPERIMENT_SIZE), settings.batch_size
 train_images = min(course_data.sizes["train"], EXPERIMENT_IMAGES)
 train_split = course_data.train.take(train_images).cache()  # decoded once, not once per run
-head_epochs = max(settings.epochs_head, 20)  # on cached features (see The runs) an epoch costs next to nothing
+head_epochs = max(settings.epochs_head, 20)  # on cached features (see The runs): a few steps of one Dense layer
 validation_images = min(course_data.sizes["validation"], CURVE_IMAGES)
 validation_ds = pipeline(course_data.validation.take(validation_images), size, batch_size, training=False)
 test_ds = pipeline(course_data.test, size, batch_size, training=False)
@@ -235,9 +236,9 @@ def fine_tune_on(model, epochs, learning_rate, versions, every_epoch=False):
     One compile per recipe, not per seed or version: `restart(seed)` puts the seed's starting weights back
     and the optimizer's variables go back to their values before its first step (step 0, no momentum), as
     a new optimizer would start, so Keras builds the training step once. Validation accuracy is measured
-    with `predict_on_batch` at the end, and after each epoch with `every_epoch` (`validation_data` would
-    build an evaluation step too). Seconds per step are the last epoch's training time: with one epoch,
-    the first seed's include building the step.
+    with `predict_on_batch` at the end, and after each epoch with `every_epoch` (`predict_on_batch` builds
+    a predict step once per compile; `validation_data` would build an evaluation step besides). Seconds
+    per step are the last epoch's training time: with one epoch, the first seed's include building the step.
     """
     compile_model(model, learning_rate)
     model.optimizer.build(model.trainable_variables)
@@ -296,7 +297,8 @@ def verdict(name_a, right_a, name_b, right_b):
 
 # %% [markdown]
 # ## How much to unfreeze: by blocks, not by layer index
-# TensorFlow's tutorial unfreezes MobileNetV2 "from layer 100 on"; a layer index is easy to write and
+# TensorFlow's tutorial fine-tunes MobileNetV2 from `fine_tune_at = 100` ("Fine-tune from this layer
+# onwards"); a layer index is easy to write and
 # easy to get wrong, because it can cut a block in half (there: block 11's expansion frozen, its
 # projection not; printed below). The layer names of `keras.applications` bases say which block each
 # layer belongs to: `block_13_expand`, `block_13_depthwise_BN`, ... in MobileNetV2, `block13_sepconv1` in
@@ -388,8 +390,7 @@ print(verdict("every block", depth_runs["every block"][0]["right"], "head only",
 
 # %% [markdown]
 # ## Learning rate and schedule
-# Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative (KerasHub's recipes, for
-# one) is a **warm-up**, the rate climbing from 0 over the first steps, followed by a **cosine decay** to
+# Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative is a **warm-up**, the rate climbing from 0 over the first steps, followed by a **cosine decay** to
 # 0; the usual argument for the warm-up is that the first updates, when Adam's running averages rest on
 # few gradients (and, with a new head, the gradients are largest), stay small, which should let a larger
 # peak rate start gently. That is advice from practice;
@@ -402,7 +403,7 @@ total_steps = steps_per_epoch * SCHEDULE_EPOCHS
 
 
 def warmup_cosine(peak):
-    """0 up to `peak` over the first epoch, then a cosine decay to 0 by the end of training.
+    """0 up to `peak` over the first epoch, then a cosine decay that reaches 0 just after the last step.
 
     The optimizer reads the rate before it counts the step, so the very first step runs at rate 0.
     """
@@ -416,7 +417,7 @@ schedule = warmup_cosine(1e-4)
 rates = [float(schedule(step)) for step in range(total_steps + 1)]
 assert rates[0] == 0.0 and abs(max(rates) - 1e-4) < 1e-9, "the warm-up starts at 0 and peaks at the target"
 assert int(np.argmax(rates)) == steps_per_epoch, "the peak comes at the end of the warm-up"
-assert rates[-1] < 1e-9, "the cosine decays to 0 by the last step"
+assert rates[-1] < 1e-9, "the rate reaches 0 at step total_steps, just after the last step run"
 probe = keras.Variable(1.0)  # one SGD step on a single number, with the schedule: it moves by the rate used
 first_step = keras.optimizers.SGD(schedule)
 first_step.build([probe])
@@ -449,8 +450,10 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 
 # %% [markdown]
 # ## BatchNormalization during fine-tuning: frozen, moving, or gamma and beta only
-# Here the anchors disagree. The guide and this course keep BatchNormalization frozen while the rest of
-# the base fine-tunes (notebook 03: frozen statistics cannot drift); fastai trains BatchNormalization
+# Here the anchors disagree. The guide means to keep BatchNormalization's statistics fixed while gamma,
+# beta and the rest of the base train (it calls the base with `training=False`, which on Keras 3 no longer
+# does that: notebook 03); this course freezes the layers outright (notebook 03: frozen statistics cannot
+# drift); fastai trains BatchNormalization
 # layers by default (`train_bn=True`), and in an icevision discussion (airctic/icevision#32) a maintainer
 # answers that unfreezing them gives better accuracy, because ImageNet's statistics are "off" for other
 # images. Three arms, each fine-tuning every block at 1e-5 for the same epochs from the same heads:
@@ -467,7 +470,7 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 #   (asserted) while gamma and beta (asserted) and the kernels train. "Only" is about BatchNormalization's
 #   weights: the convolution kernels train in every arm (the trainable column of the table below).
 #
-# Re-estimated statistics can only help where the new data's statistics differ from those the base was
+# Re-estimated statistics can help, we reason, only where the new data's statistics differ from those the base was
 # pretrained on (the idea behind AdaBN). So the first two arms run twice: on the photos, and on a **shifted copy**
 # of them, every split (training, validation, test) changed the same way: half the contrast and a warm
 # colour cast. The shifted copy gets heads of its own, trained as above on cached features of its
@@ -638,7 +641,8 @@ else:
 # measured share of the first layer, asserted under a tenth). At evaluation the "statistics moving" arm
 # therefore normalises almost as the frozen arm does; during training it normalises each batch with that
 # batch's own statistics and trains gamma and beta. Re-estimating the statistics for the shifted copy,
-# the AdaBN idea, takes one pass over the new images with momentum 0 (notebook 03's `set_statistics`);
+# the AdaBN idea, takes one forward pass over all the new images as a single batch with momentum 0
+# (notebook 03's `set_statistics`);
 # through `fit()` at 0.999 it would take about 2,300 steps for 90% of the way (printed above), or a lower momentum
 # (PyTorch's default corresponds to Keras's 0.9, notebook 03): a different recipe, not measured here.
 # Where the anchors disagree, these numbers support only the sentences printed above, for this base and
@@ -663,7 +667,7 @@ demo = keras.layers.Conv2D(8, 1)
 demo.build((None, 4, 4, 3))
 demo.enable_lora(2)
 print("trainable after enable_lora:", [w.name for w in demo.trainable_weights])
-demo.trainable = False  # frozen and unfrozen after enable_lora, as fine-tuning code often does
+demo.trainable = False  # frozen and unfrozen after enable_lora, as a loop that sets `trainable` per stage would
 demo.trainable = True
 print("after trainable = False, then True:", [w.name for w in demo.trainable_weights])
 assert "kernel" in [w.name for w in demo.trainable_weights], "trainable = True after enable_lora thaws the kernel"
