@@ -365,11 +365,22 @@ def print_backends(timings):
 # ---------------------------------------------------------------- main
 
 
+def parse_parts(argv):
+    """The parts named in `argv`, in PARTS's words; every part when none is named. Exits on an unknown one."""
+    parser = argparse.ArgumentParser(prog="python -m commands.bench", description=__doc__.splitlines()[0])
+    # Checked here, not with `choices=`: Python 3.11's argparse checks an empty `nargs="*"` list against
+    # `choices` and refuses it, so `make bench` with no parts named would stop at once.
+    parser.add_argument("parts", nargs="*", help=f"parts to run (default: all of {', '.join(PARTS)})")
+    parts = parser.parse_args(argv).parts or list(PARTS)
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown:
+        parser.error(f"unknown part {', '.join(map(repr, unknown))}: choose from {', '.join(PARTS)}")
+    return parts
+
+
 def main(argv=None):
     """Measure the parts asked for (all by default), print tables, write build/bench.json."""
-    parser = argparse.ArgumentParser(prog="python -m commands.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", choices=PARTS, help=f"parts to run (default: all of {', '.join(PARTS)})")
-    parts = parser.parse_args(argv).parts or list(PARTS)
+    parts = parse_parts(argv)
     from helpers import quiet_expected_warnings
 
     quiet_expected_warnings()  # Keras's notes about tf.data inputs of unknown length, as in the notebooks
