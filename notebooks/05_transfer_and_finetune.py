@@ -62,10 +62,11 @@ assert first_images.min() >= 0 and 1 < first_images.max() <= 255, "the pipeline'
 
 # %% [markdown]
 # ## The pretrained base
-# `keras.applications` builds the network and loads its ImageNet weights; `include_top=False` leaves
-# out its 1000-class classifier. The guide passes `weights="imagenet"`, which downloads the file into
-# `~/.keras`; we pass the path of the same file (at 224 px; other sizes have files of their own), kept
-# in the course's cache (downloaded once, its hash checked), so the course also runs offline. `None` gives random weights (the smoke profile).
+# `keras.applications` builds the network and loads its ImageNet weights; `include_top=False` leaves out its
+# 1000-class classifier. The guide passes `weights="imagenet"`, which downloads the file into `~/.keras`; we
+# pass the path of the same file (at 224 px; other sizes have files of their own), kept in the course's
+# cache (downloaded once, its hash checked), so the course also runs offline. `None` gives random weights
+# (the smoke profile).
 
 
 # %%
@@ -269,10 +270,10 @@ assert round((keras_accuracy(0.5) - keras_accuracy(0.0)) * len(test_labels)) == 
 )
 
 # %% [markdown]
-# So 0.5 scores *higher* on a split where more cats than dogs have logits between 0 and 0.5, and lower
-# where fewer do (this run's counts are above). That is
-# not a reason to use 0.5. Our advice: treat the threshold as a decision like any other, choose it on
-# validation data, then judge it once on test. Here is that procedure:
+# So 0.5 scores *higher* on a split where more cats than dogs have logits between 0 and 0.5, and lower where
+# fewer do (this run's counts are above). That is not a reason to use 0.5. Our advice: treat the threshold
+# as a decision like any other, choose it on validation data, then judge it once on test. Here is that
+# procedure:
 
 # %%
 validation_logits = model.predict(validation_ds, verbose=0)[:, 0]
@@ -508,10 +509,10 @@ else:
 # test that: at 1e-3 the base suffers even under a trained head. So here both arms use the small rate
 # (1e-5) and the same number of steps, and differ only in the head they start from (and in the random
 # draws of their batches): trained, or untrained (the trained-head arm is the 1e-5 run above). What we
-# measure is the base: how far its features moved from the untouched base's, and how well a new head
-# trained on its frozen features scores (a linear probe: a new `Dense(1)` like the head's, started from zeros,
-# trained on the same images). The last lines say
-# whether the two probes differ by more than two standard errors on this run's validation images.
+# measure is the base: how far its features moved from the untouched base's, and how well a new head trained
+# on its frozen features scores (a linear probe: a new `Dense(1)` like the head's, started from zeros,
+# trained on the same images). The last lines say whether the two probes differ by more than two standard
+# errors on this run's validation images.
 # The feature change is one run's measurement, without an error bar: it shows the size of the
 # movement, and no more. Nothing is asserted here: a direction that the numbers may not show is
 # printed, not asserted.
@@ -578,9 +579,9 @@ else:
 # %% [markdown]
 # ## Exercises
 # **1. Spot the bug** (from tensorflow/docs#2314, which fixed a double sigmoid in TensorFlow's
-# transfer-learning tutorial). For an app, someone wraps the saved
-# model with a sigmoid, `keras.Sequential([reloaded, keras.layers.Activation("sigmoid")])`, so that it
-# returns probabilities, then writes this function. Every photo comes out as a dog:
+# transfer-learning tutorial). For an app, someone wraps the saved model with a sigmoid,
+# `keras.Sequential([reloaded, keras.layers.Activation("sigmoid")])`, so that it returns probabilities, then
+# writes this function. Every photo comes out as a dog:
 # ```python
 # def dog_probabilities(probability_model, images):
 #     outputs = probability_model.predict(images, verbose=0)[:, 0]

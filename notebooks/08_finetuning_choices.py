@@ -21,9 +21,8 @@
 #   (the first two) on a colour-shifted copy, and why MobileNetV2's momentum of 0.999 matters there.
 #
 # Every measured figure below comes from this run (one CI timing in a comment is marked as from another).
-# Which recipe wins depends on the data, the base and the
-# budget; the point of this notebook is the method that tells you, and the honesty to say "no measurable
-# difference" when that is what the numbers say.
+# Which recipe wins depends on the data, the base and the budget; the point of this notebook is the method
+# that tells you, and the honesty to say "no measurable difference" when that is what the numbers say.
 
 # %%
 from helpers import notebook
@@ -47,13 +46,13 @@ from helpers.tables import Table
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
     weights = pretrained.resolve_weights(settings)
-# This notebook fine-tunes about a dozen recipes, each over three seeds outside smoke, so it caps what each one sees: at most
-# EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and validation accuracy on at most
-# CURVE_IMAGES validation images (the test split stays whole). Our choice for a CPU;
-# the caps are printed below, and every comparison is on the same images. The smoke profile checks
-# the mechanics only: one training step per epoch, one batch for the curves, the smallest input the base
-# accepts, one seed, and Keras running each step eagerly (a choice for CI time: our reading, not measured
-# in this notebook, is that building a compiled training step on a CPU costs more than a few eager steps do).
+# This notebook fine-tunes about a dozen recipes, each over three seeds outside smoke, so it caps what each
+# one sees: at most EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and validation accuracy on
+# at most CURVE_IMAGES validation images (the test split stays whole). Our choice for a CPU; the caps are
+# printed below, and every comparison is on the same images. The smoke profile checks the mechanics only:
+# one training step per epoch, one batch for the curves, the smallest input the base accepts, one seed, and
+# Keras running each step eagerly (a choice for CI time: our reading, not measured in this notebook, is that
+# building a compiled training step on a CPU costs more than a few eager steps do).
 EXPERIMENT_IMAGES, EXPERIMENT_SIZE, CURVE_IMAGES = 128, 96, 200
 SMOKE = settings.profile == "smoke"
 if SMOKE:
@@ -298,10 +297,10 @@ def verdict(name_a, right_a, name_b, right_b):
 # %% [markdown]
 # ## How much to unfreeze: by blocks, not by layer index
 # TensorFlow's tutorial fine-tunes MobileNetV2 from `fine_tune_at = 100` ("Fine-tune from this layer
-# onwards"); a layer index is easy to write and
-# easy to get wrong, because it can cut a block in half (there: block 11's expansion frozen, its
-# projection not; printed below). The layer names of `keras.applications` bases say which block each
-# layer belongs to: `block_13_expand`, `block_13_depthwise_BN`, ... in MobileNetV2, `block13_sepconv1` in
+# onwards"); a layer index is easy to write and easy to get wrong, because it can cut a block in half
+# (there: block 11's expansion frozen, its projection not; printed below). The layer names of
+# `keras.applications` bases say which block each layer belongs to: `block_13_expand`,
+# `block_13_depthwise_BN`, ... in MobileNetV2, `block13_sepconv1` in
 # Xception. A layer whose name names no block (MobileNetV2's final `Conv_1`, Xception's residual
 # convolutions, auto-named `conv2d_1`, ...) belongs to the block before it in `base_model.layers`.
 
@@ -390,10 +389,11 @@ print(verdict("every block", depth_runs["every block"][0]["right"], "head only",
 
 # %% [markdown]
 # ## Learning rate and schedule
-# Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative is a **warm-up**, the rate climbing from 0 over the first steps, followed by a **cosine decay** to
-# 0; the usual argument for the warm-up is that the first updates, when Adam's running averages rest on
-# few gradients (and, with a new head, the gradients are largest), stay small, which should let a larger
-# peak rate start gently. That is advice from practice;
+# Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative is a **warm-up**, the rate
+# climbing from 0 over the first steps, followed by a **cosine decay** to 0; the usual argument for the
+# warm-up is that the first updates, when Adam's running averages rest on few gradients (and, with a new
+# head, the gradients are largest), stay small, which should let a larger peak rate start gently. That is
+# advice from practice;
 # the runs below measure what each does here. In Keras a schedule is an object passed to the optimizer
 # in place of the learning rate:
 
@@ -450,13 +450,13 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 
 # %% [markdown]
 # ## BatchNormalization during fine-tuning: frozen, moving, or gamma and beta only
-# Here the anchors disagree. The guide means to keep BatchNormalization's statistics fixed while gamma,
-# beta and the rest of the base train (it calls the base with `training=False`, which on Keras 3 no longer
-# does that: notebook 03); this course freezes the layers outright (notebook 03: frozen statistics cannot
-# drift); fastai trains BatchNormalization
-# layers by default (`train_bn=True`), and in an icevision discussion (airctic/icevision#32) a maintainer
-# answers that unfreezing them gives better accuracy, because ImageNet's statistics are "off" for other
-# images. Three arms, each fine-tuning every block at 1e-5 for the same epochs from the same heads:
+# Here the anchors disagree. The guide means to keep BatchNormalization's statistics fixed while gamma, beta
+# and the rest of the base train (it calls the base with `training=False`, which on Keras 3 no longer does
+# that: notebook 03); this course freezes the layers outright (notebook 03: frozen statistics cannot drift);
+# fastai trains BatchNormalization layers by default (`train_bn=True`), and in an icevision discussion
+# (airctic/icevision#32) a maintainer answers that unfreezing them gives better accuracy, because ImageNet's
+# statistics are "off" for other images. Three arms, each fine-tuning every block at 1e-5 for the same
+# epochs from the same heads:
 # - **frozen**: notebook 03's `unfreeze_keep_batchnorm_frozen`. On the photos this is the "every block"
 #   recipe of the depth section, so its runs are reused, not trained again (the same number of trainable
 #   parameters, asserted);
@@ -470,10 +470,10 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 #   (asserted) while gamma and beta (asserted) and the kernels train. "Only" is about BatchNormalization's
 #   weights: the convolution kernels train in every arm (the trainable column of the table below).
 #
-# Re-estimated statistics can help, we reason, only where the new data's statistics differ from those the base was
-# pretrained on (the idea behind AdaBN). So the first two arms run twice: on the photos, and on a **shifted copy**
-# of them, every split (training, validation, test) changed the same way: half the contrast and a warm
-# colour cast. The shifted copy gets heads of its own, trained as above on cached features of its
+# Re-estimated statistics can help, we reason, only where the new data's statistics differ from those the
+# base was pretrained on (the idea behind AdaBN). So the first two arms run twice: on the photos, and on a
+# **shifted copy** of them, every split (training, validation, test) changed the same way: half the contrast
+# and a warm colour cast. The shifted copy gets heads of its own, trained as above on cached features of its
 # training images. First, how far the shift moves what the pretrained base sees: the channel means of
 # the inputs of its first BatchNormalization layer, over the training images, in units of that layer's
 # moving standard deviation (averaged over its channels), and their variances against its moving variances.
@@ -640,11 +640,11 @@ else:
 # so *n* steps give the new batches a weight of only 1 - 0.999^n in every layer (printed above with the
 # measured share of the first layer, asserted under a tenth). At evaluation the "statistics moving" arm
 # therefore normalises almost as the frozen arm does; during training it normalises each batch with that
-# batch's own statistics and trains gamma and beta. Re-estimating the statistics for the shifted copy,
-# the AdaBN idea, takes one forward pass over all the new images as a single batch with momentum 0
-# (notebook 03's `set_statistics`);
-# through `fit()` at 0.999 it would take about 2,300 steps for 90% of the way (printed above), or a lower momentum
-# (PyTorch's default corresponds to Keras's 0.9, notebook 03): a different recipe, not measured here.
+# batch's own statistics and trains gamma and beta. Re-estimating the statistics for the shifted copy, the
+# AdaBN idea, takes one forward pass over all the new images as a single batch with momentum 0 (notebook
+# 03's `set_statistics`); through `fit()` at 0.999 it would take about 2,300 steps for 90% of the way
+# (printed above), or a lower momentum (PyTorch's default corresponds to Keras's 0.9, notebook 03): a
+# different recipe, not measured here.
 # Where the anchors disagree, these numbers support only the sentences printed above, for this base and
 # these settings.
 
