@@ -339,6 +339,12 @@ MUTATIONS = [
         "first_step.build([probe]); first_step.iterations.assign(1)",
         "the very first step runs at rate 0",
     ),
+    (  # the decay counted over every step, warm-up included: the rate has not reached 0 at the end
+        "08_finetuning_choices",
+        "initial_learning_rate=0.0, decay_steps=total_steps - steps_per_epoch,",
+        "initial_learning_rate=0.0, decay_steps=total_steps,",
+        "the rate reaches 0 at step total_steps",
+    ),
     (  # the adapters left out of the merge: the plain kernel alone
         "08_finetuning_choices",
         "target.set_weights([keras.ops.convert_to_numpy(source.kernel),",
