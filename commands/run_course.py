@@ -8,7 +8,6 @@ SIGTERM stops the run at once: the running notebook's kernel is killed, it is na
 summary, and the notebooks not yet run are listed as such.
 """
 
-import fcntl
 import logging
 import os
 import re
@@ -20,7 +19,16 @@ import warnings
 from pathlib import Path
 
 from commands.fallback import offline_fallback
-from helpers.config import DEFAULT_PROFILE, REPO_ROOT, SettingsError, keras_backend_problem, load_settings, whole_number
+from helpers.config import (
+    DEFAULT_PROFILE,
+    REPO_ROOT,
+    SettingsError,
+    keras_backend_problem,
+    load_settings,
+    unknown_settings,
+    whole_number,
+)
+from helpers.folders import FolderProblem, lock_folder
 from helpers.missing import DataUnavailable, WeightsUnavailable
 from helpers.tables import Table
 
@@ -165,33 +173,12 @@ def plan_run(env):
     return settings, overrides, sentence
 
 
-class BuildDirBusy(RuntimeError):
-    """Another `make run` is writing to the same build folder."""
+BUILD_DIR_ADVICE = "give this run a folder of its own with COURSE_BUILD_DIR=path"
 
 
 def lock_build_dir(build_dir):
-    """Hold `build_dir`/.make-run.lock for this run; returns the open file (the lock lasts while it is open).
-
-    An flock ends with the process that holds it, however it ends, so a killed run leaves no stale lock.
-    Raises BuildDirBusy with one sentence when another run holds it.
-    """
-    path = Path(build_dir) / ".make-run.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = open(path, "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        holder = lock.read().strip() or "unknown"
-        lock.close()
-        raise BuildDirBusy(
-            f"Another make run (process {holder}) is writing to {build_dir}: wait for it to end, stop it, or give "
-            "this one its own folder with COURSE_BUILD_DIR=..."
-        ) from None
-    lock.truncate(0)
-    lock.write(f"{os.getpid()}\n")
-    lock.flush()
-    return lock
+    """Hold `build_dir`/.make-run.lock for this run (helpers.folders.lock_folder); returns the open file."""
+    return lock_folder(build_dir, "make run", BUILD_DIR_ADVICE)
 
 
 def quiet_jupyter():
@@ -224,6 +211,8 @@ def _run(folder):
     if backend_problem:  # before anything imports Keras, which fails with a long traceback
         print(f"Settings problem: {backend_problem}")
         return 2
+    for warning in unknown_settings():
+        print(warning)
     # For the kernels: " jax" is jax. The runner itself imports neither Keras nor TensorFlow (6 s saved per run).
     os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
 
@@ -238,7 +227,7 @@ def _run(folder):
         return 2
     try:
         lock = lock_build_dir(settings.build_dir)
-    except BuildDirBusy as error:
+    except FolderProblem as error:
         print(error)
         return 2
     with lock:
@@ -273,6 +262,8 @@ def _run_notebooks(folder, settings, timeout, fallback):
         f"weights {settings.weights}; executed copies in {executed_dir}"
     )
     print(Table(["notebook", "status", "seconds", "error"], rows), flush=True)
+    for warning in unknown_settings():  # again: the first lines have scrolled away by now
+        print(warning)
     if stopped_by:
         return 128 + signal.Signals[stopped_by].value  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     return 0 if all(row[1] == "ok" for row in rows) else 1

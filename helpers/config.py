@@ -1,5 +1,6 @@
 """Course settings: a profile (smoke, quick, full) plus COURSE_* environment overrides."""
 
+import difflib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -58,6 +59,43 @@ NAMED_WEIGHTS = ("imagenet", "none")
 
 class SettingsError(ValueError):
     """A COURSE_* setting has a value the course cannot use."""
+
+
+# Every COURSE_* variable the course reads: the settings above, the commands' own, and the tests'.
+KNOWN_SETTINGS = (
+    "COURSE_PROFILE",
+    "COURSE_DATA_SOURCE",
+    "COURSE_DATA_DIR",
+    "COURSE_BASE_MODEL",
+    "COURSE_WEIGHTS",
+    "COURSE_IMAGE_SIZE",
+    "COURSE_BATCH_SIZE",
+    "COURSE_EPOCHS_HEAD",
+    "COURSE_EPOCHS_FINETUNE",
+    "COURSE_SEED",
+    "COURSE_TRAIN_IMAGES",
+    "COURSE_EVAL_IMAGES",
+    "COURSE_CACHE_DIR",
+    "COURSE_BUILD_DIR",
+    "COURSE_NOTEBOOK_TIMEOUT",  # make run and make test: seconds per cell (the Makefile's NOTEBOOK_TIMEOUT)
+    "COURSE_PREFETCH_FULL",  # make prefetch
+    "COURSE_REQUIRE_REAL",  # the tests (.ci/run)
+    "COURSE_REQUIRE_BROWSER",
+    "COURSE_TEST_FORK_KERNELS",
+)
+
+
+def unknown_settings(env=None):
+    """One sentence for each COURSE_* variable in `env` that the course does not read, naming the closest
+    known one: a misspelt setting would otherwise be ignored without a word."""
+    env = os.environ if env is None else env
+    sentences = []
+    for name in sorted(n for n in env if n.startswith("COURSE_") and n not in KNOWN_SETTINGS):
+        # Compared without the shared "COURSE_", which would make every name look alike.
+        closest = difflib.get_close_matches(name[7:], [known[7:] for known in KNOWN_SETTINGS], n=1, cutoff=0.6)
+        hint = f"did you mean COURSE_{closest[0]}?" if closest else "no course setting has a similar name."
+        sentences.append(f"Warning: {name} is not a course setting, so it is ignored; {hint}")
+    return sentences
 
 
 # Keras 3.15.1's backends and the package each needs. The course is tested on tensorflow and jax.
@@ -212,6 +250,17 @@ def load_settings(env=None):
         eval_images=whole_number(
             env, "COURSE_EVAL_IMAGES", profile["eval_images"], allow_zero=True, lowest=MIN_EVAL_IMAGES
         ),
-        cache_dir=Path(absolute_path(env.get("COURSE_CACHE_DIR", "").strip() or str(REPO_ROOT / "cache"))),
-        build_dir=Path(absolute_path(env.get("COURSE_BUILD_DIR", "").strip() or str(REPO_ROOT / "build"))),
+        cache_dir=folder_setting(env, "COURSE_CACHE_DIR", REPO_ROOT / "cache"),
+        build_dir=folder_setting(env, "COURSE_BUILD_DIR", REPO_ROOT / "build"),
     )
+
+
+def folder_setting(env, name, default):
+    """The absolute folder `env[name]` names (default `default`); SettingsError when a file stands there
+    or on its way (the folder could never be made)."""
+    folder = Path(absolute_path(env.get(name, "").strip() or str(default)))
+    for place in (folder, *folder.parents):
+        if os.path.lexists(place) and not os.path.isdir(place):  # False, not an error, where a parent is closed
+            where = "is a file" if place == folder else f"cannot be made: {place} is a file"
+            raise SettingsError(f"{name}={str(folder)!r} {where}; point {name} at a folder.")
+    return folder

@@ -32,9 +32,10 @@ from helpers.tfds_cache import TFDS_NAME, tfds_data_dir, tfds_host, tfds_missing
 
 AUTOTUNE = tf.data.AUTOTUNE
 FOLDER_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test of a folder of images
-DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
-# Photo formats a phone or a browser saves that tf.io.decode_image does not read: named in the message.
-OTHER_IMAGE_SUFFIXES = (".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jp2")
+# What tf.io.decode_image reads in TensorFlow 2.21, named as Pillow names them (tests/test_data.py checks both).
+DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP"}
+# Photo formats a phone saves that Pillow cannot open either: named from the file's suffix.
+OTHER_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl")
 
 
 class DataError(ValueError):
@@ -106,13 +107,10 @@ def load_synthetic(image_size, train_images, eval_images, seed):
 def check_image_file(path):
     """Why `path` cannot be used as an image, or None when TensorFlow can decode it to RGB.
 
-    Reads only the header (and, for JPEG, the last bytes), so checking thousands of files is quick.
+    The file's content decides, not its name: a JPEG without an extension is read. Reads only the
+    header (and, for JPEG, the last bytes), so checking thousands of files is quick.
     """
     path = Path(path)
-    if path.suffix.lower() in OTHER_IMAGE_SUFFIXES:
-        return f"a {path.suffix.lower()[1:].upper()} image, which TensorFlow cannot decode: convert it to JPEG or PNG"
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        return "not an image file"
     if path.stat().st_size == 0:
         return "empty file"
     try:
@@ -121,16 +119,31 @@ def check_image_file(path):
             with Image.open(path) as image:
                 image_format = image.format
                 if image_format not in DECODABLE_FORMATS:
-                    return f"{image_format} images are not supported"
+                    return f"a {image_format} image, which TensorFlow cannot decode: convert it to JPEG or PNG"
+                if image_format == "WEBP" and "A" in image.mode:
+                    return "a WEBP image with transparency, which TensorFlow cannot decode to RGB: convert it to JPEG"
                 if image_format != "JPEG":
                     image.verify()  # walks PNG chunks and checksums, GIF and BMP headers
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return f"too large (more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)"
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        return f"unreadable ({str(error)[:60]})"
+    except UnidentifiedImageError:
+        suffix = path.suffix.lower()
+        if suffix in OTHER_IMAGE_SUFFIXES:  # HEIC, AVIF: Pillow itself cannot open them
+            return f"a {suffix[1:].upper()} image, which TensorFlow cannot decode: convert it to JPEG or PNG"
+        if suffix in IMAGE_SUFFIXES:
+            return f"not an image, though its name ends in {path.suffix}"
+        return "not an image file"
+    except (OSError, SyntaxError, ValueError) as error:
+        return f"unreadable ({_without_path(str(error), path)})"
     if image_format == "JPEG" and not _jpeg_has_end_marker(path):
         return "truncated JPEG"
     return None
+
+
+def _without_path(message, path, limit=80):
+    """An error message with the file's path taken out (the report names the file), cut at a word."""
+    message = " ".join(message.replace(f"'{path}'", "").replace(str(path), "").split()).rstrip(" :.")
+    return message if len(message) <= limit else message[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _jpeg_has_end_marker(path):

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from helpers.bases import BASES
-from helpers.config import SettingsError, load_settings
+from helpers.config import SettingsError, load_settings, unknown_settings
 from helpers.data import DataError
 from helpers.missing import DataUnavailable, WeightsUnavailable, stand_ins
 from helpers.pretrained import weights_path
@@ -54,7 +54,7 @@ def start():
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(settings.seed)
     print(settings_summary(settings))
-    for line in (fake_results_warning(settings), slow_backend_note(settings, jax_on_cpu())):
+    for line in (*unknown_settings(), fake_results_warning(settings), slow_backend_note(settings, jax_on_cpu())):
         if line:
             print(line)
     return settings

@@ -343,7 +343,7 @@ def test_a_second_run_on_the_same_build_folder_is_refused_in_one_sentence(tmp_pa
         output = capsys.readouterr().out
         assert output == (
             f"Another make run (process {os.getpid()}) is writing to {build}: wait for it to end, stop it, or give "
-            "this one its own folder with COURSE_BUILD_DIR=...\n"
+            "this run a folder of its own with COURSE_BUILD_DIR=path.\n"
         )
     assert not (build / "executed").exists()
     assert run_course.main(folder) == 0, "once the first run ends, the lock is free"
