@@ -71,10 +71,11 @@ bench: setup
 prefetch: setup
 	$(PY) -m commands.prefetch
 
-# Classifies image files with the model notebook 05 saved: IMAGES is a file, several files or a folder,
-# MODEL another .keras file. Prints a table and writes a CSV and a contact sheet to build/predictions/.
+# Classifies image files with the model notebook 05 saved: IMAGES is a file, several files or a folder
+# (a path with spaces in double quotes inside: IMAGES='"my photos/"'), MODEL another .keras file. Prints a
+# table and writes a CSV and a contact sheet to build/predictions/, or to the folder OUT.
 predict: setup
-	$(PY) -m commands.predict $(if $(MODEL),--model "$(MODEL)") $(IMAGES)
+	$(PY) -m commands.predict $(if $(MODEL),--model "$(MODEL)") $(if $(OUT),--out "$(OUT)") $(IMAGES)
 
 # The student edition: notebooks without reference solutions, in build/student/ and build/student.zip.
 student: setup

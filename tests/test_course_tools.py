@@ -5,6 +5,7 @@ The runner is tested in test_runner.py, where data and weights come from in test
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -48,6 +49,28 @@ def test_real_photos_and_imagenet_weights_give_no_warning(capsys, monkeypatch):
 def test_only_random_weights_are_named_when_the_photos_are_real(tmp_path):
     settings = load_settings({"COURSE_DATA_DIR": str(tmp_path), "COURSE_WEIGHTS": "none"})
     assert notebook.fake_results_warning(settings).startswith("Warning: this run uses random weights, so")
+
+
+def test_a_misspelt_setting_is_named_by_start_with_the_closest_one(capsys, monkeypatch):
+    # Before: COURSE_EPOCH_HEAD=1 was ignored without a word, and the run trained the profile's epochs.
+    monkeypatch.setenv("COURSE_EPOCH_HEAD", "1")
+    monkeypatch.setenv("COURSE_THEME", "dark")
+    notebook.start()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[2:4] == [
+        "Warning: COURSE_EPOCH_HEAD is not a course setting, so it is ignored; did you mean COURSE_EPOCHS_HEAD?",
+        "Warning: COURSE_THEME is not a course setting, so it is ignored; no course setting has a similar name.",
+    ]
+
+
+def test_every_course_variable_the_code_reads_is_a_known_setting():
+    # A setting added to the code but not to KNOWN_SETTINGS would be called a misspelling.
+    from helpers.config import KNOWN_SETTINGS, REPO_ROOT
+
+    sources = [*REPO_ROOT.glob("helpers/*.py"), *REPO_ROOT.glob("commands/*.py"), REPO_ROOT / "conftest.py"]
+    sources += [*REPO_ROOT.glob("notebooks/*.py"), REPO_ROOT / "Makefile", REPO_ROOT / ".ci" / "run"]
+    read = {name for path in sources for name in re.findall(r"\bCOURSE_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())}
+    assert read - set(KNOWN_SETTINGS) == set()
 
 
 def test_a_bad_setting_stops_start_with_one_sentence(monkeypatch):

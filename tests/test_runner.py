@@ -2,6 +2,7 @@
 and a terminal and notebooks free of TensorFlow's start-up lines."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nonroot import open_folder, run_as_nobody
 
 from commands import run_course
 from conftest import use_ordinary_kernels
@@ -347,3 +349,48 @@ def test_a_second_run_on_the_same_build_folder_is_refused_in_one_sentence(tmp_pa
         )
     assert not (build / "executed").exists()
     assert run_course.main(folder) == 0, "once the first run ends, the lock is free"
+
+
+# ---------------------------------------------------------------- build folders it cannot use, misspelt settings
+
+
+def test_a_build_folder_that_is_a_file_is_one_sentence(tmp_path, monkeypatch, capsys):
+    # Before: FileExistsError, with a traceback.
+    (tmp_path / "notes.txt").write_text("not a folder")
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "notes.txt"))
+    assert run_course.main(tmp_path) == 2
+    assert capsys.readouterr().out == (
+        f"Settings problem: COURSE_BUILD_DIR='{tmp_path / 'notes.txt'}' is a file; point COURSE_BUILD_DIR at a folder.\n"
+    )
+
+
+def test_a_build_folder_it_cannot_write_is_one_sentence():
+    # Before: PermissionError on .make-run.lock, with a traceback (as any user but root).
+    shared = open_folder()
+    try:
+        write_notebook(shared / "01_any.ipynb", "print(1)")
+        build = shared / "build"
+        build.mkdir(mode=0o555)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("COURSE_PROFILE", "smoke")
+            patch.setenv("COURSE_BUILD_DIR", str(build))
+            patch.setenv("COURSE_CACHE_DIR", str(shared / "cache"))
+            code, out, err = run_as_nobody(run_course.main, shared)
+        assert code == 2 and err == "", (code, out, err)
+        assert out == (
+            f"make run cannot write to {build} (permission denied); give this run a folder of its own with "
+            "COURSE_BUILD_DIR=path.\n"
+        )
+    finally:
+        shutil.rmtree(shared)
+
+
+def test_a_misspelt_setting_is_named_before_and_after_the_run(tmp_path, monkeypatch, capsys):
+    write_notebook(tmp_path / "01_any.ipynb", "print(1)")
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    monkeypatch.setenv("COURSE_EPOCH_HEAD", "1")
+    assert run_course.main(tmp_path) == 0
+    lines = capsys.readouterr().out.splitlines()
+    warning = "Warning: COURSE_EPOCH_HEAD is not a course setting, so it is ignored; did you mean COURSE_EPOCHS_HEAD?"
+    assert lines[0] == warning and lines[-1] == warning
