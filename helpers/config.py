@@ -75,6 +75,7 @@ KNOWN_SETTINGS = (
     "COURSE_SEED",
     "COURSE_TRAIN_IMAGES",
     "COURSE_EVAL_IMAGES",
+    "COURSE_SYNTHETIC_CLASSES",
     "COURSE_CACHE_DIR",
     "COURSE_BUILD_DIR",
     "COURSE_NOTEBOOK_TIMEOUT",  # make run and make test: seconds per cell (the Makefile's NOTEBOOK_TIMEOUT)
@@ -138,6 +139,7 @@ class Settings:
     seed: int
     train_images: int  # 0 means every image of the training split
     eval_images: int  # 0 means every image of the validation and test splits
+    synthetic_classes: int  # how many classes the synthetic source draws (2: cat and dog)
     cache_dir: Path
     build_dir: Path
 
@@ -157,6 +159,7 @@ def _choice(env, name, accepted, default):
 MAX_IMAGE_SIZE = 512  # pixels; 10,000 asked for 17.9 GiB before anything ran
 MAX_SEED = 2**31 - 1  # NumPy's seed must be below 2**32, and the notebooks add small offsets to it
 MIN_TRAIN_IMAGES, MIN_EVAL_IMAGES = 12, 2  # notebook 04 writes 12 training images to a folder
+MAX_SYNTHETIC_CLASSES = 12  # stripes 15 degrees apart: beyond that, noise blurs the angle at 96 px
 
 
 def whole_number(env, name, default, allow_zero=False, lowest=None, highest=None, why=""):
@@ -249,6 +252,9 @@ def load_settings(env=None):
         ),
         eval_images=whole_number(
             env, "COURSE_EVAL_IMAGES", profile["eval_images"], allow_zero=True, lowest=MIN_EVAL_IMAGES
+        ),
+        synthetic_classes=whole_number(
+            env, "COURSE_SYNTHETIC_CLASSES", 2, lowest=2, highest=MAX_SYNTHETIC_CLASSES, why=" (synthetic data only)"
         ),
         cache_dir=folder_setting(env, "COURSE_CACHE_DIR", REPO_ROOT / "cache"),
         build_dir=folder_setting(env, "COURSE_BUILD_DIR", REPO_ROOT / "build"),

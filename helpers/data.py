@@ -58,19 +58,26 @@ class CourseData:
 # ---------------------------------------------------------------- synthetic
 
 
-def synthetic_images(count, image_size, seed):
-    """`count` striped images and labels: cats (0) have horizontal stripes, dogs (1) vertical ones.
+def synthetic_images(count, image_size, seed, classes=2):
+    """`count` striped images and labels: class k has stripes at k/classes of a half turn.
 
-    Colours, stripe width, phase and noise are random, so a model has to learn the orientation.
-    The same seed always gives the same images.
+    Two classes: cats (0) have horizontal stripes, dogs (1) vertical ones. Colours, stripe width, phase
+    and noise are random, so a model has to learn the orientation. The same seed always gives the same
+    images.
     """
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, size=count)
+    labels = rng.integers(0, classes, size=count)
     ramp = np.linspace(0.0, 1.0, image_size, dtype=np.float32)
     images = np.empty((count, image_size, image_size, 3), dtype=np.uint8)
     for i, label in enumerate(labels):
-        wave = np.sin(2 * np.pi * (rng.uniform(3, 8) * ramp + rng.uniform()))
-        pattern = np.broadcast_to(wave[:, None] if label == 0 else wave[None, :], (image_size, image_size))
+        frequency, phase = rng.uniform(3, 8), rng.uniform()
+        if classes == 2:
+            wave = np.sin(2 * np.pi * (frequency * ramp + phase))
+            pattern = np.broadcast_to(wave[:, None] if label == 0 else wave[None, :], (image_size, image_size))
+        else:  # the wave runs along the direction at `angle` from the rows' axis
+            angle = np.pi * label / classes
+            along = np.cos(angle) * ramp[:, None] + np.sin(angle) * ramp[None, :]
+            pattern = np.sin(2 * np.pi * (frequency * along + phase))
         light, dark = rng.uniform(120, 255, 3), rng.uniform(0, 110, 3)
         mix = (pattern[..., None] + 1) / 2
         noise = rng.normal(0, 12, (image_size, image_size, 3))
@@ -78,25 +85,32 @@ def synthetic_images(count, image_size, seed):
     return images, labels.astype(np.int64)
 
 
-def synthetic_label(image):
+def synthetic_class_names(classes):
+    """cat and dog for two classes; otherwise the stripes' angle, in degrees: angle_000, angle_060, ..."""
+    return list(CLASS_NAMES) if classes == 2 else [f"angle_{round(180 * k / classes):03d}" for k in range(classes)]
+
+
+def synthetic_label(image, classes=2):
     """The label a synthetic image was drawn for, read back from its stripes (for checks)."""
     gray = np.asarray(image, dtype=np.float32).mean(axis=-1)
-    across_columns = np.abs(np.diff(gray, axis=1)).mean()
-    across_rows = np.abs(np.diff(gray, axis=0)).mean()
-    return int(across_columns > across_rows)
+    down, across = np.gradient(gray)  # the wave's direction is the gradient's
+    direction = 0.5 * np.arctan2(2 * (down * across).sum(), (down**2).sum() - (across**2).sum())
+    return int(np.round((direction % np.pi) / (np.pi / classes))) % classes
 
 
-def load_synthetic(image_size, train_images, eval_images, seed):
-    """Synthetic train/validation/test splits (sizes default to 256/64/64 when given as 0)."""
+def load_synthetic(image_size, train_images, eval_images, seed, classes=2):
+    """Synthetic train/validation/test splits of `classes` classes (sizes 256/64/64 when given as 0)."""
     counts = {"train": train_images or 256, "validation": eval_images or 64, "test": eval_images or 64}
     splits = {
-        name: tf.data.Dataset.from_tensor_slices(synthetic_images(n, image_size, seed + offset))
+        name: tf.data.Dataset.from_tensor_slices(synthetic_images(n, image_size, seed + offset, classes))
         for offset, (name, n) in enumerate(counts.items())
     }
+    names = synthetic_class_names(classes)
+    what = "horizontal = cat, vertical = dog" if classes == 2 else f"{classes} classes, by the stripes' angle"
     return CourseData(
         **splits,
-        class_names=list(CLASS_NAMES),
-        description=f"synthetic stripes ({image_size} px): horizontal = cat, vertical = dog",
+        class_names=names,
+        description=f"synthetic stripes ({image_size} px): {what}",
         sizes=counts,
     )
 
@@ -169,13 +183,15 @@ def list_labelled_files(folder):
 SPLIT_NAMES = {"train", "training", "validation", "valid", "val", "test", "testing", "test1", "eval"}
 READABLE_SPLITS = [{"train", "validation"}, {"train", "validation", "test"}]
 LAYOUTS = (
-    "a folder of two class folders (cat/ and dog/), of cat.N.jpg and dog.N.jpg files, or of train/ and "
-    "validation/ (optionally test/) folders that each hold the same two class folders"
+    "a folder of two or more class folders (cat/ and dog/), of cat.N.jpg and dog.N.jpg files, or of train/ and "
+    "validation/ (optionally test/) folders that each hold the same class folders"
 )
+MIN_CLASS_IMAGES = 3  # a class needs an image in each of the three splits
+IMBALANCE = 3  # a class more than 3 times as large as another is named in the data description
 
 
 def labelled_splits(folder):
-    """({split: (paths, labels)}, class_names) of a folder the course can read as two classes.
+    """({split: (paths, labels)}, class_names) of a folder the course can read as two or more classes.
 
     A folder of class subfolders or of `class.N.jpg` files gives the one split "all"; a folder of
     train/ + validation/ (optionally test/) split folders, each holding the same class subfolders, gives
@@ -192,7 +208,7 @@ def labelled_splits(folder):
         if names not in READABLE_SPLITS or _files(folder, images_only=True):
             raise DataError(
                 f"The image folder {folder} holds split folders ({', '.join(sorted(names))}) the course cannot "
-                f"read as two classes; it reads {LAYOUTS}."
+                f"read as classes; it reads {LAYOUTS}."
             )
         splits = {
             name: _class_files(folder / name) for name in sorted(names, key=["train", "validation", "test"].index)
@@ -222,7 +238,7 @@ def _files(folder, images_only=False):
 
 
 def _class_files(folder):
-    """{class name: files} of a folder of exactly two class subfolders, or of `class.N.jpg` files."""
+    """{class name: files} of a folder of two or more class subfolders, or of `class.N.jpg` files."""
     subfolders = _subfolders(folder)
     if subfolders:
         stray = _files(folder, images_only=True)
@@ -253,21 +269,41 @@ def _class_files(folder):
             if match:
                 files.setdefault(match.group(1).lower(), []).append(path)
     if not files:
-        raise DataError(f"The image folder {folder} holds no images (expected cat/ and dog/ subfolders).")
-    if len(files) != 2:
+        raise DataError(f"The image folder {folder} holds no images (expected class folders, such as cat/ and dog/).")
+    if len(files) < 2:
         raise DataError(
-            f"The image folder {folder} has {len(files)} class(es) ({', '.join(files)}); "
-            "this course trains a two-class model, so it needs exactly two."
+            f"The image folder {folder} has 1 class ({next(iter(files))}); a classifier needs two or more "
+            "class folders."
+        )
+    by_case = {}
+    for name in files:
+        by_case.setdefault(name.lower(), []).append(name)
+    alike = next((names for names in by_case.values() if len(names) > 1), None)
+    if alike:
+        raise DataError(
+            f"The image folder {folder} has class folders whose names differ only in case ({', '.join(alike)}): "
+            "merge them, or rename one (on macOS and Windows they would be one folder)."
         )
     return files
 
 
-def split_indices(count, seed, fractions=FOLDER_FRACTIONS):
-    """Shuffle range(count) with `seed` and cut it into train/validation/test index arrays."""
-    order = np.random.default_rng(seed).permutation(count)
-    n_train = int(round(count * fractions[0]))
-    n_validation = int(round(count * fractions[1]))
-    return order[:n_train], order[n_train : n_train + n_validation], order[n_train + n_validation :]
+def stratified_split(labels, seed, fractions=FOLDER_FRACTIONS):
+    """(train, validation, test) positions of `labels`: each class cut 70/15/15 on its own, with the seed.
+
+    Every split holds every class in proportion; a class of at least three images gives each split one
+    or more. Within a split the classes alternate (balanced_order), so any cap keeps them all.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    parts = [[], [], []]
+    for label in np.unique(labels):
+        positions = rng.permutation(np.flatnonzero(labels == label))
+        n_validation = max(1, int(round(len(positions) * fractions[1])))
+        n_test = max(1, int(round(len(positions) * fractions[2])))
+        n_train = len(positions) - n_validation - n_test
+        for part, chosen in zip(parts, np.split(positions, [n_train, n_train + n_validation])):
+            part.extend(chosen.tolist())
+    return [np.asarray(part, np.int64)[balanced_order(labels[part], seed)] for part in parts]
 
 
 def decode_image(contents):
@@ -329,12 +365,15 @@ def load_folder(folder, train_images, eval_images, seed):
         usable[split], left_out = usable_files(paths, labels)
         skipped += left_out
         total += len(paths)
-    if any(len({label for _, label in pairs}) < 2 for pairs in usable.values()):
-        raise DataError(f"The image folder {folder} has fewer than two classes with readable images.")
+    counts = {split: np.bincount(_labels(pairs), minlength=len(class_names)) for split, pairs in usable.items()}
+    _check_class_sizes(folder, class_names, counts, skipped, total)
     limits = {"train": train_images, "validation": eval_images, "test": eval_images}
     if "all" in usable:
-        chosen = dict(zip(limits, _split_pool(usable["all"], seed)))
-        layout = "split 70/15/15 with the seed"
+        chosen = {
+            split: [usable["all"][i] for i in indices]
+            for split, indices in zip(limits, stratified_split(_labels(usable["all"]), seed))
+        }
+        layout = "each class split 70/15/15 with the seed"
     else:
         chosen = {"train": [usable["train"][i] for i in balanced_order(_labels(usable["train"]), seed)]}
         if "test" in usable:
@@ -343,9 +382,9 @@ def load_folder(folder, train_images, eval_images, seed):
             layout = "train/, validation/ and test/ folders used as they are"
         else:
             order = balanced_order(_labels(usable["validation"]), seed)
-            halves = (np.arange(len(order)) // 2) % 2
+            rounds = (np.arange(len(order)) // len(class_names)) % 2  # one image of each class per round
             for half, split in enumerate(("validation", "test")):
-                chosen[split] = [usable["validation"][i] for i in order[halves == half]]
+                chosen[split] = [usable["validation"][i] for i in order[rounds == half]]
             layout = "train/ and validation/ folders: train from train/, validation/ split into validation and test"
     chosen = {split: pairs[: limits[split]] if limits[split] else pairs for split, pairs in chosen.items()}
     sizes = {split: len(pairs) for split, pairs in chosen.items()}
@@ -354,13 +393,17 @@ def load_folder(folder, train_images, eval_images, seed):
         raise DataError(
             f"The image folder {folder} gives too few usable images to train and evaluate "
             f"({', '.join(f'{split} {n}' for split, n in sizes.items())}); the course needs at least "
-            f"{', '.join(f'{n} for {split}' for split, n in MIN_SPLIT_SIZES.items())} "
-            "(a folder of class folders: at least 17 usable images in all)."
+            f"{', '.join(f'{n} for {split}' for split, n in MIN_SPLIT_SIZES.items())}."
         )
+    per_class = sum(counts.values())
+    description = (
+        f"folder {folder} ({int(per_class.sum()):,} usable images in {len(class_names)} classes; {layout}; "
+        "the images directly inside each class folder)"
+    )
     data = CourseData(
         **{split: _files_dataset(*zip(*pairs)) for split, pairs in chosen.items()},
         class_names=class_names,
-        description=f"folder {folder} ({sum(map(len, usable.values())):,} usable images, classes {class_names}; {layout})",
+        description=description + imbalance_note(class_names, per_class),
         sizes=sizes,
         skipped=skipped,
     )
@@ -368,12 +411,40 @@ def load_folder(folder, train_images, eval_images, seed):
     return data
 
 
+def _check_class_sizes(folder, class_names, counts, skipped, total):
+    """DataError naming each class with too few usable images for the splits it must fill."""
+    per_class = sum(counts.values())
+    if (per_class > 0).sum() < 2:
+        report_skipped(skipped, total)
+        raise DataError(f"The image folder {folder} has fewer than two classes with readable images.")
+    least = MIN_CLASS_IMAGES if "all" in counts else 2  # a validation/ folder is cut in two
+    pool = counts.get("all", counts.get("validation") if "test" not in counts else None)
+    short = [(name, int(n)) for name, n in zip(class_names, pool)] if pool is not None else []
+    short = [(name, n) for name, n in short if n < least]
+    if short:
+        report_skipped(skipped, total)
+        where = "" if "all" in counts else " in validation/"
+        listed = ", ".join(f"{name} ({n})" for name, n in short)
+        raise DataError(
+            f"The image folder {folder} has too few usable images{where} in {listed}: each class needs at least "
+            f"{least}, so that every split holds every class."
+        )
+
+
+def imbalance_note(class_names, per_class):
+    """A sentence when the largest class is more than IMBALANCE times the smallest, else ''."""
+    largest, smallest = int(np.argmax(per_class)), int(np.argmin(per_class))
+    if per_class[largest] <= IMBALANCE * per_class[smallest]:
+        return ""
+    return (
+        f". Imbalanced: {class_names[largest]} has {per_class[largest]:,} images, {class_names[smallest]} "
+        f"{per_class[smallest]:,}; the splits keep these proportions, and accuracy counts every image alike, so "
+        "look at the recall of each class (notebook 05)"
+    )
+
+
 def _labels(pairs):
     return [label for _, label in pairs]
-
-
-def _split_pool(pairs, seed):
-    return [[pairs[i] for i in indices] for indices in split_indices(len(pairs), seed)]
 
 
 def report_skipped(skipped, total):

@@ -62,7 +62,7 @@ SOURCES = {
     ),
     "synthetic": Source(
         loader="load_synthetic",
-        arguments=("image_size", "train_images", "eval_images", "seed"),
+        arguments=("image_size", "train_images", "eval_images", "seed", "synthetic_classes"),
         status=_synthetic_status,
         what="synthetic images",
     ),
