@@ -1,4 +1,8 @@
-"""The pretrained base (taught in notebook 05), the freezing helpers (taught in 03), and parameter counts."""
+"""The pretrained base and the course's model (taught in notebook 05), the freezing helpers (taught in 03),
+the class names a saved model carries, and parameter counts."""
+
+import json
+import zipfile
 
 import keras
 import numpy as np
@@ -18,6 +22,77 @@ def build_base(base_model, image_size, weights):
     if base_model == "mobilenet_v2_0.35":
         return keras.applications.MobileNetV2(alpha=0.35, weights=weights, input_shape=input_shape, include_top=False)
     return bases.build(base_model, image_size, weights)  # any other base of the table in helpers/bases.py
+
+
+def build_model(base, image_size, class_count, scales_inputs=False):
+    """The course's model around `base`: scaling, the base in inference mode, pooling, dropout, logits.
+
+    Taught in notebook 05. One logit for two classes (above 0: class 1), one logit per class for more.
+    `scales_inputs`: the base scales raw pixels itself (helpers/bases.py), so it gets them as they are.
+    """
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    x = inputs if scales_inputs else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(1 if class_count == 2 else class_count)(x)
+    return keras.Model(inputs, outputs)
+
+
+def loss_and_metric(class_count):
+    """The loss and the accuracy metric for the model's logits, for `class_count` classes.
+
+    Taught in notebook 05. Two classes: one logit, a sigmoid inside the loss (the guide's). More: one
+    logit per class, a softmax inside the loss. The metric is named "accuracy" either way.
+    """
+    if class_count == 2:
+        return keras.losses.BinaryCrossentropy(from_logits=True), keras.metrics.BinaryAccuracy(
+            threshold=0.0, name="accuracy"
+        )
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True), keras.metrics.SparseCategoricalAccuracy(
+        name="accuracy"
+    )
+
+
+def class_probabilities(logits):
+    """Each row of logits as probabilities of the classes: [1 - sigmoid, sigmoid] of one logit, else a softmax.
+
+    Taught in notebook 05.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.shape[-1] == 1:
+        logits = np.concatenate([np.zeros_like(logits), logits], axis=-1)  # sigmoid(z) = softmax([0, z])[1]
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def predicted_classes(logits):
+    """The class each row of logits names: 1 where the one logit is above 0, else the largest logit's.
+
+    Taught in notebook 05.
+    """
+    logits = np.asarray(logits)
+    return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(axis=-1)
+
+
+CLASS_NAMES_FILE = "class_names.json"  # inside the .keras zip: Keras ignores entries it does not know
+
+
+def save_class_names(model_path, class_names):
+    """Add the class names, in label order, to a saved .keras file, so that the model carries them.
+
+    Taught in notebook 05.
+    """
+    with zipfile.ZipFile(model_path, "a") as archive:
+        archive.writestr(CLASS_NAMES_FILE, json.dumps(list(class_names)))
+
+
+def saved_class_names(model_path):
+    """The class names a .keras file carries (save_class_names), or None for a model saved without them."""
+    with zipfile.ZipFile(model_path) as archive:
+        if CLASS_NAMES_FILE not in archive.namelist():
+            return None
+        return json.loads(archive.read(CLASS_NAMES_FILE))
 
 
 def all_layers(model):

@@ -67,3 +67,23 @@ def plot_by_step(series, ylabel, title="", xlabel="fine-tuning step"):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_confusion(confusion, class_names, title=""):
+    """The confusion matrix as a picture: rows the true class, columns the predicted one, each row's
+    counts shaded by their share of that row (its recall on the diagonal)."""
+    confusion = np.asarray(confusion)
+    shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    side = 1.2 + 0.6 * len(class_names)
+    fig, ax = plt.subplots(figsize=(side + 1, side))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, column), count in np.ndenumerate(confusion):
+        ax.text(column, row, str(count), ha="center", va="center", color="white" if shares[row, column] > 0.5 else "black")
+    ticks = range(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+    ax.set_yticks(ticks, class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

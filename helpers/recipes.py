@@ -1,6 +1,6 @@
 """The guide's recipe and the course's, as the code that teaches them, and the two compared over seeds.
 
-`course_model` and `course_recipe` are notebook 05's cells; `guide_recipe` is the guide's end-to-end example
+`course_recipe` is notebook 05's cells (its model is notebook 05's `build_model`, helpers.models); `guide_recipe` is the guide's end-to-end example
 (keras-io `guides/transfer_learning.py`). Each block of lines that starts with a comment `# Notebook 05:` or
 `# The guide:` and runs to the next blank line is copied verbatim, in order, from that source:
 tests/test_taught_code.py compares them with notebook 05 and with the guide's copy in ../shared/reference.
@@ -22,19 +22,6 @@ from helpers.pipelines import guide_pipeline, pipeline
 # The copied blocks keep the notebook's and the guide's layout, so ruff format must leave them alone.
 
 
-def course_model(base, size, scales_itself):
-    """Notebook 05's `build_model` around `base`, with the image size and `scales_itself` (whether the base
-    scales raw pixels itself, from its entry in helpers/bases.py) as parameters instead of globals."""
-    # Notebook 05:
-    inputs = keras.Input(shape=(size, size, 3))
-    x = inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
-    x = base(x, training=False)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dropout(0.2)(x)
-    outputs = keras.layers.Dense(1)(x)
-    return keras.Model(inputs, outputs)
-
-
 def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings):
     """Notebook 05's recipe on `model`, built around the frozen `base_model`; returns what it measured.
 
@@ -44,11 +31,12 @@ def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings)
     when fine-tuning lowered validation accuracy. The notebook's asserts run too.
     """
     initial_weights = model.get_weights()
+    loss_and_metric, class_count = models.loss_and_metric, 2  # the recipes compare cats and dogs
     # Notebook 05:
     model.set_weights(initial_weights)
     base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
-    loss = keras.losses.BinaryCrossentropy(from_logits=True)
-    model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    loss, accuracy = loss_and_metric(class_count)
+    model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
     model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
     assert np.isclose(float(model.optimizer.learning_rate), 1e-3), "Adam's default rate is 1e-3, 100 times fine-tuning's"
 
@@ -69,16 +57,17 @@ def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings)
 
     # Notebook 05:
     model.set_weights(head_trained_weights)  # so that running this cell again fine-tunes from the same weights
+    loss, accuracy = loss_and_metric(class_count)
     model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
-        optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
+        optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[accuracy]
     )
     model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
     before = model.evaluate(validation_ds, return_dict=True, verbose=0)
-    validation_before = before["binary_accuracy"]
-    test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
+    validation_before = before["accuracy"]
+    test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["accuracy"]
     statistics_before = models.moving_statistics(base_model)
     keep_best = keras.callbacks.EarlyStopping(
-        monitor="val_binary_accuracy", mode="max", patience=2, restore_best_weights=True
+        monitor="val_accuracy", mode="max", patience=2, restore_best_weights=True
     )
     started = time.perf_counter()
     finetune_history = model.fit(
@@ -87,28 +76,28 @@ def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings)
     finetune_seconds = time.perf_counter() - started
     statistics_finetuned = models.moving_statistics(base_model)  # what fine-tuning did, before any roll-back
     curve = finetune_history.history
-    best_epoch = {"loss": curve["val_loss"][keep_best.best_epoch], "binary_accuracy": curve["val_binary_accuracy"][
+    best_epoch = {"loss": curve["val_loss"][keep_best.best_epoch], "accuracy": curve["val_accuracy"][
         keep_best.best_epoch]}
-    rolled_back = best_epoch["binary_accuracy"] < validation_before
+    rolled_back = best_epoch["accuracy"] < validation_before
     kept_weights = head_trained_weights if rolled_back else model.get_weights()
     model.set_weights(kept_weights)
     kept = before if rolled_back else best_epoch
     validation_after = model.evaluate(validation_ds, return_dict=True, verbose=0)  # the kept model, measured again
-    test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
+    test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["accuracy"]
 
     # Notebook 05:
-    best_seen = max(validation_before, *curve["val_binary_accuracy"])
-    assert np.isclose(validation_after["binary_accuracy"], best_seen, atol=1e-6) and np.isclose(
+    best_seen = max(validation_before, *curve["val_accuracy"])
+    assert np.isclose(validation_after["accuracy"], best_seen, atol=1e-6) and np.isclose(
         validation_after["loss"], kept["loss"], rtol=1e-4, atol=1e-6
     ), "the kept model is the best one seen on validation (measured again: accuracy and loss)"
-    validation_after = validation_after["binary_accuracy"]
+    validation_after = validation_after["accuracy"]
     moved = models.changed(statistics_before, statistics_finetuned)
     assert moved == [], f"BatchNormalization moving statistics unchanged by fine-tuning ({len(moved)} moved)"
 
     return dict(
-        head_validation_curve=head_history.history["val_binary_accuracy"],
+        head_validation_curve=head_history.history["val_accuracy"],
         validation_before_finetune=validation_before,
-        finetune_validation_curve=curve["val_binary_accuracy"],
+        finetune_validation_curve=curve["val_accuracy"],
         rolled_back=bool(rolled_back),
         validation_after_finetune=validation_after,
         test_before_finetune=test_before,
@@ -220,7 +209,7 @@ def run_course(course_data, settings, seed, weights):
     validation = pipeline(course_data.validation, size, batch, training=False)
     test = pipeline(course_data.test, size, batch, training=False)
     base = models.build_base(settings.base_model, size, weights)
-    model = course_model(base, size, bases.BASES[settings.base_model].scales_inputs)
+    model = models.build_model(base, size, len(course_data.class_names), bases.BASES[settings.base_model].scales_inputs)
     figures = course_recipe(model, base, train, validation, test, settings)
     right, labels = right_and_labels(model, test)
     if abs(float(right.mean()) - figures["test_accuracy"]) > 1e-6:

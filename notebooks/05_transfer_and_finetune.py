@@ -14,7 +14,9 @@
 #   head on top of it;
 # - to fine-tune the whole network afterwards: `base_model.trainable = True` with every
 #   BatchNormalization layer kept frozen, a recompile, a learning rate 100 times smaller;
-# - to evaluate on images the model never saw, save it, and use it on image files;
+# - to give the model one output for two classes and one per class for more, and to read its results
+#   class by class;
+# - to evaluate on images the model never saw, save it with its class names, and use it on image files;
 # - what a large learning rate does after unfreezing, and how to test whether unfreezing before the head
 #   has trained harms the base.
 #
@@ -29,17 +31,20 @@ from helpers import notebook
 settings = notebook.start()
 
 # %%
+import json
 import time
+import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import bases, data, models, pretrained
+from helpers import bases, data, models, pretrained, stats
 from helpers.data import decode_image
+from helpers.models import CLASS_NAMES_FILE
 from helpers.pipelines import pipeline, resize_image
-from helpers.plots import image_grid, plot_phases
+from helpers.plots import image_grid, plot_confusion, plot_phases
 from helpers.tables import Table, layer_table
 
 # %% [markdown]
@@ -93,7 +98,8 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 # %% [markdown]
 # ## A new head
 # Scaling to -1..1 (what Xception and MobileNetV2 expect), the base called with `training=False`,
-# average pooling, dropout, and one output unit: a logit, above 0 for class 1. Some bases (MobileNetV3,
+# average pooling, dropout, and the output: logits, one number per image and class that a sigmoid or a
+# softmax turns into probabilities (next section). Some bases (MobileNetV3,
 # EfficientNet) scale raw pixels themselves: their `preprocess_input` leaves pixels as they are (asserted
 # below). An entry in `helpers/bases.py` for such a base says so (`scales_inputs=True`), and the model
 # then gives it the pixels as they are: scaling twice is an easy mistake (tensorflow/tensorflow#48412).
@@ -102,20 +108,26 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 
 # %%
 scales_itself = bases.BASES[settings.base_model].scales_inputs  # False for Xception and MobileNetV2
+class_names = course_data.class_names
+class_count = len(class_names)
 
 
-def build_model(base):
-    """The course's model around `base`: scaling, the base in inference mode, pooling, dropout, a logit."""
-    inputs = keras.Input(shape=(size, size, 3))
-    x = inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+def build_model(base, image_size, class_count, scales_inputs=False):
+    """The course's model around `base`: scaling, the base in inference mode, pooling, dropout, logits.
+
+    Taught in notebook 05. One logit for two classes (above 0: class 1), one logit per class for more.
+    `scales_inputs`: the base scales raw pixels itself (helpers/bases.py), so it gets them as they are.
+    """
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    x = inputs if scales_inputs else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
     x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.2)(x)
-    outputs = keras.layers.Dense(1)(x)
+    outputs = keras.layers.Dense(1 if class_count == 2 else class_count)(x)
     return keras.Model(inputs, outputs)
 
 
-model = build_model(base_model)
+model = build_model(base_model, size, class_count, scales_itself)
 pixels = np.linspace(0, 255, 12, dtype="float32").reshape(1, 2, 2, 3)
 fed_to_base = pixels
 for layer in model.layers[1 : model.layers.index(base_model)]:  # what stands between the input and the base
@@ -128,9 +140,66 @@ for name, entry in bases.BASES.items():  # every entry of the table, not only th
 for module in (keras.applications.mobilenet_v3, keras.applications.efficientnet):
     assert np.array_equal(module.preprocess_input(pixels.copy()), pixels), "MobileNetV3's and EfficientNet's preprocess_input pass pixels through"
 display(layer_table(model, title="Base frozen"))
-head_count = base_model.output.shape[-1] + 1  # one weight per feature channel, and a bias
+outputs = model.output.shape[-1]
+head_count = (base_model.output.shape[-1] + 1) * outputs  # per output: a weight per feature channel, and a bias
 assert models.param_counts(model)[0] == head_count, "only the head trains: the frozen base has no trainable weights"
 initial_weights = model.get_weights()  # the untrained head, for the experiments at the end
+
+# %% [markdown]
+# ## Two classes or more
+# The one place where the class count matters is the output and the loss that reads it. Two classes
+# get one logit, as in the guide: its sigmoid is the probability of class 1, and `BinaryCrossentropy`
+# applies that sigmoid itself (`from_logits=True`). More classes get one logit per class: a softmax
+# turns them into probabilities that add up to 1, and `SparseCategoricalCrossentropy` takes the labels
+# as class numbers. The two agree: one logit `z` is the softmax of the two logits `[0, z]`. A photo
+# that may show several classes at once (a multi-label task) would need one sigmoid per class instead;
+# the course does not build that.
+
+
+# %%
+def loss_and_metric(class_count):
+    """The loss and the accuracy metric for the model's logits, for `class_count` classes.
+
+    Taught in notebook 05. Two classes: one logit, a sigmoid inside the loss (the guide's). More: one
+    logit per class, a softmax inside the loss. The metric is named "accuracy" either way.
+    """
+    if class_count == 2:
+        return keras.losses.BinaryCrossentropy(from_logits=True), keras.metrics.BinaryAccuracy(
+            threshold=0.0, name="accuracy"
+        )
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True), keras.metrics.SparseCategoricalAccuracy(
+        name="accuracy"
+    )
+
+
+def class_probabilities(logits):
+    """Each row of logits as probabilities of the classes: [1 - sigmoid, sigmoid] of one logit, else a softmax.
+
+    Taught in notebook 05.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.shape[-1] == 1:
+        logits = np.concatenate([np.zeros_like(logits), logits], axis=-1)  # sigmoid(z) = softmax([0, z])[1]
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def predicted_classes(logits):
+    """The class each row of logits names: 1 where the one logit is above 0, else the largest logit's.
+
+    Taught in notebook 05.
+    """
+    logits = np.asarray(logits)
+    return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(axis=-1)
+
+
+print(f"{class_count} classes ({', '.join(class_names)}): {outputs} output{'s' if outputs > 1 else ''}")
+assert outputs == (1 if class_count == 2 else class_count), "one logit for two classes, one per class for more"
+some_logits = np.array([[-2.0], [0.3], [4.0]])
+sigmoid = keras.ops.convert_to_numpy(keras.ops.sigmoid(some_logits))[:, 0]
+two_logit_softmax = keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate([0 * some_logits, some_logits], 1)))
+assert np.allclose(sigmoid, two_logit_softmax[:, 1], atol=1e-6), "one logit z is the softmax of [0, z]"
+assert np.allclose(class_probabilities(some_logits)[:, 1], sigmoid, atol=1e-6), "class_probabilities agrees with Keras"
 
 # %% [markdown]
 # ## Train the head
@@ -140,8 +209,8 @@ initial_weights = model.get_weights()  # the untrained head, for the experiments
 # %%
 model.set_weights(initial_weights)
 base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
-loss = keras.losses.BinaryCrossentropy(from_logits=True)
-model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+loss, accuracy = loss_and_metric(class_count)
+model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
 model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 assert np.isclose(float(model.optimizer.learning_rate), 1e-3), "Adam's default rate is 1e-3, 100 times fine-tuning's"
 
@@ -177,16 +246,17 @@ assert batchnorm_count == len(models.batchnorm_layers(base_model)) > 0, "no Batc
 
 # %%
 model.set_weights(head_trained_weights)  # so that running this cell again fine-tunes from the same weights
+loss, accuracy = loss_and_metric(class_count)
 model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
-    optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]
+    optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[accuracy]
 )
 model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 before = model.evaluate(validation_ds, return_dict=True, verbose=0)
-validation_before = before["binary_accuracy"]
-test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
+validation_before = before["accuracy"]
+test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["accuracy"]
 statistics_before = models.moving_statistics(base_model)
 keep_best = keras.callbacks.EarlyStopping(
-    monitor="val_binary_accuracy", mode="max", patience=2, restore_best_weights=True
+    monitor="val_accuracy", mode="max", patience=2, restore_best_weights=True
 )
 started = time.perf_counter()
 finetune_history = model.fit(
@@ -195,32 +265,33 @@ finetune_history = model.fit(
 finetune_seconds = time.perf_counter() - started
 statistics_finetuned = models.moving_statistics(base_model)  # what fine-tuning did, before any roll-back
 curve = finetune_history.history
-best_epoch = {"loss": curve["val_loss"][keep_best.best_epoch], "binary_accuracy": curve["val_binary_accuracy"][
+best_epoch = {"loss": curve["val_loss"][keep_best.best_epoch], "accuracy": curve["val_accuracy"][
     keep_best.best_epoch]}
-rolled_back = best_epoch["binary_accuracy"] < validation_before
+rolled_back = best_epoch["accuracy"] < validation_before
 kept_weights = head_trained_weights if rolled_back else model.get_weights()
 model.set_weights(kept_weights)
 kept = before if rolled_back else best_epoch
 validation_after = model.evaluate(validation_ds, return_dict=True, verbose=0)  # the kept model, measured again
-test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["binary_accuracy"]
+test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["accuracy"]
 
 display(Table(
     ["", "before fine-tuning", "after fine-tuning"],
-    [["validation accuracy", validation_before, validation_after["binary_accuracy"]],
+    [["validation accuracy", validation_before, validation_after["accuracy"]],
      ["test accuracy", test_before, test_after]],
     title=f"One validation image is {1 / course_data.sizes['validation']:.2%}; "
           f"fine-tuning {'rolled back' if rolled_back else 'kept'}",
 ))
-best_seen = max(validation_before, *curve["val_binary_accuracy"])
-assert np.isclose(validation_after["binary_accuracy"], best_seen, atol=1e-6) and np.isclose(
+best_seen = max(validation_before, *curve["val_accuracy"])
+assert np.isclose(validation_after["accuracy"], best_seen, atol=1e-6) and np.isclose(
     validation_after["loss"], kept["loss"], rtol=1e-4, atol=1e-6
 ), "the kept model is the best one seen on validation (measured again: accuracy and loss)"
-validation_after = validation_after["binary_accuracy"]
+validation_after = validation_after["accuracy"]
 moved = models.changed(statistics_before, statistics_finetuned)
 assert moved == [], f"BatchNormalization moving statistics unchanged by fine-tuning ({len(moved)} moved)"
 print(f"BatchNormalization moving statistics unchanged by fine-tuning ({len(statistics_before)} arrays compared, "
       f"right after fit(), before any roll-back).")
-plot_phases({"head": head_history, "fine-tuning": finetune_history}, title="Head training, then fine-tuning");
+plot_phases({"head": head_history, "fine-tuning": finetune_history}, ("loss", "accuracy"),
+            title="Head training, then fine-tuning");
 
 # %% [markdown]
 # ## Evaluate on the test split
@@ -231,62 +302,39 @@ test_images, test_labels, test_logits = [], [], []
 for images, labels in test_ds:
     test_images.append(images.numpy())
     test_labels.append(labels.numpy())
-    test_logits.append(model.predict_on_batch(images.numpy())[:, 0])
+    test_logits.append(model.predict_on_batch(images.numpy()))
 test_images, test_labels, test_logits = map(np.concatenate, (test_images, test_labels, test_logits))
-predicted = (test_logits > 0).astype(int)
+predicted = predicted_classes(test_logits)
 test_accuracy = float((predicted == test_labels).mean())
-names = course_data.class_names
-confusion = Table(
-    ["true \\ predicted", *names],
-    [[names[t], *[int(((test_labels == t) & (predicted == p)).sum()) for p in (0, 1)]] for t in (0, 1)],
-    title=f"Test accuracy {test_accuracy:.4f} on {len(test_labels)} images",
-)
-display(confusion)
-assert abs(test_accuracy - test_after) < 1e-6, "the confusion table counts the same predictions as evaluate()"
-
-# %% [markdown]
-# **A slip in the guide.** It compiles with `BinaryAccuracy()`, whose threshold of 0.5 is meant for
-# probabilities. This model outputs logits: probability 0.5 is logit 0, so a logit of 0.3 means
-# "dog" with a probability above one half (printed below) but counts as "cat" at 0.5. We compile with
-# `threshold=0.0`. The two thresholds judge only the test logits between 0 and 0.5 differently:
-
-# %%
-def keras_accuracy(threshold):
-    metric = keras.metrics.BinaryAccuracy(threshold=threshold)
-    metric.update_state(test_labels[:, None], test_logits[:, None])
-    return float(metric.result())
-
-
-assert float(keras.ops.sigmoid(0.0)) == 0.5, "probability 0.5 is logit 0"
-print(f"a logit of 0.3 is a probability of dog of {float(keras.ops.sigmoid(0.3)):.2f}")
-between = (test_logits > 0) & (test_logits <= 0.5)
-cats_between, dogs_between = int((between & (test_labels == 0)).sum()), int((between & (test_labels == 1)).sum())
-print(f"threshold 0.0: {keras_accuracy(0.0):.4f}; threshold 0.5 (the guide's): {keras_accuracy(0.5):.4f}")
-print(f"{between.sum()} test logits lie between 0 and 0.5: {cats_between} {names[0]}s (0.5 gets them right) "
-      f"and {dogs_between} {names[1]}s (0.5 gets them wrong)")
-assert abs(keras_accuracy(0.0) - test_accuracy) < 1e-6, "BinaryAccuracy(threshold=0.0) is our logit > 0"
-assert round((keras_accuracy(0.5) - keras_accuracy(0.0)) * len(test_labels)) == cats_between - dogs_between, (
-    "the two thresholds differ only on the logits between 0 and 0.5"
+names = class_names
+confusion = np.zeros((class_count, class_count), int)
+np.add.at(confusion, (test_labels, predicted), 1)  # one count per image: row its true class, column the predicted
+plot_confusion(confusion, names, title=f"Test accuracy {test_accuracy:.4f} on {len(test_labels)} images");
+assert abs(test_accuracy - test_after) < 1e-6, "the confusion matrix counts the same predictions as evaluate()"
+assert confusion.sum() == len(test_labels) and np.trace(confusion) == (predicted == test_labels).sum(), (
+    "the diagonal holds the right answers"
 )
 
 # %% [markdown]
-# So 0.5 scores *higher* on a split where more cats than dogs have logits between 0 and 0.5, and lower where
-# fewer do (this run's counts are above). That is not a reason to use 0.5. Our advice: treat the threshold
-# as a decision like any other, choose it on validation data, then judge it once on test. Here is that
-# procedure:
+# ## Class by class
+# Accuracy counts every image alike, so a class the model gets wrong can hide behind a large class it
+# gets right. The recall of a class is the share of its images the model names correctly: the diagonal
+# of the matrix above, divided by its row. A few dozen images per class give wide intervals (the Wilson
+# interval of notebook 08, 95 %). The most confused pair is the largest count off the diagonal.
 
 # %%
-validation_logits = model.predict(validation_ds, verbose=0)[:, 0]
-validation_labels = np.concatenate([labels.numpy() for _, labels in validation_ds])
-candidates = np.unique(np.concatenate([[0.0], validation_logits]))
-validation_scores = [((validation_logits > t) == validation_labels).mean() for t in candidates]
-best = max(zip(validation_scores, -np.abs(candidates), candidates))[2]  # ties: the one nearest 0
-chosen_test = float(((test_logits > best) == test_labels).mean())
-display(Table(
-    ["threshold", "validation accuracy", "test accuracy"],
-    [["0 (probability 0.5)", float(((validation_logits > 0) == validation_labels).mean()), test_accuracy],
-     [f"{best:.3f} (best on validation)", max(validation_scores), chosen_test]],
-))
+recall_rows = []
+for k, name in enumerate(names):
+    in_class = int(confusion[k].sum())
+    low, high = stats.wilson_interval(int(confusion[k, k]), in_class) if in_class else (float("nan"),) * 2
+    recall_rows.append([name, in_class, f"{confusion[k, k] / max(in_class, 1):.2f}", f"{low:.2f} to {high:.2f}"])
+display(Table(["class", "test images", "recall", "95% interval"], recall_rows))
+off_diagonal = confusion - np.diag(np.diag(confusion))
+true_class, said = np.unravel_index(off_diagonal.argmax(), confusion.shape)
+if off_diagonal.max():
+    print(f"most confused: {confusion[true_class, said]} {names[true_class]} images said to be {names[said]}")
+else:
+    print("no test image was misclassified")
 
 # %%
 wrong = np.flatnonzero(predicted != test_labels)[:9]
@@ -296,10 +344,64 @@ else:
     print("No misclassified test images.")
 
 # %% [markdown]
+# **A slip in the guide.** With two classes, it compiles with `BinaryAccuracy()`, whose threshold of 0.5
+# is meant for probabilities. This model outputs logits: probability 0.5 is logit 0, so a logit of 0.3
+# means "dog" with a probability above one half (printed below) but counts as "cat" at 0.5. We compile
+# with `threshold=0.0`. The two thresholds judge only the test logits between 0 and 0.5 differently.
+# (With more classes the largest logit wins, and there is no threshold: these two cells say so and stop.)
+
+# %%
+def keras_accuracy(threshold):
+    metric = keras.metrics.BinaryAccuracy(threshold=threshold)
+    metric.update_state(test_labels[:, None], test_logits[:, :1])
+    return float(metric.result())
+
+
+NO_THRESHOLD = f"{class_count} classes: the largest logit names the class, so there is no threshold to choose."
+if class_count > 2:
+    print(NO_THRESHOLD)
+else:
+    logits = test_logits[:, 0]
+    assert float(keras.ops.sigmoid(0.0)) == 0.5, "probability 0.5 is logit 0"
+    print(f"a logit of 0.3 is a probability of {names[1]} of {float(keras.ops.sigmoid(0.3)):.2f}")
+    between = (logits > 0) & (logits <= 0.5)
+    firsts_between, seconds_between = (int((between & (test_labels == k)).sum()) for k in (0, 1))
+    print(f"threshold 0.0: {keras_accuracy(0.0):.4f}; threshold 0.5 (the guide's): {keras_accuracy(0.5):.4f}")
+    print(f"{between.sum()} test logits lie between 0 and 0.5: {firsts_between} {names[0]} (0.5 gets them right) "
+          f"and {seconds_between} {names[1]} (0.5 gets them wrong)")
+    assert abs(keras_accuracy(0.0) - test_accuracy) < 1e-6, "BinaryAccuracy(threshold=0.0) is our logit > 0"
+    assert round((keras_accuracy(0.5) - keras_accuracy(0.0)) * len(test_labels)) == firsts_between - seconds_between, (
+        "the two thresholds differ only on the logits between 0 and 0.5"
+    )
+
+# %% [markdown]
+# So 0.5 scores *higher* on a split where more cats than dogs have logits between 0 and 0.5, and lower where
+# fewer do (this run's counts are above). That is not a reason to use 0.5. Our advice: treat the threshold
+# as a decision like any other, choose it on validation data, then judge it once on test. Here is that
+# procedure:
+
+# %%
+if class_count > 2:
+    print(NO_THRESHOLD)
+else:
+    validation_logits = model.predict(validation_ds, verbose=0)[:, 0]
+    validation_labels = np.concatenate([labels.numpy() for _, labels in validation_ds])
+    candidates = np.unique(np.concatenate([[0.0], validation_logits]))
+    validation_scores = [((validation_logits > t) == validation_labels).mean() for t in candidates]
+    best = max(zip(validation_scores, -np.abs(candidates), candidates))[2]  # ties: the one nearest 0
+    chosen_test = float(((test_logits[:, 0] > best) == test_labels).mean())
+    display(Table(
+        ["threshold", "validation accuracy", "test accuracy"],
+        [["0 (probability 0.5)", float(((validation_logits > 0) == validation_labels).mean()), test_accuracy],
+         [f"{best:.3f} (best on validation)", max(validation_scores), chosen_test]],
+    ))
+
+# %% [markdown]
 # ## Save, reload, predict on files
 # The saved model holds the scaling layer, so it takes raw RGB images of the trained size and returns
-# one logit: above 0 means class 1 (`dog` for cats-vs-dogs). A file must reach it the way training
-# images did: decoded to RGB and resized with notebook 04's `resize_image` (bilinear).
+# its logits. The class names are not part of a Keras model, so we add them to the saved file
+# (`save_class_names`): `make predict` and notebook 09 read them from there. A file must reach the model
+# the way training images did: decoded to RGB and resized with notebook 04's `resize_image` (bilinear).
 # `keras.utils.load_img(path, target_size=...)` would resize with nearest-neighbour by default, and
 # the model would see other pixels than in training (measured below).
 
@@ -307,9 +409,22 @@ else:
 model_path = Path(settings.build_dir) / "models" / "cats_vs_dogs.keras"
 model_path.parent.mkdir(parents=True, exist_ok=True)
 model.save(model_path)
+
+
+def save_class_names(model_path, class_names):
+    """Add the class names, in label order, to a saved .keras file, so that the model carries them.
+
+    Taught in notebook 05.
+    """
+    with zipfile.ZipFile(model_path, "a") as archive:
+        archive.writestr(CLASS_NAMES_FILE, json.dumps(list(class_names)))
+
+
+save_class_names(model_path, class_names)
 reloaded = keras.models.load_model(model_path)
 reloaded_logits = reloaded.predict_on_batch(test_images[:8])
-assert np.allclose(reloaded_logits, test_logits[:8, None], atol=1e-4), "the reloaded model predicts as the trained one"
+assert np.allclose(reloaded_logits, test_logits[:8], atol=1e-4), "the reloaded model predicts as the trained one"
+assert models.saved_class_names(model_path) == class_names, "the saved model carries its class names"
 
 
 def image_from_file(path, image_size):
@@ -322,10 +437,10 @@ def image_from_file(path, image_size):
 
 def predict_file(path):
     """'dog 97.3%'-style prediction of the reloaded model for one image file."""
-    logit = reloaded.predict_on_batch(image_from_file(path, size).numpy()[None].astype("float32"))[0, 0]
-    probability = float(keras.ops.sigmoid(logit))
-    label = int(probability > 0.5)
-    return f"{names[label]} {100 * max(probability, 1 - probability):.1f}%"
+    logits = reloaded.predict_on_batch(image_from_file(path, size).numpy()[None].astype("float32"))
+    probabilities = class_probabilities(logits)[0]
+    label = int(predicted_classes(logits)[0])
+    return f"{names[label]} {100 * probabilities[label]:.1f}%"
 
 
 samples = Path(settings.build_dir) / "samples"
@@ -380,7 +495,7 @@ notebook.save_results(
     head_seconds_per_epoch=head_seconds / settings.epochs_head,
     finetune_seconds_per_step=finetune_seconds / (len(finetune_history.epoch) * steps_per_epoch),
     training_seconds=head_seconds + finetune_seconds, finetune_validation_curve=finetune_history.history[
-        "val_binary_accuracy"],
+        "val_accuracy"],
 )
 
 # %% [markdown]
@@ -450,9 +565,10 @@ del xception, guide_model
 experiment_steps = 20
 
 
-experiment = build_model(build_base(settings.base_model, size, None))
+experiment = build_model(build_base(settings.base_model, size, None), size, class_count, scales_itself)
 models.unfreeze_keep_batchnorm_frozen(experiment.get_layer(base_model.name))  # the new base has the same name
-experiment.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+loss, accuracy = loss_and_metric(class_count)
+experiment.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
 experiment.optimizer.build(experiment.trainable_variables)
 optimizer_start = [keras.ops.convert_to_numpy(variable) for variable in experiment.optimizer.variables]
 
@@ -476,7 +592,7 @@ def fine_tune_steps(start_weights, learning_rate):
 def validation_accuracy(weights):
     """The experiment model's accuracy on the validation split, with `weights`."""
     experiment.set_weights(weights)
-    return experiment.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
+    return experiment.evaluate(validation_ds, return_dict=True, verbose=0)["accuracy"]
 
 
 # From random weights, fine-tuning has no pretrained features to keep or wreck: the cells skip the training.
@@ -510,7 +626,7 @@ else:
 # (1e-5) and the same number of steps, and differ only in the head they start from (and in the random
 # draws of their batches): trained, or untrained (the trained-head arm is the 1e-5 run above). What we
 # measure is the base: how far its features moved from the untouched base's, and how well a new head trained
-# on its frozen features scores (a linear probe: a new `Dense(1)` like the head's, started from zeros,
+# on its frozen features scores (a linear probe: a new `Dense` like the head's, started from zeros,
 # trained on the same images). The last lines say whether the two probes differ by more than two standard
 # errors on this run's validation images.
 # The feature change is one run's measurement, without an error bar: it shows the size of the
@@ -534,13 +650,15 @@ def pooled_features(weights, dataset):
 
 
 def probe_accuracy(weights):
-    """Validation accuracy of a new Dense(1) trained on the frozen features of the experiment model at
+    """Validation accuracy of a new Dense head trained on the frozen features of the experiment model at
     `weights`, and those features."""
     train_features, features = pooled_features(weights, probe_images), pooled_features(weights, validation_ds)
-    probe = keras.Sequential([keras.Input(train_features.shape[1:]), keras.layers.Dense(1, kernel_initializer="zeros")])
-    probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    head = keras.layers.Dense(outputs, kernel_initializer="zeros")  # as many outputs as the model's
+    probe = keras.Sequential([keras.Input(train_features.shape[1:]), head])
+    probe_loss, probe_metric = loss_and_metric(class_count)
+    probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss=probe_loss, metrics=[probe_metric])
     probe.fit(train_features, probe_labels, epochs=20, batch_size=batch_size, shuffle=False, verbose=0)
-    return probe.evaluate(features, validation_labels, return_dict=True, verbose=0)["binary_accuracy"], features
+    return probe.evaluate(features, validation_labels, return_dict=True, verbose=0)["accuracy"], features
 
 
 if not settings.uses_pretrained_weights:
@@ -608,7 +726,7 @@ exercises.check_dog_probabilities(dog_probabilities);
 # def prepare_fine_tuning(model, base):
 #     for layer in models.batchnorm_layers(base):
 #         layer.trainable = False
-#     model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss,
+#     model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True),
 #                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 # ```
 # Predict first: which weights will the next `fit()` change? Then write a `prepare_fine_tuning` that
@@ -634,7 +752,8 @@ def reference_prepare_fine_tuning(model, base):
     base.trainable = True  # the missing line: without it the base stays frozen and only the head trains
     for layer in models.batchnorm_layers(base):
         layer.trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 
 
 assert exercises.check_dog_probabilities(reference_dog_probabilities), "the reference answer to exercise 1 is accepted"

@@ -66,6 +66,11 @@ def test_every_taught_helper_is_found():
         "pipeline",
         "guide_pipeline",
         "build_base",
+        "build_model",
+        "loss_and_metric",
+        "class_probabilities",
+        "predicted_classes",
+        "save_class_names",
         "image_from_file",
         "unfreeze_keep_batchnorm_frozen",
         "InferenceModeBase",
@@ -174,7 +179,7 @@ def notebook_05_lines():
     return path.read_text().splitlines()
 
 
-@pytest.mark.parametrize("function", [recipes.course_model, recipes.course_recipe], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("function", [recipes.course_recipe], ids=lambda f: f.__name__)
 def test_the_course_recipe_is_notebook_05s_code(function):
     assert len(copied_blocks(function)) >= 1, "the recipe holds blocks copied from notebook 05"
     assert block_problems(function, {"# Notebook 05:": notebook_05_lines()}) == []
