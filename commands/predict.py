@@ -1,9 +1,10 @@
 """`make predict IMAGES=path [MODEL=path]`: classify image files with a course model.
 
 A course model (notebook 05 saves one to build/models/cats_vs_dogs.keras) takes raw RGB images, 0-255, of
-its trained size and returns one logit: above 0 means dog (label 1). Files are resized as in training
-(`pipelines.image_from_file`). The command prints a table (file, class, probability of dog) and writes a
-CSV and a contact sheet to build/predictions/. Bad input (a missing path, a folder without images, a model
+its trained size and returns logits: one for two classes (above 0: the second class), one per class for
+more. Its class names travel in the file (helpers.models.save_class_names); a model saved without them is
+a cats-vs-dogs model. Files are resized as in training (`pipelines.image_from_file`). The command prints a
+table (file, class, probability) and writes a CSV and a contact sheet to build/predictions/. Bad input (a missing path, a folder without images, a model
 that is missing or not a course model, a folder it cannot write) is one sentence, said before TensorFlow is
 imported wherever it can be; files that are not usable images are reported and skipped, as notebook 04's
 loader does. Ctrl-C stops it with one line and writes nothing.
@@ -16,6 +17,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from helpers import import_tensorflow_quietly
 from helpers.config import SettingsError, keras_backend_problem, load_settings, unknown_settings
@@ -76,13 +78,20 @@ def _utf8(data):
         return False
 
 
-def load_course_model(path):
-    """(model, image_size, output) of a course model file, or PredictError saying why it is not one.
+class CourseModel(NamedTuple):
+    """A loaded course model and what reading its outputs needs."""
 
-    `output` is "logit" for a last layer without an activation (the course's), "probability" for one
-    that applies a sigmoid.
-    """
+    model: object
+    image_size: int
+    class_names: list
+    output: str  # "logit" (no activation: the course's) or "probability" (a sigmoid or a softmax)
+
+
+def load_course_model(path):
+    """The CourseModel in a file, or PredictError saying why the file holds no course model."""
     import keras
+
+    from helpers.models import saved_class_names
 
     path = check_model_file(path)
     try:
@@ -95,19 +104,34 @@ def load_course_model(path):
     in_shape = tuple(inputs[0].shape) if len(inputs) == 1 else None
     out_shape = tuple(outputs[0].shape) if len(outputs) == 1 else None
     square_rgb = in_shape is not None and len(in_shape) == 4 and in_shape[3] == 3 and in_shape[1] == in_shape[2]
-    if not (square_rgb and isinstance(in_shape[1], int) and out_shape is not None and out_shape[1:] == (1,)):
+    vector = out_shape is not None and len(out_shape) == 2 and isinstance(out_shape[1], int)
+    if not (square_rgb and isinstance(in_shape[1], int) and vector):
         raise PredictError(
             f"{path} is not a course model: it takes {in_shape or 'several inputs'} and returns "
             f"{out_shape or 'several outputs'}, where a course model takes square RGB images "
-            "(None, N, N, 3) and returns one logit (None, 1)."
+            "(None, N, N, 3) and returns logits (None, 1) or (None, classes)."
+        )
+    count = out_shape[1]
+    names = saved_class_names(path) or (list(CLASS_NAMES) if count == 1 else None)
+    if names is None:
+        raise PredictError(
+            f"{path} returns {count} outputs but carries no class names: save them with "
+            "helpers.models.save_class_names(path, class_names), as notebook 05 does."
+        )
+    if len(names) != (2 if count == 1 else count):
+        raise PredictError(
+            f"{path} returns {count} output{'s' if count != 1 else ''} but carries {len(names)} class names "
+            f"({', '.join(names)}): a course model has one output for two classes and one per class for more."
         )
     activation = final_activation(model)
-    if activation not in ("linear", "sigmoid"):
+    allowed = ("linear", "sigmoid") if count == 1 else ("linear", "softmax")
+    if activation not in allowed:
         raise PredictError(
-            f"{path} is not a course model: its last layer applies {activation}, so its one output is neither a "
-            "logit nor a probability (a course model ends in Dense(1) without an activation)."
+            f"{path} is not a course model: its last layer applies {activation}, so its output"
+            f"{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} neither "
+            f"logits nor probabilities (a course model ends in Dense without an activation)."
         )
-    return model, int(in_shape[1]), "probability" if activation == "sigmoid" else "logit"
+    return CourseModel(model, int(in_shape[1]), names, "logit" if activation == "linear" else "probability")
 
 
 def final_activation(model):
@@ -198,7 +222,7 @@ def usable_images(files):
 
 
 def classify(model, image_size, paths, progress=None):
-    """The model's output for each file, as a float: files resized as in training, in batches of BATCH_SIZE."""
+    """The model's outputs for the files, one row each: files resized as in training, in batches of BATCH_SIZE."""
     import numpy as np
 
     from helpers.pipelines import image_from_file
@@ -206,15 +230,21 @@ def classify(model, image_size, paths, progress=None):
     outputs = []
     for start in range(0, len(paths), BATCH_SIZE):
         batch = np.stack([image_from_file(p, image_size).numpy() for p in paths[start : start + BATCH_SIZE]])
-        outputs += [float(v) for v in np.asarray(model.predict_on_batch(batch.astype("float32"))).reshape(-1)]
+        outputs.append(np.asarray(model.predict_on_batch(batch.astype("float32")), dtype=np.float64))
         if progress:
-            progress(len(outputs), len(paths))
-    return outputs
+            progress(sum(map(len, outputs)), len(paths))
+    return np.concatenate(outputs)
 
 
-def probability_of_dog(logit):
-    """The sigmoid of a logit: the model's probability of class 1, dog."""
-    return 1 / (1 + math.exp(-logit)) if logit >= 0 else math.exp(logit) / (1 + math.exp(logit))
+def probabilities_of(outputs, output):
+    """Each file's probabilities of the classes, from the model's logits or (a sigmoid or softmax) probabilities."""
+    import numpy as np
+
+    from helpers.models import class_probabilities
+
+    if output == "logit":
+        return class_probabilities(outputs)
+    return np.concatenate([1 - outputs, outputs], axis=1) if outputs.shape[1] == 1 else outputs
 
 
 def logit_of(probability):
@@ -224,13 +254,12 @@ def logit_of(probability):
     return math.log(probability) - math.log1p(-probability)
 
 
-def rows_from(paths, outputs, output):
-    """(file, class, P(dog), logit) rows from the model's outputs, logits or ("probability") sigmoids."""
+def rows_from(paths, probabilities, class_names):
+    """(file, class, its probability, every class's probability) rows, the class the most probable one."""
     rows = []
-    for path, value in zip(paths, outputs):
-        logit = value if output == "logit" else logit_of(value)
-        p_dog = probability_of_dog(logit) if output == "logit" else value
-        rows.append((path, CLASS_NAMES[logit > 0], p_dog, logit))
+    for path, row in zip(paths, probabilities):
+        best = int(row.argmax()) if len(row) > 2 else int(row[1] > 0.5)  # two classes: logit > 0, as in training
+        rows.append((path, class_names[best], float(row[best]), [float(p) for p in row]))
     return rows
 
 
@@ -249,14 +278,21 @@ def rotated_photos(paths):
     return rotated
 
 
-def write_csv(path, rows):
-    """rows: (file, class, P(dog), logit). Written beside `path` first, then renamed, so that a stopped
-    run never leaves half a file."""
+def write_csv(path, rows, class_names):
+    """One line per file. Two classes: file, class, p_<second class>, logit (p_dog for cats and dogs).
+    More: file, class, probability, then p_<class> for each class. Written beside `path` first, then
+    renamed, so that a stopped run never leaves half a file."""
+    two = len(class_names) == 2
+    header = ["file", "class", f"p_{class_names[1]}", "logit"] if two else ["file", "class", "probability"]
     partial = Path(f"{path}.partial")
     with open(partial, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["file", "class", "p_dog", "logit"])
-        writer.writerows([str(f), c, f"{p:.4f}", f"{logit:.4f}"] for f, c, p, logit in rows)
+        writer.writerow(header + ([] if two else [f"p_{name}" for name in class_names]))
+        for f, label, p, every in rows:
+            end = (
+                [f"{every[1]:.4f}", f"{logit_of(every[1]):.4f}"] if two else [f"{p:.4f}", *(f"{q:.4f}" for q in every)]
+            )
+            writer.writerow([str(f), label, *end])
     os.replace(partial, path)
 
 
@@ -273,8 +309,8 @@ def displayable(image):
     return image.convert("RGB")
 
 
-def write_contact_sheet(path, rows, limit=SHEET_LIMIT, columns=10):
-    """A grid of thumbnails, each captioned with its class and P(dog); the first `limit` rows only.
+def write_contact_sheet(path, rows, class_names, limit=SHEET_LIMIT, columns=10):
+    """A grid of thumbnails, each captioned with its class and probability; the first `limit` rows only.
 
     Pixels are shown as stored, as the model read them: an EXIF rotation is not applied.
     """
@@ -286,12 +322,13 @@ def write_contact_sheet(path, rows, limit=SHEET_LIMIT, columns=10):
     lines = -(-len(shown) // columns)
     sheet = Image.new("RGB", (columns * THUMBNAIL, lines * (THUMBNAIL + caption)), "white")
     draw = ImageDraw.Draw(sheet)
-    for i, (file, label, p_dog, _) in enumerate(shown):
+    for i, (file, label, probability, every) in enumerate(shown):
         x, y = (i % columns) * THUMBNAIL, (i // columns) * (THUMBNAIL + caption)
         with Image.open(file) as image:
             thumb = ImageOps.contain(displayable(image), (THUMBNAIL, THUMBNAIL))
         sheet.paste(thumb, (x + (THUMBNAIL - thumb.width) // 2, y + (THUMBNAIL - thumb.height) // 2))
-        draw.text((x + 3, y + THUMBNAIL + 2), f"{label} P(dog) {p_dog:.2f}", fill="black")
+        text = f"{label} P({class_names[1]}) {every[1]:.2f}" if len(every) == 2 else f"{label} {probability:.0%}"
+        draw.text((x + 3, y + THUMBNAIL + 2), text[:22], fill="black")
     partial = Path(f"{path}.partial.png")
     sheet.save(partial)
     os.replace(partial, path)
@@ -309,7 +346,7 @@ def _print_progress(done, total):
 def predict(paths, model_path=None, out_dir=None):
     """Classify `paths` (files or folders); print the table; write the CSV and the contact sheet.
 
-    Returns the rows (file, class, P(dog), logit). Raises PredictError, SettingsError or FolderProblem
+    Returns the rows (file, class, its probability, every class's probability). Raises PredictError, SettingsError or FolderProblem
     for input it cannot use, each before TensorFlow is imported where the input alone shows it.
     """
     from helpers.tables import Table
@@ -322,10 +359,11 @@ def predict(paths, model_path=None, out_dir=None):
     out_dir = Path(out_dir).expanduser() if out_dir else settings.build_dir / "predictions"
     with lock_folder(out_dir, "make predict", OUT_ADVICE):
         import_tensorflow_quietly()  # before Keras: its start-up lines need not reach the terminal
-        model, image_size, output = load_course_model(model_path)
+        course_model = load_course_model(model_path)
+        names = course_model.class_names
         usable, skipped = usable_images(files)
         skipped, total = not_files + skipped, len(files) + len(not_files)
-        for note in notes:
+        for note in notes + folder_notes(paths, names):
             print(note)
         if skipped:  # every one, not notebook 04's five examples: these are the user's own files
             print(f"Skipped {len(skipped):,} of {total:,} files that are not usable images:")
@@ -334,12 +372,14 @@ def predict(paths, model_path=None, out_dir=None):
         if not usable:
             raise PredictError(f"None of the {total:,} files given is a usable image (see the list above).")
         progress = _print_progress if len(usable) >= PROGRESS_FROM else None
-        rows = rows_from(usable, classify(model, image_size, usable, progress), output)
-        print(Table(["file", "class", "P(dog)"], [(str(f), c, round(p, 4)) for f, c, p, _ in rows]))
-        write_csv(out_dir / "predictions.csv", rows)
-        shown = write_contact_sheet(out_dir / "contact_sheet.png", rows)
-    if output == "probability":
-        print("The model's last layer applies a sigmoid: its outputs were read as probabilities of dog.")
+        outputs = classify(course_model.model, course_model.image_size, usable, progress)
+        rows = rows_from(usable, probabilities_of(outputs, course_model.output), names)
+        print(Table(*table_of(rows, names)))
+        write_csv(out_dir / "predictions.csv", rows, names)
+        shown = write_contact_sheet(out_dir / "contact_sheet.png", rows, names)
+    if course_model.output == "probability":
+        activation = "a sigmoid" if len(names) == 2 else "a softmax"
+        print(f"The model's last layer applies {activation}: its outputs were read as probabilities.")
     rotated = rotated_photos(usable)
     if rotated:
         print(
@@ -348,13 +388,47 @@ def predict(paths, model_path=None, out_dir=None):
             "rotation, as phones store portrait photos: the course reads pixels as stored, in training too, so "
             "the model saw them on their side, as the contact sheet shows them."
         )
+    meaning = (
+        f"P({names[1]}): the probability of {names[1]}; class {names[1]} when above 0.5"
+        if len(names) == 2
+        else f"{len(names)} classes ({', '.join(names)}); the most probable one"
+    )
     print(
-        f"{len(rows):,} image{'s' if len(rows) != 1 else ''} classified with {model_path} at {image_size} px (P(dog): the probability of dog; "
-        f"class dog when above 0.5); {len(skipped):,} skipped."
+        f"{len(rows):,} image{'s' if len(rows) != 1 else ''} classified with {model_path} at "
+        f"{course_model.image_size} px ({meaning}); {len(skipped):,} skipped."
     )
     print(f"Wrote {out_dir / 'predictions.csv'} and {out_dir / 'contact_sheet.png'}", end="")
     print(f" (the first {shown} of {len(rows):,} images)." if shown < len(rows) else ".")
     return rows
+
+
+def table_of(rows, class_names):
+    """(header, rows) of the printed table: P(second class) for two classes; else the top class and the
+    next two, each with its probability."""
+    if len(class_names) == 2:
+        return ["file", "class", f"P({class_names[1]})"], [(str(f), c, round(every[1], 4)) for f, c, _, every in rows]
+    lines = []
+    for file, label, probability, every in rows:
+        ranked = sorted(range(len(every)), key=lambda k: -every[k])[1:3]
+        lines.append([str(file), f"{label} {probability:.1%}", *(f"{class_names[k]} {every[k]:.1%}" for k in ranked)])
+    return ["file", "class", "second", "third"][: 2 + min(2, len(class_names) - 1)], lines
+
+
+def folder_notes(paths, class_names):
+    """A sentence for each folder given whose subfolders look like classes other than the model's."""
+    notes = []
+    for given in paths:
+        folder = Path(given).expanduser()
+        if not folder.is_dir():
+            continue
+        subfolders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if len(subfolders) >= 2 and set(subfolders) != set(class_names):
+            notes.append(
+                f"Note: {folder} holds {len(subfolders)} folders ({', '.join(subfolders[:5])}"
+                f"{', ...' if len(subfolders) > 5 else ''}), but the model knows {len(class_names)} classes "
+                f"({', '.join(class_names)}): every image gets one of the model's."
+            )
+    return notes
 
 
 def stopped_sentence(out_dir):
