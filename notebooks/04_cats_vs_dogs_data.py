@@ -131,8 +131,8 @@ rows = []
 for split in ("train", "validation", "test"):
     counts = class_counts(getattr(course_data, split))
     assert counts.sum() == course_data.sizes[split], f"{split}: the loader's size is its image count"
-    rows.append([split, int(counts.sum()), *counts, f"{counts[1] / counts.sum():.0%}"])
-display(Table(["split", "images", *course_data.class_names, f"share of {course_data.class_names[1]}"], rows))
+    rows.append([split, int(counts.sum()), *(f"{n} ({n / counts.sum():.0%})" for n in counts)])
+display(Table(["split", "images", *course_data.class_names], rows, title="images per class (share of the split)"))
 assert all(row[1] > 0 for row in rows), "every split holds images"
 
 first_nine = list(sample.take(9))

@@ -79,19 +79,22 @@ assert train_features.shape == (course_data.sizes["train"], base_model.output.sh
 
 # %% [markdown]
 # ## Train notebook 05's head on the features
-# The same head as notebook 05: dropout and one Dense unit, compiled the same way; its input is now
-# a vector instead of the pooled output of the base.
+# The same head as notebook 05: dropout and a Dense layer (one unit for two classes, one per class for
+# more), compiled the same way; its input is now a vector instead of the pooled output of the base.
 
 
 # %%
+class_count = len(course_data.class_names)
+
+
 def new_head(width):
-    """Notebook 05's head, dropout and Dense(1), as a model that takes feature vectors."""
+    """Notebook 05's head, dropout and Dense, as a model that takes feature vectors."""
     inputs = keras.Input((width,))
     x = keras.layers.Dropout(0.2)(inputs)
-    outputs = keras.layers.Dense(1)(x)
+    outputs = keras.layers.Dense(1 if class_count == 2 else class_count)(x)
     head = keras.Model(inputs, outputs)
-    head.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                 metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    loss, accuracy = models.loss_and_metric(class_count)  # notebook 05's
+    head.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
     return head
 
 
@@ -134,8 +137,8 @@ rows, raw, standardised = [], {}, {}
 for name, splits in {"this run's weights": features, "random weights": random_features}.items():
     train_x, validation_x = splits["train"][0], splits["validation"][0]
     raw_history = fast_history if splits is features else train_head_on(train_x, validation_x)[1]
-    raw[name] = raw_history.history["val_binary_accuracy"][-1]
-    standardised[name] = train_head_on(*standardise(train_x, validation_x))[1].history["val_binary_accuracy"][-1]
+    raw[name] = raw_history.history["val_accuracy"][-1]
+    standardised[name] = train_head_on(*standardise(train_x, validation_x))[1].history["val_accuracy"][-1]
     rows.append([name, f"{np.abs(train_x).mean():.2g}", raw[name], standardised[name]])
 display(Table(["base weights", "mean |feature|", "validation accuracy, raw", "validation accuracy, standardised"],
               rows, title=f"The same head, {settings.epochs_head} epoch(s), {course_data.sizes['train']} training images"))
@@ -166,8 +169,8 @@ print(f"spread of the random features: {spread_before:.2g}; after Normalization:
 # %%
 keras.utils.set_random_seed(settings.seed)
 end_to_end = keras.Model(extractor.input, new_head(train_features.shape[1])(extractor.output))
-end_to_end.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+loss, accuracy = models.loss_and_metric(class_count)
+end_to_end.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
 end_to_end.optimizer.build(end_to_end.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 started = time.perf_counter()
 slow_history = end_to_end.fit(train_ds, epochs=settings.epochs_head, validation_data=validation_ds, verbose=0)
@@ -176,8 +179,8 @@ slow_seconds_per_epoch = (time.perf_counter() - started) / settings.epochs_head
 # %%
 comparison = Table(
     ["workflow", "seconds per epoch", "final validation accuracy"],
-    [["feature extraction (head only)", fast_seconds_per_epoch, fast_history.history["val_binary_accuracy"][-1]],
-     ["through the frozen base", slow_seconds_per_epoch, slow_history.history["val_binary_accuracy"][-1]]],
+    [["feature extraction (head only)", fast_seconds_per_epoch, fast_history.history["val_accuracy"][-1]],
+     ["through the frozen base", slow_seconds_per_epoch, slow_history.history["val_accuracy"][-1]]],
     title=f"Same images (augmented only through the base), same head, {settings.epochs_head} epoch(s); "
     f"extraction itself took {extraction_seconds:.1f} s",
 )
@@ -190,10 +193,11 @@ def noise(accuracy):
 
 
 print(f"{len(validation_labels)} validation images: an accuracy of "
-      f"{slow_history.history['val_binary_accuracy'][-1]:.2f} is measured to about "
-      f"± {noise(slow_history.history['val_binary_accuracy'][-1]):.2f} (two standard errors); "
+      f"{slow_history.history['val_accuracy'][-1]:.2f} is measured to about "
+      f"± {noise(slow_history.history['val_accuracy'][-1]):.2f} (two standard errors); "
       "a smaller difference between the rows is no measured difference")
-plot_curves({"feature extraction": fast_history, "through the base": slow_history}, title="Head training");
+plot_curves({"feature extraction": fast_history, "through the base": slow_history}, ("loss", "accuracy"),
+            title="Head training");
 speedup = slow_seconds_per_epoch / fast_seconds_per_epoch
 print(f"feature extraction trains the head {speedup:.1f}x faster per epoch")
 assert speedup > 1, "an epoch over stored vectors must beat an epoch through the base"
@@ -222,7 +226,7 @@ display(Table(["features from", "output shape", "validation accuracy, standardis
     [f"{base_model.layers[-1].name} (the last layer)", str(base_model.output.shape[1:]),
      standardised["this run's weights"]],
     [layer_name, str(base_model.get_layer(layer_name).output.shape[1:]),
-     earlier_history.history["val_binary_accuracy"][-1]],
+     earlier_history.history["val_accuracy"][-1]],
 ]))
 assert earlier_train.shape[1] == base_model.get_layer(layer_name).output.shape[-1], "one vector per channel of the layer"
 
@@ -234,17 +238,17 @@ assert earlier_train.shape[1] == base_model.get_layer(layer_name).output.shape[-
 
 # %%
 model = keras.Model(extractor.input, head(extractor.output))
-model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-              metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
-before = model.evaluate(validation_ds, return_dict=True, verbose=0)["binary_accuracy"]
+loss, accuracy = models.loss_and_metric(class_count)
+model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[accuracy])
+before = model.evaluate(validation_ds, return_dict=True, verbose=0)["accuracy"]
 on_features = head.evaluate(validation_features, validation_labels, verbose=0)[1]
 assert abs(before - on_features) < 1e-6, "the head on its base scores what it scored on the stored features"
 models.unfreeze_keep_batchnorm_frozen(base_model)
-model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-              metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+loss, accuracy = models.loss_and_metric(class_count)
+model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[accuracy])
 model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
 finetune_history = model.fit(train_ds, epochs=1, validation_data=validation_ds, verbose=0)
-after = finetune_history.history["val_binary_accuracy"][-1]
+after = finetune_history.history["val_accuracy"][-1]
 print(f"validation accuracy: head from features {before:.4f}; after one epoch of fine-tuning {after:.4f} "
       f"(each measured to about ± {noise(before):.2f} on {len(validation_labels)} images)")
 
@@ -254,7 +258,7 @@ notebook.save_results(
     feature_val_accuracy=raw["this run's weights"], random_features_val_accuracy=raw["random weights"],
     standardised_feature_val_accuracy=standardised["this run's weights"],
     standardised_random_features_val_accuracy=standardised["random weights"],
-    end_to_end_val_accuracy=slow_history.history["val_binary_accuracy"][-1],
+    end_to_end_val_accuracy=slow_history.history["val_accuracy"][-1],
     finetune_from_features_before=before, finetune_from_features_after=after,
 )
 

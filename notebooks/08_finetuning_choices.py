@@ -169,35 +169,32 @@ assert p_five > 0.05 > p_six, "the paired test needs at least 6 disagreements, a
 
 
 # %%
+class_count = len(course_data.class_names)
+scales_itself = bases.BASES[settings.base_model].scales_inputs  # as in notebook 05
+
+
 def compile_model(model, learning_rate):
-    """Adam, the logit loss, accuracy at threshold 0 (notebook 05); eager steps in smoke (see above)."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True),
-        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
-        run_eagerly=SMOKE,
-    )
+    """Adam, the logit loss and accuracy of notebook 05; eager steps in smoke (see above)."""
+    loss, accuracy = models.loss_and_metric(class_count)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[accuracy], run_eagerly=SMOKE)
 
 
 keras.utils.set_random_seed(settings.seed)
 base_model = models.build_base(settings.base_model, size, weights)
 base_model.trainable = False
-inputs = keras.Input(shape=(size, size, 3))
-x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
-x = base_model(x, training=False)
-features = keras.layers.GlobalAveragePooling2D()(x)
-head = keras.layers.Dense(1)
-model = keras.Model(inputs, head(keras.layers.Dropout(0.2)(features)))  # notebook 05's model
-feature_model = keras.Model(inputs, features)  # its frozen part: the base and the pooling
+model = models.build_model(base_model, size, class_count, scales_itself)  # notebook 05's model
+head = model.layers[-1]
+pooling = next(layer for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+feature_model = keras.Model(model.inputs, pooling.output)  # its frozen part: the scaling, the base and the pooling
 plain_train = pipeline(train_split, size, batch_size, training=False)  # not augmented: see above
 train_features = feature_model.predict(plain_train, verbose=0)  # once, for every seed
 train_labels = np.concatenate([labels.numpy() for _, labels in plain_train])
 
 
 def train_head(seed, features):
-    """A new Dropout + Dense(1) head, trained on cached `features` (of the training images, in order) with `seed`: its weights."""
+    """A new Dropout + Dense head, trained on cached `features` (of the training images, in order) with `seed`: its weights."""
     keras.utils.set_random_seed(seed)
-    head_model = keras.Sequential([keras.Input(features.shape[1:]), keras.layers.Dropout(0.2), keras.layers.Dense(1)])
+    head_model = keras.Sequential([keras.Input(features.shape[1:]), keras.layers.Dropout(0.2), keras.layers.Dense(head.units)])
     compile_model(head_model, 1e-3)
     head_model.fit(features, train_labels, batch_size=batch_size, epochs=head_epochs, verbose=0)
     return head_model.layers[-1].get_weights()
@@ -266,9 +263,9 @@ def fine_tune_on(model, epochs, learning_rate, versions, every_epoch=False):
 
 def right_on(model, dataset):
     """Whether `model` is right on each image of an unshuffled split, in order."""
-    logits = np.concatenate([model.predict_on_batch(images.numpy())[:, 0] for images, _ in dataset])
+    logits = np.concatenate([model.predict_on_batch(images.numpy()) for images, _ in dataset])
     labels = np.concatenate([labels.numpy() for _, labels in dataset])
-    return (logits > 0).astype(int) == labels
+    return models.predicted_classes(logits) == labels
 
 
 def summary_rows(runs_by_name):
@@ -496,7 +493,7 @@ SHIFTED = dict(train=train_split.map(shift),
                test=pipeline(course_data.test.map(shift), size, batch_size, training=False))
 first_batchnorm = models.batchnorm_layers(base_model)[0]
 up_to_first = keras.Model(base_model.input, first_batchnorm.input)  # the base up to that layer
-to_base_input = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)  # what the model does before the base
+to_base_input = model.layers[1] if not scales_itself else (lambda images: images)  # what the model does before the base
 moving_mean = keras.ops.convert_to_numpy(first_batchnorm.moving_mean)
 moving_sd = np.sqrt(keras.ops.convert_to_numpy(first_batchnorm.moving_variance) + first_batchnorm.epsilon)
 
@@ -588,7 +585,7 @@ if BN_ARMS_TRAIN:
     for layer in models.all_layers(base_model):
         layer.trainable = True  # as in arm 2, also when this cell runs again after another
     wrapped_inputs = keras.Input(shape=(size, size, 3))
-    x = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(wrapped_inputs)
+    x = wrapped_inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(wrapped_inputs)
     x = models.InferenceModeBase(base_model)(x)  # calls base_model(x, training=False) inside its call
     wrapped_model = keras.Model(wrapped_inputs, head(keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x))))
     # on the photos only: the quick profile's time (the shifted copy asks whether moving statistics help)

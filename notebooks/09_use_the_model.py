@@ -48,9 +48,10 @@ work.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
 # ## The model
-# Notebook 05 saves `build/models/cats_vs_dogs.keras`: raw RGB images of its trained size in, one logit
-# out (above 0: dog). We use it when its image size and base match the settings in force; otherwise we
-# train its head for one short epoch here, which is enough to have a model, not a good one.
+# Notebook 05 saves `build/models/cats_vs_dogs.keras`: raw RGB images of its trained size in, logits out
+# (one for two classes, above 0: the second class; one per class for more), its class names inside the
+# file. We use it when its image size, base and classes match the settings in force; otherwise we train
+# its head for one short epoch here, which is enough to have a model, not a good one.
 
 # %%
 model_path = Path(settings.build_dir) / "models" / "cats_vs_dogs.keras"
@@ -59,26 +60,26 @@ course_data = data.load_data(settings)
 test_ds = pipeline(course_data.test, size, settings.batch_size, training=False)
 
 
-def fits_settings(model):
-    """True when `model` takes images of the settings' size through the settings' base."""
+class_names = course_data.class_names
+
+
+def fits_settings(model, path):
+    """True when `model` takes images of the settings' size through the settings' base, for this data's classes."""
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     same_base = nested and settings.base_model.replace("_", "") in nested[0].name.replace("_", "").lower()
-    return tuple(model.input_shape) == (None, size, size, 3) and bool(same_base)
+    same_classes = (models.saved_class_names(path) or ["cat", "dog"]) == class_names
+    return tuple(model.input_shape) == (None, size, size, 3) and bool(same_base) and same_classes
 
 
 model = keras.models.load_model(model_path) if model_path.exists() else None
-if model is not None and fits_settings(model):
-    print(f"Loaded {model_path} (saved by notebook 05).")
+if model is not None and fits_settings(model, model_path):
+    print(f"Loaded {model_path} (saved by notebook 05), classes {', '.join(models.saved_class_names(model_path) or class_names)}.")
 else:
     print(f"No model for these settings at {model_path}: training a head for one epoch here instead.")
     base = models.build_base(settings.base_model, size, pretrained.resolve_weights(settings))
     base.trainable = False
-    inputs = keras.Input(shape=(size, size, 3))
-    scales_itself = bases.BASES[settings.base_model].scales_inputs  # as in notebook 05's build_model
-    x = inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(base(x, training=False))
-    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(x)))
-    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model = models.build_model(base, size, len(class_names), bases.BASES[settings.base_model].scales_inputs)  # notebook 05's
+    model.compile(optimizer="adam", loss=models.loss_and_metric(len(class_names))[0])
     model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
     model.fit(pipeline(course_data.train, size, settings.batch_size, training=True, seed=settings.seed), verbose=0)
 base_layer = next(layer for layer in model.layers if isinstance(layer, keras.Model))
@@ -88,8 +89,9 @@ print(f"input {model.input_shape}, output {model.output_shape}, base {base_layer
 # ## What the model looks at: Grad-CAM
 # Grad-CAM (Selvaraju et al., 2017) takes the feature maps of a convolutional layer, weights each channel by
 # how much the class score grows with it (the gradient, averaged over the map), sums the channels and keeps
-# the positive part. The class score is the logit for a dog and minus the logit for a cat, so the map shows
-# what pushed the image towards the class the model chose.
+# the positive part. With one logit, the class score is the logit for a dog and minus the logit for a cat;
+# with one logit per class, it is the largest logit. Either way the map shows what pushed the image towards
+# the class the model chose.
 #
 # Our models are chains of layers, so we run the layers up to the chosen one, then the rest, and take the
 # gradient of the score with respect to the features between the two parts. On TensorFlow that is a
@@ -112,8 +114,9 @@ def split_at(model, layer_name):
 
 
 def class_score(logits):
-    """The score of the predicted class: the logit for dog (logit > 0), minus the logit for cat."""
-    return keras.ops.abs(logits[:, 0])
+    """The score of the predicted class: one logit, the logit for dog (logit > 0), minus the logit for cat;
+    several, the largest."""
+    return keras.ops.abs(logits[:, 0]) if logits.shape[-1] == 1 else keras.ops.max(logits, axis=-1)
 
 
 def grad_cam(model, images, layer_name, score=class_score):
@@ -222,15 +225,15 @@ display(
 
 # %%
 test_images, test_labels = map(np.concatenate, zip(*[(x.numpy(), y.numpy()) for x, y in test_ds]))
-test_logits = model.predict(test_images, verbose=0)[:, 0]
-right = np.flatnonzero((test_logits > 0) == (test_labels == 1))[:3]
-wrong = np.flatnonzero((test_logits > 0) != (test_labels == 1))[:3]
+test_predicted = models.predicted_classes(model.predict(test_images, verbose=0))
+right = np.flatnonzero(test_predicted == test_labels)[:3]
+wrong = np.flatnonzero(test_predicted != test_labels)[:3]
 chosen = np.concatenate([right, wrong]).astype(int)
 course_maps = grad_cam(model, test_images[chosen], base_layer.name)
 overlays = [0.55 * image + 0.45 * 255 * np.stack([m / max(m.max(), 1e-12)] * 3, -1) * [1, 0.3, 0]
             for image, m in zip(test_images[chosen], course_maps)]
-titles = [f"{'right' if i in right else 'wrong'}: {course_data.class_names[int(test_logits[i] > 0)]} "
-          f"(is {course_data.class_names[test_labels[i]]})" for i in chosen]
+titles = [f"{'right' if i in right else 'wrong'}: {class_names[test_predicted[i]]} "
+          f"(is {class_names[test_labels[i]]})" for i in chosen]
 image_grid(overlays, titles, columns=3);
 print(f"{len(right)} right and {len(wrong)} wrong shown, of {len(test_labels)} test images; backend {backend}")
 
@@ -238,7 +241,7 @@ print(f"{len(right)} right and {len(wrong)} wrong shown, of {len(test_labels)} t
 # ## Export, and run outside Keras
 # `model.export(path, format=...)` writes a model that runs without Keras: `tf_saved_model` (TensorFlow
 # Serving, TensorFlow.js's converter), `onnx` (onnxruntime, many languages) and `litert` (TensorFlow Lite,
-# phones). The exported model is the same function: raw 0-255 images of the trained size in, one logit out.
+# phones). The exported model is the same function: raw 0-255 images of the trained size in, logits out.
 # What it does not carry is the resize: whoever runs it must resize as training did (bilinear, then rounded
 # to whole pixel values: notebook 04's `resize_image`).
 #
@@ -261,7 +264,7 @@ for i, image in enumerate(sources):  # saved 1.5 times larger, so the resize mat
     image_paths.append(image_dir / f"image_{i}.png")
     keras.utils.save_img(image_paths[-1], np.round(big).astype("uint8"))
 keras_batch = np.stack([image_from_file(p, export_size).numpy() for p in image_paths]).astype("float32")
-keras_logits = export_model.predict_on_batch(keras_batch)[:, 0]
+keras_logits = export_model.predict_on_batch(keras_batch).reshape(-1)  # every logit of every image
 
 warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)  # inside Keras's tf2onnx copy
 exported, export_problems = {}, {}
