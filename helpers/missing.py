@@ -12,8 +12,8 @@ class WeightsUnavailable(RuntimeError):
 
 
 def prefetch_command(variable=""):
-    """The command that fetches a source: `make prefetch`, or `COURSE_PREFETCH_X=1 make prefetch` when it is
-    fetched only when asked."""
+    """The command that fetches a source: `make prefetch`, or, for a source fetched only when asked,
+    `COURSE_PREFETCH_FLOWERS=1 make prefetch` (its `variable`)."""
     return f"{variable}=1 make prefetch" if variable else "make prefetch"
 
 
