@@ -35,8 +35,8 @@ class Source:
     used_by: str = ""  # who needs it ("the quick profile"), in `make prefetch`'s lines
     classes: Callable = _nothing  # () -> the class names in label order, when the source fixes them
     replaceable: bool = False  # True: offline, `make run` may use synthetic images instead (if left at its default)
-    problem: Optional[Callable] = None  # settings -> the sentence `make run` stops with when it is missing and
-    # not replaceable
+    # settings -> the sentence `make run` stops with when the data is missing and not replaceable
+    problem: Optional[Callable] = None
 
     @property
     def prefetch_command(self):
