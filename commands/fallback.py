@@ -3,9 +3,7 @@
 Asked before any notebook starts; nothing here imports TensorFlow.
 """
 
-from pathlib import Path
-
-from helpers.missing import PREFETCH_ADVICE, DataUnavailable, WeightsUnavailable, stand_ins
+from helpers.missing import PREFETCH_ADVICE, DataUnavailable, WeightsUnavailable, prefetch_advice, stand_ins
 from helpers.pretrained import corrupt_weights_file, weights_host, weights_status
 from helpers.sources import SOURCES, data_host, data_status
 
@@ -29,15 +27,16 @@ def offline_fallback(settings, chosen):
         "COURSE_WEIGHTS": settings.weights,
     }
     overrides, missing = {}, []
-    where, ok, _ = data_status(settings)
+    where, ok, advice = data_status(settings)
     if not ok:
         source = SOURCES[settings.data_source]
         if not source.replaceable:
-            raise DataUnavailable(_folder_problem(settings))
+            raise DataUnavailable(source.problem(settings) if source.problem else f"{where}: {advice}")
         needs = [name for name in NEEDS_DATA if name in chosen]
-        _refuse_if_chosen(DataUnavailable, needs, values, source.what, where, data_host(settings))
+        fetch = prefetch_advice(source.prefetch_variable)
+        _refuse_if_chosen(DataUnavailable, needs, values, source.what, where, data_host(settings), advice=fetch)
         overrides["COURSE_DATA_SOURCE"] = "synthetic"
-        missing.append("the cats-vs-dogs photos")
+        missing.append(source.what)
     where, ok, advice = weights_status(settings)
     if not ok and settings.weights not in ("imagenet", "none"):  # a file of the user's that cannot be loaded
         raise WeightsUnavailable(advice)
@@ -70,19 +69,10 @@ def offline_fallback(settings, chosen):
     return overrides, sentence
 
 
-def _folder_problem(settings):
-    if Path(settings.data_dir).is_file():
-        return (
-            f"COURSE_DATA_DIR={settings.data_dir} is a file, not a folder: point it at a folder of class "
-            "folders (cat/ and dog/) or of train/ and validation/ folders."
-        )
-    return f"The image folder {settings.data_dir} (COURSE_DATA_DIR) does not exist."
-
-
-def _refuse_if_chosen(error, chosen_names, values, what, where, host, problem=""):
+def _refuse_if_chosen(error, chosen_names, values, what, where, host, problem="", advice=PREFETCH_ADVICE):
     if chosen_names:
         name = chosen_names[0]
         raise error(
             f"You set {name}={values[name]}, which needs {what}, but {problem or f'it is not in {where}'} and "
-            f"{host} cannot be reached to download it: {PREFETCH_ADVICE}, or change {name}."
+            f"{host} cannot be reached to download it: {advice}, or change {name}."
         )

@@ -61,8 +61,9 @@ class SettingsError(ValueError):
     """A COURSE_* setting has a value the course cannot use."""
 
 
-# Every COURSE_* variable the course reads: the settings above, the commands' own, and the tests'.
-KNOWN_SETTINGS = (
+# Every COURSE_* variable the course reads: the settings above, the commands' own, and the tests'; with the
+# sources' COURSE_PREFETCH_* (below), KNOWN_SETTINGS.
+FIXED_SETTINGS = (
     "COURSE_PROFILE",
     "COURSE_DATA_SOURCE",
     "COURSE_DATA_DIR",
@@ -79,11 +80,19 @@ KNOWN_SETTINGS = (
     "COURSE_CACHE_DIR",
     "COURSE_BUILD_DIR",
     "COURSE_NOTEBOOK_TIMEOUT",  # make run and make test: seconds per cell (the Makefile's NOTEBOOK_TIMEOUT)
-    "COURSE_PREFETCH_FULL",  # make prefetch
     "COURSE_REQUIRE_REAL",  # the tests (.ci/run)
     "COURSE_REQUIRE_BROWSER",
     "COURSE_TEST_FORK_KERNELS",
 )
+
+
+def known_settings():
+    """FIXED_SETTINGS and the COURSE_PREFETCH_* settings of the data sources (`make prefetch`): one per source
+    it fetches only when asked (COURSE_PREFETCH_FULL, COURSE_PREFETCH_FLOWERS), read from the sources' table now."""
+    return (*FIXED_SETTINGS, *(source.prefetch_variable for source in SOURCES.values() if source.prefetch_variable))
+
+
+KNOWN_SETTINGS = known_settings()  # COURSE_PREFETCH_FULL and COURSE_PREFETCH_FLOWERS included
 
 
 def unknown_settings(env=None):
@@ -91,9 +100,10 @@ def unknown_settings(env=None):
     known one: a misspelt setting would otherwise be ignored without a word."""
     env = os.environ if env is None else env
     sentences = []
-    for name in sorted(n for n in env if n.startswith("COURSE_") and n not in KNOWN_SETTINGS):
+    known_names = known_settings()
+    for name in sorted(n for n in env if n.startswith("COURSE_") and n not in known_names):
         # Compared without the shared "COURSE_", which would make every name look alike.
-        closest = difflib.get_close_matches(name[7:], [known[7:] for known in KNOWN_SETTINGS], n=1, cutoff=0.6)
+        closest = difflib.get_close_matches(name[7:], [known[7:] for known in known_names], n=1, cutoff=0.6)
         hint = f"did you mean COURSE_{closest[0]}?" if closest else "no course setting has a similar name."
         sentences.append(f"Warning: {name} is not a course setting, so it is ignored; {hint}")
     return sentences
@@ -142,6 +152,11 @@ class Settings:
     synthetic_classes: int  # how many classes the synthetic source draws (2: cat and dog)
     cache_dir: Path
     build_dir: Path
+
+    @property
+    def source(self):
+        """The data source's table entry (helpers/sources/): its status, host, loader and prefetch."""
+        return SOURCES[self.data_source]
 
     @property
     def uses_pretrained_weights(self):

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image, UnidentifiedImageError
 
-from helpers import network, sources
+from helpers import network
 from helpers.filtered import (
     FILTERED_CLASSES,
     FILTERED_NAME,
@@ -630,7 +630,5 @@ def load_tfds(cache_dir, train_images, eval_images):
 
 
 def load_data(settings):
-    """The train/validation/test data the settings ask for: the loader its source's table entry names."""
-    source = sources.SOURCES[settings.data_source]
-    loader = globals()[source.loader]
-    return loader(*(getattr(settings, name) for name in source.arguments))
+    """The train/validation/test data the settings ask for: their source's loader (helpers/sources/)."""
+    return settings.source.load(settings)

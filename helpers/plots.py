@@ -78,7 +78,9 @@ def plot_confusion(confusion, class_names, title=""):
     fig, ax = plt.subplots(figsize=(side + 1, side))
     ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, column), count in np.ndenumerate(confusion):
-        ax.text(column, row, str(count), ha="center", va="center", color="white" if shares[row, column] > 0.5 else "black")
+        ax.text(
+            column, row, str(count), ha="center", va="center", color="white" if shares[row, column] > 0.5 else "black"
+        )
     ticks = range(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
     ax.set_yticks(ticks, class_names)

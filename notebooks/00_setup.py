@@ -68,6 +68,16 @@ for line in network_lines(settings):  # one line per download host: can this mac
 display(availability_table(settings))
 
 # %% [markdown]
+# Every data source the course knows (`COURSE_DATA_SOURCE`), whether its data is already here, and how to
+# get it. `flowers` swaps the cats and dogs for TensorFlow's tutorial photos: 3,670 flowers in five classes
+# (TFDS `tf_flowers`, about 230 MB), fetched by `COURSE_PREFETCH_FLOWERS=1 make prefetch`.
+
+# %%
+from helpers.availability import sources_table
+
+display(sources_table(settings))
+
+# %% [markdown]
 # If a row says **NOT AVAILABLE**: on a machine with network, `make prefetch` fills `cache/`
 # (or the folder `COURSE_CACHE_DIR` names); copy that folder to this machine. Or bring your own
 # photos: `COURSE_DATA_DIR=/path/to/folder` with `cat/` and `dog/` subfolders. Offline, `make run`

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from commands import prefetch
-from helpers import filtered, missing, network, notebook, tfds_cache
+from helpers import filtered, missing, network, notebook, sources, tfds_cache
 from helpers.config import load_settings
 from helpers.data import load_folder
 
@@ -67,9 +67,10 @@ def test_every_course_variable_the_code_reads_is_a_known_setting():
     # A setting added to the code but not to KNOWN_SETTINGS would be called a misspelling.
     from helpers.config import KNOWN_SETTINGS, REPO_ROOT
 
-    sources = [*REPO_ROOT.glob("helpers/*.py"), *REPO_ROOT.glob("commands/*.py"), REPO_ROOT / "conftest.py"]
-    sources += [*REPO_ROOT.glob("notebooks/*.py"), REPO_ROOT / "Makefile", REPO_ROOT / ".ci" / "run"]
-    read = {name for path in sources for name in re.findall(r"\bCOURSE_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())}
+    files = [*REPO_ROOT.glob("helpers/**/*.py"), *REPO_ROOT.glob("commands/*.py"), REPO_ROOT / "conftest.py"]
+    files += [*REPO_ROOT.glob("notebooks/*.py"), REPO_ROOT / "Makefile", REPO_ROOT / ".ci" / "run"]
+    read = {name for path in files for name in re.findall(r"\bCOURSE_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())}
+    assert "COURSE_PREFETCH_FLOWERS" in read
     assert read - set(KNOWN_SETTINGS) == set()
 
 
@@ -170,9 +171,12 @@ def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
 
 
 def test_prefetch_downloads_from_the_photos_host_and_the_weights_host():
-    assert prefetch.download_hosts() == ["download.mlcc.google.com", "storage.googleapis.com"]
-    assert prefetch.download_hosts(full=True) == sorted(
+    assert prefetch.download_hosts({}) == ["download.mlcc.google.com", "storage.googleapis.com"]
+    assert prefetch.download_hosts({"COURSE_PREFETCH_FULL": "1"}) == sorted(
         {"download.mlcc.google.com", tfds_cache.tfds_host(), "storage.googleapis.com"}
+    )
+    assert prefetch.download_hosts({"COURSE_PREFETCH_FLOWERS": "1"}) == sorted(
+        {"download.mlcc.google.com", tfds_cache.tfds_host("tf_flowers"), "storage.googleapis.com"}
     )
 
 
@@ -192,9 +196,11 @@ def fake_downloads(monkeypatch, tmp_path):
         fetched.append("filtered")
         return folder
 
-    monkeypatch.setattr(prefetch, "download_filtered", fake_filtered)
-    monkeypatch.setattr(prefetch, "load_tfds", lambda cache_dir: fetched.append("tfds"))
-    monkeypatch.setattr(prefetch, "tfds_prepared", lambda cache_dir: "tfds" in fetched)
+    monkeypatch.setattr(sources.filtered, "download_filtered", fake_filtered)
+    monkeypatch.setattr(sources.tfds_cats_vs_dogs, "load_tfds", lambda cache_dir: fetched.append("tfds"))
+    monkeypatch.setattr(sources.tfds_cats_vs_dogs, "tfds_prepared", lambda cache_dir: "tfds" in fetched)
+    monkeypatch.setattr(sources.flowers, "load_flowers", lambda cache_dir, *caps: fetched.append("flowers"))
+    monkeypatch.setattr(sources.flowers, "tfds_prepared", lambda cache_dir, name: "flowers" in fetched)
     return fetched
 
 
@@ -217,6 +223,31 @@ def test_prefetch_full_fetches_tfds_too(monkeypatch, tmp_path, capsys):
     assert fetched == ["xception", "mobilenet_v2_0.35", "filtered", "tfds"]
     output = capsys.readouterr().out
     assert "TFDS cats_vs_dogs (full profile)" in output and "COURSE_PREFETCH_FULL=1 make" not in output
+
+
+def test_prefetch_fetches_tf_flowers_only_when_asked(monkeypatch, tmp_path, capsys):
+    fetched = fake_downloads(monkeypatch, tmp_path)
+    monkeypatch.delenv("COURSE_PREFETCH_FLOWERS", raising=False)
+    assert prefetch.main() == 0
+    assert "flowers" not in fetched
+    output = capsys.readouterr().out
+    assert "TFDS tf_flowers (COURSE_DATA_SOURCE=flowers, about 230 MB more) was not fetched" in output
+    assert "run `COURSE_PREFETCH_FLOWERS=1 make prefetch` to fetch it too." in output
+    fetched.clear()
+    monkeypatch.setenv("COURSE_PREFETCH_FLOWERS", "1")
+    assert prefetch.main() == 0
+    assert fetched == ["xception", "mobilenet_v2_0.35", "filtered", "flowers"]
+    output = capsys.readouterr().out
+    assert f"TFDS tf_flowers (COURSE_DATA_SOURCE=flowers): {tmp_path / 'tensorflow_datasets'}" in output
+    assert "COURSE_PREFETCH_FLOWERS=1 make" not in output
+
+
+def test_prefetch_offline_counts_the_sources_it_was_asked_for(monkeypatch, capsys):
+    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setenv("COURSE_PREFETCH_FLOWERS", "1")
+    assert prefetch.main() == 1
+    output = capsys.readouterr().out.strip()
+    assert "about 385 MB" in output and "download.tensorflow.org" in output and "\n" not in output
 
 
 # ---------------------------------------------------------------- Makefile

@@ -10,26 +10,35 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("helpers", "commands")
 
 
+def module_files():
+    """{module: path} of every module of the course's packages, subpackages (helpers.sources) included."""
+    files = {}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return files
+
+
 def imports():
     """{module: {(imported module, name or None)}} for every module of the course's packages."""
     graph = {}
-    for package in PACKAGES:
-        for path in sorted((REPO / package).glob("*.py")):
-            module = f"{package}.{path.stem}" if path.stem != "__init__" else package
-            found = graph.setdefault(module, set())
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Import):
-                    found |= {(alias.name, None) for alias in node.names}
-                elif isinstance(node, ast.ImportFrom) and node.module:
-                    for alias in node.names:
-                        submodule = f"{node.module}.{alias.name}"
-                        # `from helpers import data` imports the module helpers.data
-                        found.add((submodule, None) if submodule in _modules() else (node.module, alias.name))
+    modules = _modules()
+    for module, path in module_files().items():
+        found = graph.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {(alias.name, None) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    submodule = f"{node.module}.{alias.name}"
+                    # `from helpers import data` imports the module helpers.data
+                    found.add((submodule, None) if submodule in modules else (node.module, alias.name))
     return graph
 
 
 def _modules():
-    return {f"{p}.{path.stem}" for p in PACKAGES for path in (REPO / p).glob("*.py")}
+    return set(module_files())
 
 
 def course_edges():
@@ -88,7 +97,9 @@ def test_the_library_does_not_import_the_commands():
 
 def test_tables_settings_and_the_bases_and_sources_tables_import_no_keras():
     found = imports()
-    for module in ("helpers.tables", "helpers.config", "helpers.sources"):
+    source_modules = [module for module in found if module.startswith("helpers.sources.")]
+    assert "helpers.sources.flowers" in source_modules, "the sources' modules were read"
+    for module in ("helpers.tables", "helpers.config", "helpers.sources", *source_modules):
         assert not {target.split(".")[0] for target, _ in found[module]} & {"keras", "tensorflow", "jax"}, module
     module_level = ast.parse((REPO / "helpers" / "bases.py").read_text()).body  # bases.build imports Keras when called
     assert not [
