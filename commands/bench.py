@@ -9,7 +9,9 @@ Five parts, printed as tables and written to build/bench.json (`python -m comman
   on the same test images;
 - backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
   convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here);
-- notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file.
+- notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file;
+- flowers: notebook 05 in the quick profile on ../shared's five classes of flowers: test accuracy with its
+  Wilson interval, recall per class, and the time it took.
 The parts on ../shared need its photos and weights; without them they are skipped with a sentence.
 Nothing here changes this process's environment: a notebook gets its settings in its own process's.
 TensorFlow, Keras and JAX are imported by the parts that need them, when they run. Run it on an otherwise
@@ -24,10 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.config import REPO_ROOT, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
+from helpers.config import REPO_ROOT, SHARED_FLOWERS, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
 
-PARTS = ("pipelines", "models", "recipes", "backends", "notebook08")
+PARTS = ("pipelines", "models", "recipes", "backends", "notebook08", "flowers")
 
 # The recipe comparison's size: three seeds of both recipes fit in about 15-20 minutes on a loaded 2-core CPU.
 RECIPE_SEEDS = (1337, 1338, 1339)
@@ -51,6 +53,8 @@ NOTEBOOK_FIGURES = {
         "test_before_finetune",
         "test_accuracy",
         "finetune_rolled_back",
+        "class_names",
+        "confusion",
     ),
     "08_finetuning_choices": (
         "seeds",
@@ -224,6 +228,46 @@ def model_figures(extraction, finetune):
     )
 
 
+def bench_flowers(build_dir):
+    """Notebook 05 in the quick profile on ../shared's five flower classes: test accuracy with its Wilson
+    interval, recall per class with theirs, and the seconds it took."""
+    from helpers.stats import wilson_interval
+
+    env = dict(quick_real_photo_env(build_dir), COURSE_DATA_DIR=str(SHARED_FLOWERS))
+    figures = run_notebook("05_transfer_and_finetune", env, build_dir)
+    confusion = figures["confusion"]
+    right, total = sum(confusion[k][k] for k in range(len(confusion))), sum(map(sum, confusion))
+    recall = {
+        name: [row[k], sum(row), *wilson_interval(row[k], sum(row))]
+        for k, (name, row) in enumerate(zip(figures["class_names"], confusion))
+    }
+    return dict(
+        config="quick profile, folder ../shared/data/flowers_sample, mobilenet_v2_0.35, ImageNet weights file",
+        sizes=figures["sizes"],
+        test_accuracy=round(right / total, 4),
+        test_interval=[round(bound, 4) for bound in wilson_interval(right, total)],
+        chance=round(1 / len(confusion), 4),
+        recall={name: [right_k, n, round(low, 4), round(high, 4)] for name, (right_k, n, low, high) in recall.items()},
+        finetune_rolled_back=figures["finetune_rolled_back"],
+        training_seconds=round(figures["training_seconds"], 1),
+        notebook_seconds=figures["notebook_seconds"],
+    )
+
+
+def print_flowers(figures):
+    """The flowers part: accuracy with its interval, then recall per class."""
+    low, high = figures["test_interval"]
+    print(
+        f"\nFlowers ({figures['config']}): test accuracy {figures['test_accuracy']:.4f} (95% {low:.4f}-{high:.4f}; "
+        f"chance {figures['chance']:.2f}) on {figures['sizes']['test']} photos; training {figures['training_seconds']} s, "
+        f"notebook {figures['notebook_seconds']} s; fine-tuning {'rolled back' if figures['finetune_rolled_back'] else 'kept'}"
+    )
+    rows = [
+        [name, n, f"{right / n:.3f}", f"{lo:.3f}-{hi:.3f}"] for name, (right, n, lo, hi) in figures["recall"].items()
+    ]
+    print(Table(["class", "test photos", "recall", "95% interval"], rows), flush=True)
+
+
 def bench_notebook_08(build_dir):
     """Notebook 08 in the quick profile on the real photos; the figures it saved."""
     return run_notebook("08_finetuning_choices", quick_real_photo_env(build_dir), build_dir)
@@ -394,7 +438,7 @@ def main(argv=None):
         folder = bench_folder(build_dir)
         report["pipelines"] = dict(folder=str(folder), **bench_pipelines(folder))
         print_pipelines(report["pipelines"], folder)
-    shared_parts = [part for part in parts if part in ("models", "recipes", "notebook08")]
+    shared_parts = [part for part in parts if part in ("models", "recipes", "notebook08", "flowers")]
     if shared_parts and not shared_material():
         print(f"Skipped ({', '.join(shared_parts)}): they need ../shared's photos and MobileNetV2 file.")
         shared_parts = []
@@ -411,6 +455,9 @@ def main(argv=None):
     if "notebook08" in shared_parts:
         report["notebook08"] = bench_notebook_08(build_dir / "bench")
         print_notebook_08(report["notebook08"])
+    if "flowers" in shared_parts and SHARED_FLOWERS.is_dir():
+        report["flowers"] = bench_flowers(build_dir / "bench-flowers")
+        print_flowers(report["flowers"])
     report["seconds"] = round(time.perf_counter() - started)
     path = build_dir / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)

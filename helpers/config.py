@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Tests and `make bench` use it when present; no notebook needs it.
 SHARED_DIR = REPO_ROOT.parent / "shared"
 SHARED_PHOTOS = SHARED_DIR / "data" / "cats_vs_dogs_sample"
+SHARED_FLOWERS = SHARED_DIR / "data" / "flowers_sample"  # five classes, 400 photos each, 128 px
 SHARED_WEIGHTS = SHARED_DIR / "weights" / BASES["mobilenet_v2_0.35"].weights_file
 
 PROFILES = {

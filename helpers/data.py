@@ -161,9 +161,39 @@ def _without_path(message, path, limit=80):
 
 
 def _jpeg_has_end_marker(path):
+    """True when the JPEG's own data reaches its end marker (EOI), wherever the file ends.
+
+    Most files end with it, so their last bytes are checked first. A phone's "motion photo" appends a video
+    after it: then the JPEG's segments are walked from the start to their end marker.
+    """
     with open(path, "rb") as file:
         file.seek(max(0, path.stat().st_size - 1024))
-        return b"\xff\xd9" in file.read()
+        if b"\xff\xd9" in file.read():
+            return True
+    return _jpeg_segments_end(path.read_bytes())
+
+
+def _jpeg_segments_end(data):
+    """Walk a JPEG's marker segments and entropy-coded scans; True on reaching its end marker (EOI)."""
+    position = 2  # after the start marker (SOI)
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xD9:
+            return True
+        if marker == 0xFF:  # a fill byte before the marker
+            position += 1
+            continue
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # a scan: its data runs to the next marker (0xFF followed by neither 0 nor a restart)
+            while True:
+                position = data.find(b"\xff", position)
+                if position < 0 or position + 1 >= len(data):
+                    return False
+                following = data[position + 1]
+                if following != 0 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
+                    break
+                position += 1
+    return False
 
 
 def list_labelled_files(folder):

@@ -495,7 +495,7 @@ notebook.save_results(
     head_seconds_per_epoch=head_seconds / settings.epochs_head,
     finetune_seconds_per_step=finetune_seconds / (len(finetune_history.epoch) * steps_per_epoch),
     training_seconds=head_seconds + finetune_seconds, finetune_validation_curve=finetune_history.history[
-        "val_accuracy"],
+        "val_accuracy"], class_names=class_names, confusion=confusion.tolist(),
 )
 
 # %% [markdown]

@@ -83,7 +83,8 @@ else:
     model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
     model.fit(pipeline(course_data.train, size, settings.batch_size, training=True, seed=settings.seed), verbose=0)
 base_layer = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-print(f"input {model.input_shape}, output {model.output_shape}, base {base_layer.name} -> {base_layer.output.shape}")
+print(f"input {model.input_shape}, output {model.output_shape}, base {base_layer.name} -> {base_layer.output.shape}; "
+      f"{len(class_names)} classes ({', '.join(class_names)})")
 
 # %% [markdown]
 # ## What the model looks at: Grad-CAM

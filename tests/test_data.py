@@ -410,3 +410,25 @@ def test_a_decompression_bomb_is_reported_and_skipped(tmp_path, monkeypatch, cap
 
 
 real_check = data.check_image_file
+
+
+def test_a_motion_photo_is_a_valid_jpeg(tmp_path):
+    # Phones append a video after the JPEG's end marker: before, the end-marker check, which looked only at the
+    # file's last 1,024 bytes, called it a truncated JPEG.
+    photo = tmp_path / "PXL_motion.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(photo, quality=90)
+    video = b"\0\0\0\x18ftypmp42" + bytes(np.random.default_rng(1).integers(0, 255, 5000, dtype=np.uint8))
+    photo.write_bytes(photo.read_bytes() + video.replace(b"\xff", b"\xfe"))
+    assert data.check_image_file(photo) is None and data.undecodable([photo]) == []
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(photo.read_bytes()[:2000])
+    assert data.check_image_file(cut) == "truncated JPEG", "a JPEG cut short is still refused"
+
+
+def test_a_progressive_jpeg_with_trailing_data_is_read(tmp_path):
+    photo = tmp_path / "progressive.jpg"
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
+        photo, quality=85, progressive=True
+    )
+    photo.write_bytes(photo.read_bytes() + b"trailing data " * 100)
+    assert data.check_image_file(photo) is None

@@ -14,10 +14,14 @@ The bar of 0.88 leaves 11 photos of margin below 0.9111, for TensorFlow's multi-
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from commands.run_course import execute_notebook
 from conftest import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
+from helpers.config import SHARED_FLOWERS
+from helpers.models import saved_class_names
+from helpers.stats import wilson_interval
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_transfer_and_finetune.ipynb"
 CI_BUDGET = {
@@ -28,10 +32,10 @@ CI_BUDGET = {
 }
 
 
-def run_notebook_05(monkeypatch, build_dir, weights, **overrides):
-    """Execute notebook 05 in the quick profile on the real photos; return the results it wrote."""
+def run_notebook_05(monkeypatch, build_dir, weights, photos=REAL_PHOTOS, **overrides):
+    """Execute notebook 05 in the quick profile on real photos; return the results it wrote."""
     monkeypatch.setenv("COURSE_PROFILE", "quick")
-    monkeypatch.setenv("COURSE_DATA_DIR", str(REAL_PHOTOS))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(photos))
     monkeypatch.setenv("COURSE_BASE_MODEL", "mobilenet_v2_0.35")
     monkeypatch.setenv("COURSE_WEIGHTS", weights)
     monkeypatch.setenv("COURSE_BUILD_DIR", str(build_dir))
@@ -56,3 +60,33 @@ def test_pretrained_mobilenet_beats_random_weights_on_real_photos(shared_materia
     assert pretrained["test_accuracy"] >= 0.88
     assert pretrained["test_accuracy"] - random["test_accuracy"] >= 0.30
     assert (tmp_path / "pretrained" / "models" / "cats_vs_dogs.keras").is_file()
+
+
+# Five classes: ../shared's flowers (128 px photos), with a budget like the cats' (measured below).
+FLOWERS_BUDGET = {
+    "COURSE_IMAGE_SIZE": "128",
+    "COURSE_TRAIN_IMAGES": "700",
+    "COURSE_EVAL_IMAGES": "200",
+    "COURSE_EPOCHS_HEAD": "3",
+    "COURSE_EPOCHS_FINETUNE": "1",
+}
+FLOWERS = ["daisy", "dandelion", "rose", "sunflower", "tulip"]
+
+
+def test_notebook_05_learns_five_flower_classes_well_above_chance(shared_material, monkeypatch, tmp_path):
+    if not SHARED_FLOWERS.is_dir():
+        require_shared_material()  # fails in CI (COURSE_REQUIRE_REAL=1) when ../shared is incomplete
+        pytest.skip(f"{SHARED_FLOWERS} is missing")
+    build = tmp_path / "flowers"
+    results = run_notebook_05(monkeypatch, build, str(MOBILENET_WEIGHTS), photos=SHARED_FLOWERS, **FLOWERS_BUDGET)
+    confusion = np.array(results["confusion"])
+    right, total = int(np.trace(confusion)), int(confusion.sum())
+    low, high = wilson_interval(right, total)
+    recall = confusion.diagonal() / confusion.sum(axis=1)
+    print(
+        f"five flower classes: test accuracy {right / total:.4f} (95% {low:.3f}-{high:.3f}) on {total} photos; "
+        f"recall {dict(zip(FLOWERS, recall.round(2)))}"
+    )
+    assert results["class_names"] == FLOWERS and total == results["sizes"]["test"] >= 200
+    assert low > 0.4, "well above chance (0.2): the lower end of the 95% interval above twice chance"
+    assert saved_class_names(build / "models" / "cats_vs_dogs.keras") == FLOWERS, "the model carries its classes"

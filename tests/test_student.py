@@ -2,7 +2,9 @@
 
 The edition's notebooks run on Keras's JAX backend (smoke profile), while nbmake runs the course's own
 notebooks, reference solutions included, on TensorFlow: one execution each proves both the edition and
-the second backend (one model code, two backends), instead of a third run of every notebook. tf.data stays
+the second backend (one model code, two backends), instead of a third run of every notebook. Notebooks
+04 to 09 run here on three classes of synthetic stripes (COURSE_SYNTHETIC_CLASSES=3), where the TensorFlow
+run has two: so both class counts run in CI, and the many-class path on the second backend. tf.data stays
 the input pipeline: it feeds every Keras backend. Where the backends behave differently (notebook 02's
 `trainable` trap, notebook 03's stale training step), the notebook measures and asserts the behaviour of
 the backend in force.
@@ -19,6 +21,8 @@ from commands.run_course import execute_notebook
 from helpers.config import REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
+MANY_CLASSES_FROM = "04"  # the notebooks that load the course's data
+SAY_THEIR_CLASSES = {"04", "05", "06", "08", "09"}  # print the data's description or classes (07 trains on its own stripes)
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +86,16 @@ def test_each_student_notebook_runs_on_jax_with_every_exercise_unanswered(editio
     target, _ = edition
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))  # apart from the TensorFlow runs
+    if name[:2] >= MANY_CLASSES_FROM:
+        monkeypatch.setenv("COURSE_SYNTHETIC_CLASSES", "3")
     ok, _, error = execute_notebook(target / "notebooks" / name, tmp_path / name)
     assert ok, error
     executed = nbformat.read(tmp_path / name, as_version=4)
     start = next(cell for cell in executed.cells if "notebook.start()" in cell.source)
     assert "backend jax" in "".join(output.get("text", "") for output in start.outputs), "the kernel ran on JAX"
+    if name[:2] in SAY_THEIR_CLASSES:
+        printed = "".join(output.get("text", "") for cell in executed.cells for output in cell.get("outputs", []))
+        assert "3 classes" in printed, "the notebook ran on three classes"
     checks = [cell for cell in executed.cells if cell.cell_type == "code" and "exercises.check_" in cell.source]
     if not name.startswith("00_"):  # notebook 00 checks the set-up and has no exercises
         assert checks, "every lesson ends with self-checking exercises"
