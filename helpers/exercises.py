@@ -504,3 +504,31 @@ def check_savable_wrapper(wrapper_class):
         "the model saves, loads, and computes the same outputs.",
         "the reloaded model differs from the saved one: does from_config rebuild the same base?",
     )
+
+
+# ---------------------------------------------------------------- notebook 10
+
+
+def check_top_k_accuracy(top_k_accuracy):
+    """Exercise: top-k accuracy from logits and class labels, compared with Keras's metric."""
+    if _unanswered(top_k_accuracy):
+        return False
+    import keras
+
+    rng = np.random.default_rng(10)
+    logits, labels = rng.normal(size=(200, 5)).astype("float32"), rng.integers(0, 5, 200)
+    for k in (1, 2, 5):
+        metric = keras.metrics.SparseTopKCategoricalAccuracy(k=k)
+        metric.update_state(labels, logits)
+        try:
+            answer = float(top_k_accuracy(logits, labels, k))
+        except Exception as error:  # a learner's function can fail in any way; the hint names it
+            return _verdict(False, "", f"your function raised {type(error).__name__}: {error}")
+        if abs(answer - float(metric.result())) > 1e-6:
+            return _verdict(
+                False,
+                "",
+                f"for k={k} Keras gives {float(metric.result()):.3f}, yours {answer:.3f}: count the rows whose true "
+                "class's logit has fewer than k logits above it.",
+            )
+    return _verdict(True, "at k equal to the number of classes every row counts: top-k accuracy is 1.", "")

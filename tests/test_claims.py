@@ -274,6 +274,30 @@ MUTATIONS = [
         "xception.trainable = True",
         "leaves every BatchNormalization layer frozen",
     ),
+    (  # one logit per class even for two classes: the guide's one-logit head is gone
+        "05_transfer_and_finetune",
+        "outputs = keras.layers.Dense(1 if class_count == 2 else class_count)(x)",
+        "outputs = keras.layers.Dense(class_count)(x)",
+        "one logit for two classes, one per class for more",
+    ),
+    (  # the sigmoid's twin built wrongly: softmax of [z, 0] is the probability of class 0
+        "05_transfer_and_finetune",
+        "two_logit_softmax = keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate([0 * some_logits, some_logits], 1)))",
+        "two_logit_softmax = keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate([some_logits, 0 * some_logits], 1)))",
+        "one logit z is the softmax of [0, z]",
+    ),
+    (  # each image counted twice
+        "05_transfer_and_finetune",
+        "np.add.at(confusion, (test_labels, predicted), 1)  # one count per image: row its true class, column the predicted",
+        "np.add.at(confusion, (test_labels, predicted), 2)",
+        "the diagonal holds the right answers",
+    ),
+    (  # the class names left out of the saved file
+        "05_transfer_and_finetune",
+        "save_class_names(model_path, class_names)",
+        "pass",
+        "the saved model carries its class names",
+    ),
     # ---------------------------------------------------------------- 06
     (
         "06_feature_extraction",
@@ -396,8 +420,8 @@ MUTATIONS = [
     # ---------------------------------------------------------------- 09
     (  # the dog logit as every image's score: for cats the map shows what argues for dog
         "09_use_the_model",
-        "return keras.ops.abs(logits[:, 0])",
-        "return logits[:, 0]",
+        "return keras.ops.abs(logits[:, 0]) if logits.shape[-1] == 1 else keras.ops.max(logits, axis=-1)",
+        "return logits[:, 0] if logits.shape[-1] == 1 else keras.ops.max(logits, axis=-1)",
         "Grad-CAM puts most of the map's mass in the square that decides the class",
     ),
     (  # the feature maps without the gradient weighting: an activation map, not Grad-CAM
@@ -417,6 +441,26 @@ MUTATIONS = [
         "return tf.cast(tf.round(image), tf.uint8).numpy()",
         "return image.numpy()",
         "run in a fresh process, gives Keras's logits",
+    ),
+    # ---------------------------------------------------------------- 10
+    (  # the copy left balanced: every training image kept
+        "10_many_classes",
+        "imbalanced_x, imbalanced_y = train_x[keep], train_y[keep]",
+        "imbalanced_x, imbalanced_y = train_x, train_y",
+        "the copy keeps a fifth of the rare class",
+    ),
+    (  # weights proportional to the class sizes instead of inversely
+        "10_many_classes",
+        "return {k: len(labels) / (class_count * counts[k]) for k in range(class_count) if counts[k]}",
+        "return {k: counts[k] * class_count / len(labels) for k in range(class_count) if counts[k]}",
+        "with the weights, every class weighs the same in total",
+    ),
+    (  # top-2 counted as "at most two classes above the true one": top-3
+        "10_many_classes",
+        "top_2_metric = keras.metrics.SparseTopKCategoricalAccuracy(k=2)",
+        "top_2_metric = keras.metrics.SparseTopKCategoricalAccuracy(k=3)",
+        "top-2: the true class is among the two largest logits",
+        {"COURSE_SYNTHETIC_CLASSES": "4"},
     ),
 ]
 
@@ -463,7 +507,7 @@ def row_groups():
         groups.setdefault((row[0], tuple(sorted(row_settings(row).items()))), []).append(row)
     params, seen = [], {}
     for (name, settings), rows in groups.items():
-        base = name[:2] + (" real" if settings else "")
+        base = name[:2] + (" real" if "COURSE_DATA_DIR" in dict(settings) else " settings" if settings else "")
         seen[base] = seen.get(base, 0) + 1
         params.append(pytest.param(rows, id=base if seen[base] == 1 else f"{base} {seen[base]}"))
     return params

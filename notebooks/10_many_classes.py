@@ -1,0 +1,212 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10 · Many classes: top-k accuracy and class imbalance
+#
+# **What you will learn**
+# - what changes in the model with more than two classes (a short recap of notebook 05);
+# - top-k accuracy: whether the true class is among the model's k best guesses;
+# - what an imbalanced training set does to the rare class, and whether class weights help, measured on
+#   the same test images with notebook 08's paired test.
+#
+# Run it on a folder of your own with three or more classes (`COURSE_DATA_DIR`), or on the flowers
+# (`COURSE_DATA_SOURCE=flowers`). It also runs on two classes; then top-k has nothing to show.
+
+# %%
+from helpers import notebook
+
+settings = notebook.start()
+
+# %%
+import keras
+import numpy as np
+
+from helpers import bases, data, models, pretrained
+from helpers.pipelines import pipeline
+from helpers.stats import mcnemar_exact, wilson_interval
+from helpers.tables import Table
+
+with notebook.friendly_errors():
+    course_data = data.load_data(settings)
+    weights = pretrained.resolve_weights(settings)
+class_names = course_data.class_names
+class_count = len(class_names)
+print(course_data.description)
+
+# %% [markdown]
+# ## The model, and features computed once
+# Notebook 05's model: one logit for two classes, one logit per class for more. A softmax over the
+# logits gives probabilities that add up to 1, because the classes exclude each other. The base is
+# frozen and runs in inference mode, so its pooled output for an image never changes: we compute it
+# once and train heads on it, as notebook 06 does. Training images are not augmented here.
+
+# %%
+size, batch_size = settings.image_size, settings.batch_size
+base = models.build_base(settings.base_model, size, weights)
+base.trainable = False
+model = models.build_model(base, size, class_count, bases.BASES[settings.base_model].scales_inputs)
+pooling = next(layer for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+feature_model = keras.Model(model.inputs, pooling.output)
+
+
+def features_of(split):
+    """The pooled features and the labels of every image of a split, in order."""
+    batches = pipeline(split, size, batch_size, training=False)
+    return feature_model.predict(batches, verbose=0), np.concatenate([labels.numpy() for _, labels in batches])
+
+
+train_x, train_y = features_of(course_data.train)
+test_x, test_y = features_of(course_data.test)
+print(f"{len(train_x)} training and {len(test_x)} test images, {train_x.shape[1]} features each; "
+      f"{class_count} classes, model output {model.output.shape[1:]}")
+HEAD_EPOCHS = max(settings.epochs_head, 20)  # a head on stored features: each epoch takes a moment
+
+
+def train_head(features, labels, class_weight=None):
+    """Notebook 05's head (dropout, Dense) trained on stored features, with the settings' seed."""
+    keras.utils.set_random_seed(settings.seed)
+    head = keras.Sequential([keras.Input(features.shape[1:]), keras.layers.Dropout(0.2),
+                             keras.layers.Dense(model.output.shape[-1])])
+    loss, accuracy = models.loss_and_metric(class_count)
+    head.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=[accuracy])
+    head.fit(features, labels, batch_size=batch_size, epochs=HEAD_EPOCHS, class_weight=class_weight, verbose=0)
+    return head
+
+
+# %% [markdown]
+# ## Top-k accuracy
+# With many classes, a wrong answer can still be a near miss. Top-k accuracy counts an image as right
+# when its true class is among the k largest logits. Keras computes it with
+# `SparseTopKCategoricalAccuracy(k=...)`; we count it ourselves too, to see what it means.
+
+# %%
+head = train_head(train_x, train_y)
+test_logits = head.predict(test_x, verbose=0)
+top_1 = float((models.predicted_classes(test_logits) == test_y).mean())
+if class_count == 2:
+    print(f"top-1 accuracy {top_1:.4f}. Two classes: the true class is always among the top two, "
+          "so top-k needs three classes or more.")
+else:
+    top_2_metric = keras.metrics.SparseTopKCategoricalAccuracy(k=2)
+    top_2_metric.update_state(test_y, test_logits)
+    top_2 = float(top_2_metric.result())
+    true_logits = test_logits[np.arange(len(test_y)), test_y]
+    beaten_by = (test_logits > true_logits[:, None]).sum(axis=1)  # how many classes score above the true one
+    assert abs(top_2 - float((beaten_by < 2).mean())) < 1e-6, "top-2: the true class is among the two largest logits"
+    assert top_2 >= top_1, "top-2 accuracy is never below top-1"
+    display(Table(["measure", "test accuracy"], [["top-1", top_1], ["top-2", top_2]],
+                  title=f"{len(test_y)} test images, {class_count} classes (chance: top-1 {1 / class_count:.2f})"))
+
+# %% [markdown]
+# ## An imbalanced training set
+# Real folders are rarely balanced. To see what that does, we make an imbalanced copy of the training
+# split: the last class keeps a fifth of its images, the others keep all of theirs. The test split stays
+# as it is, so every comparison below is on the same test images.
+
+# %%
+RARE_SHARE = 0.2
+rare = class_count - 1
+rng = np.random.default_rng(settings.seed)
+rare_positions = np.flatnonzero(train_y == rare)
+kept_rare = rng.choice(rare_positions, size=max(1, round(RARE_SHARE * len(rare_positions))), replace=False)
+keep = np.sort(np.concatenate([np.flatnonzero(train_y != rare), kept_rare]))
+imbalanced_x, imbalanced_y = train_x[keep], train_y[keep]
+before, after = np.bincount(train_y, minlength=class_count), np.bincount(imbalanced_y, minlength=class_count)
+display(Table(["class", "training images", "in the imbalanced copy"], zip(class_names, before, after)))
+others = np.arange(class_count) != rare
+assert after[rare] == len(kept_rare) < before[rare] and np.array_equal(after[others], before[others]), (
+    "the copy keeps a fifth of the rare class and every image of the others"
+)
+
+# %% [markdown]
+# ## Class weights
+# A head trained on this copy sees the rare class seldom, so it learns to name it seldom. `fit()` takes
+# `class_weight`, a weight per class that multiplies each image's loss. Weights inversely proportional to
+# the class sizes make every class weigh the same in the loss in total. This is one common choice (our
+# advice to try first), not the only one: resampling the rare class is another.
+
+
+# %%
+def balanced_class_weights(labels, class_count):
+    """{class: weight} with which every class weighs the same in the loss: images / (classes x class images)."""
+    counts = np.bincount(labels, minlength=class_count)
+    return {k: len(labels) / (class_count * counts[k]) for k in range(class_count) if counts[k]}
+
+
+class_weight = balanced_class_weights(imbalanced_y, class_count)
+weighed = [class_weight[k] * after[k] for k in range(class_count)]
+print("class weights:", ", ".join(f"{class_names[k]} {w:.2f}" for k, w in class_weight.items()))
+assert np.allclose(weighed, len(imbalanced_y) / class_count), "with the weights, every class weighs the same in total"
+
+# %% [markdown]
+# Two heads, trained alike from the same seed: one without weights, one with. We score both on the same
+# test images: accuracy, and the recall of the rare class with its Wilson interval (notebook 08). The
+# paired test asks whether they differ: once on all test images, once on the rare class's images. Two
+# tests, so each uses 0.05 / 2 (Bonferroni). One seed only: a second seed could move these figures.
+
+# %%
+ALPHA = 0.05 / 2
+heads = {"no class weights": train_head(imbalanced_x, imbalanced_y),
+         "class weights": train_head(imbalanced_x, imbalanced_y, class_weight=class_weight)}
+in_rare = test_y == rare
+right, rows = {}, []
+for name, trained in heads.items():
+    predicted = models.predicted_classes(trained.predict(test_x, verbose=0))
+    right[name] = predicted == test_y
+    rare_right = int(right[name][in_rare].sum())
+    low, high = wilson_interval(rare_right, int(in_rare.sum()))
+    rows.append([name, f"{right[name].mean():.4f}", f"{rare_right} of {int(in_rare.sum())}", f"{low:.2f} to {high:.2f}"])
+display(Table(["head", "test accuracy", f"{class_names[rare]} found", "95% interval"], rows))
+
+
+def detectable_split(disagreements, alpha):
+    """The most even split (more, fewer) of `disagreements` that McNemar's test calls measurable at `alpha`."""
+    for fewer in range(disagreements // 2, -1, -1):
+        more = disagreements - fewer
+        if mcnemar_exact([True] * more + [False] * fewer, [False] * more + [True] * fewer)[2] < alpha:
+            return more, fewer
+    return None
+
+
+for images, where in ((slice(None), "all test images"), (in_rare, f"the {class_names[rare]} test images")):
+    only_plain, only_weighted, p_value = mcnemar_exact(right["no class weights"][images], right["class weights"][images])
+    split = detectable_split(only_plain + only_weighted, ALPHA)
+    scale = (f"a split of {split[0]} to {split[1]} or more uneven would have been" if split
+             else "no split of so few could be")
+    finding = "a measurable difference" if p_value < ALPHA else "no measurable difference"
+    print(f"{where}: {only_weighted} right only with weights, {only_plain} only without; p = {p_value:.3f}: "
+          f"{finding} ({scale} measurable at {ALPHA})")
+
+# %% [markdown]
+# ## Exercises
+# **1.** Write `top_k_accuracy(logits, labels, k)`: the share of rows whose true class is among the `k`
+# largest logits. Predict first: what does it give for k equal to the number of classes? The check
+# compares it with Keras's `SparseTopKCategoricalAccuracy` on logits it makes.
+
+# %%
+from helpers import exercises
+
+
+def top_k_accuracy(logits, labels, k):
+    ...  # your code here
+
+
+exercises.check_top_k_accuracy(top_k_accuracy);
+
+# %% [markdown] tags=["solution"]
+# ### Reference solution
+
+# %% tags=["solution"]
+def reference_top_k_accuracy(logits, labels, k):
+    logits, labels = np.asarray(logits), np.asarray(labels)
+    true_logits = logits[np.arange(len(labels)), labels]
+    return float(((logits > true_logits[:, None]).sum(axis=1) < k).mean())
+
+
+assert exercises.check_top_k_accuracy(reference_top_k_accuracy), "the reference answer to exercise 1 is accepted"
