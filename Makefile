@@ -17,7 +17,7 @@ LINT_PATHS := helpers commands tests notebooks/*.py conftest.py
 # ruff format would drop the `;` that hides a cell's value and fold exercise stubs, so notebooks are only checked.
 FORMAT_PATHS := helpers commands tests conftest.py
 
-.PHONY: setup lint test run lab sync bench prefetch predict student wheelhouse clean
+.PHONY: setup lint test run site lab sync bench prefetch predict student wheelhouse clean
 
 setup: $(ENV_STAMP)
 
@@ -64,6 +64,10 @@ test: lint
 # anyway). NOTEBOOKS: another folder of notebooks to run (the tests use one).
 run: setup
 	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) exec $(PY) -m commands.run_course $(NOTEBOOKS)
+
+# The course as a website in build/site/, from the notebooks the last `make run` executed (it runs none).
+site: setup
+	$(PY) -m commands.site
 
 bench: setup
 	$(PY) -m commands.bench
