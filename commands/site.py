@@ -11,6 +11,7 @@ nothing from another host, searches its own index, and works from a local web se
 import argparse
 import html.parser
 import json
+import os
 import shutil
 import sys
 import time
@@ -40,6 +41,8 @@ html_theme_options = {
     "use_download_button": False,
     "use_fullscreen_button": False,
 }
+# An empty mode makes the theme's script log a console error on every page.
+html_context = {"default_mode": "auto"}
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None
@@ -64,7 +67,8 @@ def banner(record):
     made = ", ".join(f"{name} **{record.get(name, '?')}**" for name in RECORD_FIELDS)
     text = f"```{{admonition}} How this page was made\n:class: note course-run\nExecuted by `make run`: {made}.\n```\n"
     if record.get("warning"):
-        text += f"\n```{{warning}}\n{record['warning']}\n```\n"
+        warning = record["warning"].removeprefix("Warning: ")  # the admonition's title says it
+        text += f"\n```{{warning}}\n{warning[:1].upper()}{warning[1:]}\n```\n"
     return text
 
 
@@ -79,14 +83,15 @@ def site_notebook(notebook):
                 "code_prompt_show": "Show the reference solution",
                 "code_prompt_hide": "Hide the reference solution",
             }
-    banner_cell = {"cell_type": "markdown", "metadata": {}, "source": banner(notebook["metadata"].get(RECORD_KEY))}
+    record = notebook["metadata"].get(RECORD_KEY)
+    banner_cell = {"cell_type": "markdown", "id": "course-run", "metadata": {}, "source": banner(record)}
     # Right under the title: split the first cell after its "# " line when it has one.
     first = cells[0] if cells else None
     source = "".join(first["source"]) if first and first["cell_type"] == "markdown" else ""
     if source.startswith("# "):
         title, _, rest = source.partition("\n")
         first["source"] = title + "\n"
-        cells[1:1] = [banner_cell, {"cell_type": "markdown", "metadata": {}, "source": rest}]
+        cells[1:1] = [banner_cell, {"cell_type": "markdown", "id": "course-intro", "metadata": {}, "source": rest}]
     else:
         cells.insert(0, banner_cell)
     return notebook
@@ -158,7 +163,7 @@ def _parse(page):
 def external_fetches(site):
     """Every URL of another host that a page of `site` would load by itself (scripts, styles, images, fonts)."""
     found = []
-    for page in sorted(Path(site).rglob("*.html")):
+    for page in site_pages(site):
         for tag, attribute, url in _parse(page).urls:
             loads = attribute == "src" or tag == "link"  # <a href> is followed only when clicked
             if loads and urlsplit(url).scheme in ("http", "https") or url.startswith("//"):
@@ -169,10 +174,15 @@ def external_fetches(site):
     return found
 
 
+def site_pages(site):
+    """The HTML pages of `site` (not the theme's templates under _static/)."""
+    return sorted(page for page in Path(site).rglob("*.html") if "_static" not in page.relative_to(site).parts)
+
+
 def broken_links(site):
     """Every link or load inside `site` whose file, or whose #anchor in that file, does not exist."""
     site = Path(site)
-    pages = {page: _parse(page) for page in sorted(site.rglob("*.html"))}
+    pages = {page: _parse(page) for page in site_pages(site)}
     broken = []
     for page, parsed in pages.items():
         for tag, attribute, url in parsed.urls:
@@ -214,6 +224,7 @@ def main(argv=None):
     if problems:
         print("\n".join(problems))
         return 1
+    site = Path(os.path.relpath(site)) if site.is_relative_to(Path.cwd()) else site
     print(
         f"The site: {site / 'index.html'} ({len(notebooks)} notebook pages, built in "
         f"{time.perf_counter() - started:.0f} s). Open that file, copy the folder anywhere, or serve it:\n"
