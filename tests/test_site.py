@@ -25,12 +25,12 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 from commands import site
 from commands.run_course import notebook_paths
 from helpers.config import REPO_ROOT
 from helpers.provenance import RECORD_KEY
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 SCREENS = REPO_ROOT / "build" / "site-screens"
 SITE_BUILD_BUDGET = 60  # seconds for `make site` after `make run`, on 2 cores
@@ -105,7 +105,9 @@ def test_the_notebooks_run_and_the_site_shows_them(tmp_path):
     if not CHROMIUM:
         if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
             pytest.fail("COURSE_REQUIRE_BROWSER=1 but no chromium executable is on the PATH")
-        pytest.skip("the notebooks ran and the site built; Chromium is not installed (Debian: apt-get install chromium)")
+        pytest.skip(
+            "the notebooks ran and the site built; Chromium is not installed (Debian: apt-get install chromium)"
+        )
     copied = tmp_path / "copied-site"
     shutil.copytree(html, copied)
     server, url = serve(html)
