@@ -82,6 +82,7 @@ class PageWatch:
             route.abort()
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # Sphinx 11's deprecations, in MyST's code
 def test_the_notebooks_run_and_the_site_shows_them(tmp_path):
     build = tmp_path / "build"
     env = {**os.environ, "COURSE_BUILD_DIR": str(build)}
