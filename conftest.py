@@ -1,7 +1,7 @@
 """Every test, and every notebook the tests run, uses the smoke profile with throw-away folders.
 
 COURSE_* variables from the shell (but the tests' own switches, TEST_SWITCHES) are cleared so that a
-learner's own settings cannot change the tests; nbmake's kernels inherit this environment.
+learner's own settings cannot change the tests; the notebooks' kernels inherit this environment.
 """
 
 import os
@@ -29,7 +29,7 @@ os.environ.update(
 
 
 # The code that makes a notebook kernel run TensorFlow's steps eagerly, for tests whose few steps cost less
-# than tracing a train step (notebook 05's mutation rows, test_new_base); nbmake runs the notebooks compiled.
+# than tracing a train step (notebook 05's mutation rows, test_new_base); test_site.py runs the notebooks compiled.
 EAGER_STEPS = "import tensorflow as tf\ntf.config.run_functions_eagerly(True)\n"
 
 

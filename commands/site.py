@@ -40,6 +40,7 @@ html_theme_options = {
     "show_navbar_depth": 1,
     "use_download_button": False,
     "use_fullscreen_button": False,
+    "footer_content_items": [],  # its default says "By Author name not set"
 }
 # An empty mode makes the theme's script log a console error on every page.
 html_context = {"default_mode": "auto"}
