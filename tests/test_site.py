@@ -87,9 +87,11 @@ def test_the_notebooks_run_and_the_site_shows_them(tmp_path):
     build = tmp_path / "build"
     env = {**os.environ, "COURSE_BUILD_DIR": str(build)}
     env.setdefault("COURSE_NOTEBOOK_TIMEOUT", "600")
+    started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "commands.run_course"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
     )
+    print(f"{run.stdout}\nthe notebooks: {time.perf_counter() - started:.0f} s")  # shown by pytest -s or on failure
     executed = sorted((build / "executed").glob("*.ipynb"))
     assert run.returncode == 0, notebook_failures(build / "executed", run.stdout + run.stderr)
     assert [path.name for path in executed] == [path.name for path in notebook_paths()]
@@ -99,6 +101,7 @@ def test_the_notebooks_run_and_the_site_shows_them(tmp_path):
     started = time.perf_counter()
     assert site.main(["--build-dir", str(build)]) == 0  # which also walks every internal link
     seconds = time.perf_counter() - started
+    print(f"make site: {seconds:.1f} s")
     assert seconds < SITE_BUILD_BUDGET, f"make site took {seconds:.0f} s"
     html = build / "site"
     assert site.broken_links(html) == [] and site.external_fetches(html) == []
@@ -112,10 +115,12 @@ def test_the_notebooks_run_and_the_site_shows_them(tmp_path):
     copied = tmp_path / "copied-site"
     shutil.copytree(html, copied)
     server, url = serve(html)
+    started = time.perf_counter()
     try:
         check_pages_in_chromium(url, [path.stem for path in executed], copied)
     finally:
         server.shutdown()
+    print(f"the pages in Chromium: {time.perf_counter() - started:.0f} s")
 
 
 def check_pages_in_chromium(url, names, copied):
