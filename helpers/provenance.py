@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from helpers.config import REPO_ROOT, load_settings
+from helpers.config import REPO_ROOT, SettingsError, load_settings
 
 RECORD_KEY = "course_run"
 # The first words of the line notebook.start() prints for synthetic images or random weights
@@ -53,13 +53,16 @@ def printed_warning(notebook):
 def run_record(notebook, env=None, commit=None):
     """The record of one notebook's run: profile, data, base, weights, backend, commit, date, warning."""
     env = os.environ if env is None else env
-    settings = load_settings(env)
-    weights = settings.weights if settings.weights in ("imagenet", "none") else Path(settings.weights).name
+    try:
+        settings = load_settings(env)
+    except SettingsError as error:  # the notebook stopped on it; the copy is still written, with the reason
+        made = dict.fromkeys(("profile", "data", "base", "weights"), f"unreadable settings ({error})")
+    else:
+        weights = settings.weights if settings.weights in ("imagenet", "none") else Path(settings.weights).name
+        made = {"profile": settings.profile, "data": settings.data_source, "base": settings.base_model}
+        made["weights"] = weights
     return {
-        "profile": settings.profile,
-        "data": settings.data_source,
-        "base": settings.base_model,
-        "weights": weights,
+        **made,
         "backend": env.get("KERAS_BACKEND", "").strip() or "tensorflow",
         "commit": commit or course_commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -105,3 +105,9 @@ def test_every_doc_page_and_the_readme_link_only_what_exists():
 
 def test_the_readme_stays_a_front_page():
     assert len((REPO_ROOT / "README.md").read_text().splitlines()) <= 150
+
+
+def test_a_bad_setting_still_gives_a_record(monkeypatch):
+    monkeypatch.setenv("COURSE_IMAGE_SIZE", "huge")
+    record = provenance.run_record({"cells": []})
+    assert record["profile"].startswith("unreadable settings (COURSE_IMAGE_SIZE='huge'") and record["commit"]
