@@ -23,6 +23,8 @@ from helpers.provenance import RECORD_KEY
 
 SOLUTION_TAG = "solution"  # the cell tag of reference solutions (commands/student.py leaves them out)
 RECORD_FIELDS = ("profile", "data", "base", "weights", "backend", "commit", "date")
+# The menu's order of docs/ pages, as the README lists them; a page not named here comes after, by name.
+DOC_ORDER = ("settings", "troubleshooting", "guide-fixes", "using-the-model", "checks", "backends", "benchmarks")
 
 CONF_PY = '''"""Sphinx settings of the course's site, written by commands/site.py (edit them there)."""
 
@@ -117,7 +119,8 @@ def assemble_source(source, notebooks, repo=REPO_ROOT):
     (source / "docs").mkdir()
     (source / "conf.py").write_text(CONF_PY)
     doc_names = []
-    for doc in sorted((repo / "docs").glob("*.md")):
+    docs = sorted((repo / "docs").glob("*.md"), key=lambda p: ((DOC_ORDER + (p.stem,)).index(p.stem), p.stem))
+    for doc in docs:
         # On GitHub a page links the README; in the site the README is the front page, index.
         (source / "docs" / doc.name).write_text(doc.read_text().replace("../README.md", "../index.md"))
         doc_names.append(f"docs/{doc.stem}")
