@@ -17,7 +17,7 @@ LINT_PATHS := helpers commands tests notebooks/*.py conftest.py
 # ruff format would drop the `;` that hides a cell's value and fold exercise stubs, so notebooks are only checked.
 FORMAT_PATHS := helpers commands tests conftest.py
 
-.PHONY: setup lint test run lab sync bench prefetch predict student wheelhouse clean
+.PHONY: setup lint test run site lab sync bench prefetch predict student wheelhouse clean
 
 setup: $(ENV_STAMP)
 
@@ -57,13 +57,20 @@ lint: setup
 
 # COURSE_TEST_FORK_KERNELS=1: the tests' notebook kernels are forked from a process that has imported
 # TensorFlow once, instead of importing it again each (tests/kernel_zygote.py; about 8 s per kernel).
+# tests/test_site.py executes every notebook as `make run` does (NOTEBOOK_TIMEOUT per cell), then builds
+# and checks the site from those copies: the notebooks run once (nbmake ran them before; `pytest --nbmake
+# notebooks` still works).
 test: lint
-	COURSE_TEST_FORK_KERNELS=1 $(PY) -m pytest -n 2 --dist worksteal --nbmake --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --durations=60 tests notebooks
+	COURSE_TEST_FORK_KERNELS=1 COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) $(PY) -m pytest -n 2 --dist worksteal --durations=60 tests
 
 # exec: the runner replaces the recipe's shell, so a SIGTERM that make passes on reaches it (Ctrl-C reaches it
 # anyway). NOTEBOOKS: another folder of notebooks to run (the tests use one).
 run: setup
 	COURSE_NOTEBOOK_TIMEOUT=$(NOTEBOOK_TIMEOUT) exec $(PY) -m commands.run_course $(NOTEBOOKS)
+
+# The course as a website in build/site/, from the notebooks the last `make run` executed (it runs none).
+site: setup
+	$(PY) -m commands.site
 
 bench: setup
 	$(PY) -m commands.bench

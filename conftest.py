@@ -1,7 +1,7 @@
-"""Every test, and every notebook nbmake runs, uses the smoke profile with throw-away folders.
+"""Every test, and every notebook the tests run, uses the smoke profile with throw-away folders.
 
 COURSE_* variables from the shell (but the tests' own switches, TEST_SWITCHES) are cleared so that a
-learner's own settings cannot change the tests; nbmake's kernels inherit this environment.
+learner's own settings cannot change the tests; the notebooks' kernels inherit this environment.
 """
 
 import os
@@ -14,7 +14,8 @@ from helpers.config import SHARED_WEIGHTS as MOBILENET_WEIGHTS
 
 # The tests' own switches, not course settings: kept, so that pytest-xdist's workers (started after this
 # file has run in the main process, with its environment) see them too.
-TEST_SWITCHES = ("COURSE_REQUIRE_REAL", "COURSE_REQUIRE_BROWSER", "COURSE_TEST_FORK_KERNELS")
+# COURSE_NOTEBOOK_TIMEOUT: the seconds per cell `make test` gives tests/test_site.py's run of the notebooks.
+TEST_SWITCHES = ("COURSE_REQUIRE_REAL", "COURSE_REQUIRE_BROWSER", "COURSE_TEST_FORK_KERNELS", "COURSE_NOTEBOOK_TIMEOUT")
 REQUIRE_REAL = os.environ.get("COURSE_REQUIRE_REAL") == "1"
 FORK_KERNELS = os.environ.get("COURSE_TEST_FORK_KERNELS") == "1"
 for name in [n for n in os.environ if n.startswith("COURSE_") and n not in TEST_SWITCHES]:
@@ -28,7 +29,7 @@ os.environ.update(
 
 
 # The code that makes a notebook kernel run TensorFlow's steps eagerly, for tests whose few steps cost less
-# than tracing a train step (notebook 05's mutation rows, test_new_base); nbmake runs the notebooks compiled.
+# than tracing a train step (notebook 05's mutation rows, test_new_base); test_site.py runs the notebooks compiled.
 EAGER_STEPS = "import tensorflow as tf\ntf.config.run_functions_eagerly(True)\n"
 
 
@@ -58,27 +59,22 @@ os.environ.setdefault(
 
 # The longest tests first, longest of all first, so that none of them starts last on one worker while the
 # other waits (make test also lets an idle worker take tests queued for the other: --dist worksteal). The
-# seconds are those of b65f80c's CI run (`make test` lists its 60 slowest tests); a test not listed here
-# ranks by its file, after the listed ones.
+# seconds are those of b65f80c's CI run (`make test` lists its 60 slowest tests), but test_site.py's (it runs
+# the notebooks nbmake ran then, measured alone); a test not listed here ranks by its file, after the listed ones.
 _MEASURED_SECONDS = {  # a part of the test's id: seconds
     "test_real_photos.py": 357,
+    "test_site.py": 170,  # notebooks 149 s, site 6 s, Chromium 14 s (measured alone, forked kernels, 2 cores)
     "claim_is_false[07]": 147,
     "unanswered[08_": 118,
     "claim_is_false[03]": 108,
     "claim_is_false[08]": 90,
     "claim_is_false[05]": 88,
-    "notebooks/07_": 87,
     "claim_is_false[09]": 75,
     "claim_is_false[06 real]": 73,
-    "notebooks/08_": 67,
     "unanswered[07_": 64,
     "unanswered[05_": 53,
-    "notebooks/05_": 49,
-    "notebooks/03_": 44,
     "unanswered[06_": 41,
-    "notebooks/06_": 40,
     "unanswered[09_": 39,
-    "notebooks/09_": 32,
     "test_the_terminal_shows_only_the_courses_lines": 31,
     "test_both_recipes_run_on_the_same_test_images": 29,
     "test_new_base.py": 27,
@@ -90,7 +86,6 @@ _MEASURED_SECONDS = {  # a part of the test's id: seconds
 _LONGEST_FIRST = (
     "test_student.py::test_each_student_notebook_runs_on_jax",
     "test_claims.py::test_each_claims_assert_fires",
-    "notebooks/",
     "test_student.py",
 )
 

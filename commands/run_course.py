@@ -30,6 +30,7 @@ from helpers.config import (
 )
 from helpers.folders import FolderProblem, lock_folder
 from helpers.missing import DataUnavailable, WeightsUnavailable
+from helpers.provenance import RECORD_KEY, run_record
 from helpers.tables import Table
 
 TIMEOUT_VARIABLE = "COURSE_NOTEBOOK_TIMEOUT"  # set from the Makefile's NOTEBOOK_TIMEOUT, as nbmake's is
@@ -78,6 +79,7 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     except Exception as failure:  # a kernel that cannot start, a broken notebook file: still summarise
         error = f"{type(failure).__name__}: {_last_line(str(failure))}"
     finally:
+        notebook.metadata[RECORD_KEY] = run_record(notebook)  # how it was made, for `make site`'s banner
         nbformat.write(notebook, target)
     return not error, time.perf_counter() - started, error
 

@@ -16,8 +16,9 @@ from commands.run_course import notebook_paths
 from helpers.config import REPO_ROOT
 
 SOLUTION_TAG = "solution"
-# Top-level entries beside notebooks/ and helpers/: set-up, and what `make run` and `make lab` need.
-SETUP_FILES = ("Makefile", "requirements.txt", "pyproject.toml", "commands", "lab")
+# Top-level entries beside notebooks/ and helpers/: set-up, what `make run` and `make lab` need, and the
+# pages of docs/ that the README's set-up part links.
+SETUP_FILES = ("Makefile", "requirements.txt", "pyproject.toml", "commands", "lab", "docs")
 LEARNER_COMMANDS = ("__init__.py", "run_course.py", "lab.py")  # of commands/
 
 

@@ -93,7 +93,7 @@ def slow_backend_note(settings, jax_cpu_only):
         return ""
     return (
         f"Note: on a 2-core CPU, JAX ran {BASES[settings.base_model].constructor}'s depthwise convolutions 15x "
-        "slower than TensorFlow and notebook 05 4x slower (README, Backends); KERAS_BACKEND=tensorflow is likely "
+        "slower than TensorFlow and notebook 05 4x slower (docs/backends.md); KERAS_BACKEND=tensorflow is likely "
         "faster here."
     )
 

@@ -1,6 +1,6 @@
 """Notebook kernels for the tests that start without importing TensorFlow again: forked from a process that has.
 
-A test run starts about 70 kernels (nbmake, the student editions, the mutation rows, the real-photo test),
+A test run starts about 70 kernels (test_site.py's notebooks, the student editions, the mutation rows, the real-photo test),
 and each spent about 8 s of its 2 CPU cores importing TensorFlow and Keras before its first cell did
 anything. Here a zygote process per backend imports them once (no TensorFlow or JAX runtime is started:
 importing starts none) and forks a child for each kernel; the child sets the kernel's environment,

@@ -51,7 +51,7 @@ REAL = {
     "COURSE_EPOCHS_FINETUNE": "1",
 }
 
-# A row proves that an assert fires; the unmutated notebook, run by nbmake, proves its claim with the
+# A row proves that an assert fires; the unmutated notebook, run by tests/test_site.py, proves its claim with the
 # compiled steps learners get. Notebook 05's rows run TensorFlow's steps eagerly: in smoke each of its fit()
 # calls takes a few steps, and tracing a new MobileNetV2 train step costs about 30 s on 2 cores against 2 s
 # per eager step of 16 images (its 7 rows: 253 s -> 136 s). Elsewhere eager steps save nothing (08 already

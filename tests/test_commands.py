@@ -23,7 +23,7 @@ print(json.dumps({"seconds": seconds, "heavy": [m for m in sys.argv[2:] if m in 
 
 
 def test_every_command_is_listed():
-    assert {"run_course", "prefetch", "lab", "student", "predict", "bench"} <= set(COMMANDS)
+    assert {"run_course", "prefetch", "lab", "student", "predict", "bench", "site"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("name", COMMANDS)

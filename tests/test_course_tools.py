@@ -275,7 +275,7 @@ def test_one_notebook_timeout_for_make_run_and_make_test():
     run = make("-n", "run", "NOTEBOOK_TIMEOUT=77").stdout
     test = make("-n", "test", "NOTEBOOK_TIMEOUT=77").stdout
     assert "COURSE_NOTEBOOK_TIMEOUT=77 " in run and "-m commands.run_course" in run
-    assert "--nbmake-timeout=77 " in test
+    assert "COURSE_NOTEBOOK_TIMEOUT=77 " in test and "pytest" in test  # tests/test_site.py runs the notebooks
 
 
 @needs_make

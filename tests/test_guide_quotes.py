@@ -1,4 +1,4 @@
-"""What the README says the guide says is what the guide says (the copy in ../shared/reference)."""
+"""What docs/guide-fixes.md says the guide says is what the guide says (the copy in ../shared/reference)."""
 
 import pytest
 
@@ -6,7 +6,7 @@ from conftest import REQUIRE_REAL
 from helpers.config import REPO_ROOT, SHARED_DIR
 
 GUIDE = SHARED_DIR / "reference" / "keras_guide_transfer_learning.md"
-# The README's "smaller slips": each quote of the guide's text, and the guide's code that contradicts it.
+# docs/guide-fixes.md's "smaller slips": each quote of the guide's text, and the guide's code that contradicts it.
 SLIPS = [
     ("using a `Normalization` layer", "scale_layer = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)"),
     ("After 10 epochs", "epochs = 1"),
@@ -24,9 +24,9 @@ def guide():
 
 
 @pytest.mark.parametrize("quote, code", SLIPS, ids=[quote[:30] for quote, _ in SLIPS])
-def test_the_readme_quotes_the_guide(guide, quote, code):
-    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
-    assert quote in readme, f"the README no longer quotes {quote!r}: update SLIPS"
+def test_the_docs_quote_the_guide(guide, quote, code):
+    page = " ".join((REPO_ROOT / "docs" / "guide-fixes.md").read_text().split())
+    assert quote in page, f"docs/guide-fixes.md no longer quotes {quote!r}: update SLIPS"
     assert quote in guide, f"the guide does not say {quote!r}"
     assert code in guide, f"the guide's code does not hold {code!r}"
 

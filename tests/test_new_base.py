@@ -32,7 +32,7 @@ def test_a_base_added_by_one_table_entry_runs_notebook_05_and_saves_a_raw_pixel_
     startup.mkdir(parents=True)
     (startup / "00_new_base.py").write_text(ENTRY)
     # Eager steps, as for notebook 05's mutation rows (tests/test_claims.py): tracing a train step costs more
-    # than the few steps this run takes (measured: 62 s -> 29 s for this test). nbmake runs the notebook compiled.
+    # than the few steps this run takes (measured: 62 s -> 29 s for this test). test_site.py runs the notebook compiled.
     (startup / "01_eager_steps.py").write_text(EAGER_STEPS)
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))

@@ -25,7 +25,7 @@ def tiny_comparison():
     )
     course_data = data.load_synthetic(32, 16, 8, seed=0)
     # TensorFlow's steps run eagerly: tracing a MobileNetV2 train step costs more than the few steps run here
-    # (measured: 93 s -> 28 s for this test). nbmake runs the same code compiled, in notebook 05; what this
+    # (measured: 93 s -> 28 s for this test). test_site.py runs the same code compiled, in notebook 05; what this
     # test checks, the recipes' bookkeeping, is the same either way.
     previous = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)

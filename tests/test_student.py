@@ -1,6 +1,6 @@
 """`make student`: the edition holds no reference solution, and every notebook in it runs unanswered.
 
-The edition's notebooks run on Keras's JAX backend (smoke profile), while nbmake runs the course's own
+The edition's notebooks run on Keras's JAX backend (smoke profile), while tests/test_site.py runs the course's own
 notebooks, reference solutions included, on TensorFlow: one execution each proves both the edition and
 the second backend (one model code, two backends), instead of a third run of every notebook. Notebooks
 04 to 09 run here on three classes of synthetic stripes (COURSE_SYNTHETIC_CLASSES=3), where the TensorFlow
