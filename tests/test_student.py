@@ -22,7 +22,14 @@ from helpers.config import REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 MANY_CLASSES_FROM = "04"  # the notebooks that load the course's data
-SAY_THEIR_CLASSES = {"04", "05", "06", "08", "09", "10"}  # print the data's description or classes (07 trains on its own stripes)
+SAY_THEIR_CLASSES = {
+    "04",
+    "05",
+    "06",
+    "08",
+    "09",
+    "10",
+}  # print the data's description or classes (07 trains on its own stripes)
 
 
 @pytest.fixture(scope="module")
