@@ -257,10 +257,11 @@ def bench_flowers(build_dir):
 def print_flowers(figures):
     """The flowers part: accuracy with its interval, then recall per class."""
     low, high = figures["test_interval"]
+    finetuning = "rolled back" if figures["finetune_rolled_back"] else "kept"
     print(
-        f"\nFlowers ({figures['config']}): test accuracy {figures['test_accuracy']:.4f} (95% {low:.4f}-{high:.4f}; "
-        f"chance {figures['chance']:.2f}) on {figures['sizes']['test']} photos; training {figures['training_seconds']} s, "
-        f"notebook {figures['notebook_seconds']} s; fine-tuning {'rolled back' if figures['finetune_rolled_back'] else 'kept'}"
+        f"\nFlowers ({figures['config']}): test accuracy {figures['test_accuracy']:.4f} "
+        f"(95% {low:.4f}-{high:.4f}; chance {figures['chance']:.2f}) on {figures['sizes']['test']} photos; "
+        f"training {figures['training_seconds']} s, notebook {figures['notebook_seconds']} s; fine-tuning {finetuning}"
     )
     rows = [
         [name, n, f"{right / n:.3f}", f"{lo:.3f}-{hi:.3f}"] for name, (right, n, lo, hi) in figures["recall"].items()

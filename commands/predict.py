@@ -4,9 +4,9 @@ A course model (notebook 05 saves one to build/models/cats_vs_dogs.keras) takes 
 its trained size and returns logits: one for two classes (above 0: the second class), one per class for
 more. Its class names travel in the file (helpers.models.save_class_names); a model saved without them is
 a cats-vs-dogs model. Files are resized as in training (`pipelines.image_from_file`). The command prints a
-table (file, class, probability) and writes a CSV and a contact sheet to build/predictions/. Bad input (a missing path, a folder without images, a model
-that is missing or not a course model, a folder it cannot write) is one sentence, said before TensorFlow is
-imported wherever it can be; files that are not usable images are reported and skipped, as notebook 04's
+table (file, class, probability) and writes a CSV and a contact sheet to build/predictions/. Bad input (a
+missing path, a folder without images, a model that is missing or not a course model, a folder it cannot
+write) is one sentence, said before TensorFlow is imported wherever it can be; files that are not usable images are reported and skipped, as notebook 04's
 loader does. Ctrl-C stops it with one line and writes nothing.
 """
 
@@ -207,8 +207,9 @@ def image_files(paths):
         twice = len(files) - len(unique)
         notes.append(f"{twice:,} file{'s' if twice != 1 else ''} given more than once: each is classified once.")
     if hidden:
+        plural = "s" if hidden != 1 else ""
         notes.append(
-            f"Left out {hidden:,} hidden file{'s' if hidden != 1 else ''} or folder{'s' if hidden != 1 else ''} (names that start with a dot, such as .git)."
+            f"Left out {hidden:,} hidden file{plural} or folder{plural} (names that start with a dot, such as .git)."
         )
     return unique, skipped, notes
 
@@ -346,8 +347,9 @@ def _print_progress(done, total):
 def predict(paths, model_path=None, out_dir=None):
     """Classify `paths` (files or folders); print the table; write the CSV and the contact sheet.
 
-    Returns the rows (file, class, its probability, every class's probability). Raises PredictError, SettingsError or FolderProblem
-    for input it cannot use, each before TensorFlow is imported where the input alone shows it.
+    Returns the rows (file, class, its probability, every class's probability). Raises PredictError,
+    SettingsError or FolderProblem for input it cannot use, before TensorFlow is imported where the input
+    alone shows it.
     """
     from helpers.tables import Table
 

@@ -1,7 +1,7 @@
 """The guide's recipe and the course's, as the code that teaches them, and the two compared over seeds.
 
-`course_recipe` is notebook 05's cells (its model is notebook 05's `build_model`, helpers.models); `guide_recipe` is the guide's end-to-end example
-(keras-io `guides/transfer_learning.py`). Each block of lines that starts with a comment `# Notebook 05:` or
+`course_recipe` is notebook 05's cells (its model is notebook 05's `build_model`, helpers.models);
+`guide_recipe` is the guide's end-to-end example (keras-io `guides/transfer_learning.py`). Each block of lines that starts with a comment `# Notebook 05:` or
 `# The guide:` and runs to the next blank line is copied verbatim, in order, from that source:
 tests/test_taught_code.py compares them with notebook 05 and with the guide's copy in ../shared/reference.
 The lines between the blocks are glue: what the notebook reads from its run (the model, the splits) comes in
