@@ -89,7 +89,7 @@ def test_notebook_05_learns_five_flower_classes_well_above_chance(shared_materia
     recall = confusion.diagonal() / confusion.sum(axis=1)
     print(
         f"five flower classes: test accuracy {right / total:.4f} (95% {low:.3f}-{high:.3f}) on {total} photos; "
-        f"recall {dict(zip(FLOWERS, recall.round(2)))}"
+        f"recall {', '.join(f'{name} {r:.2f}' for name, r in zip(FLOWERS, recall))}"
     )
     assert results["class_names"] == FLOWERS and total == results["sizes"]["test"] >= 200
     assert low > 0.4, "well above chance (0.2): the lower end of the 95% interval above twice chance"
