@@ -54,8 +54,11 @@ def check_model_file(path):
         raise PredictError(
             f"The model file {path} {where}: train and save one with notebook 05 (make run), or give MODEL=path."
         )
-    with open(path, "rb") as file:
-        start = file.read(512)
+    try:
+        with open(path, "rb") as file:
+            start = file.read(512)
+    except OSError as error:  # PermissionError as any user but root
+        raise PredictError(f"The model file {path} cannot be read ({error.strerror.lower()}).") from None
     if start.startswith((ZIP_START, HDF5_START)):
         return path
     if not start:

@@ -300,6 +300,21 @@ def test_a_folder_it_cannot_write_is_one_sentence_before_any_image_is_classified
         shutil.rmtree(shared)
 
 
+def test_a_model_file_it_cannot_read_is_one_sentence(model_path):
+    shared = open_folder()
+    try:
+        shutil.copy(model_path, shared / "secret.keras")
+        (shared / "secret.keras").chmod(0o000)
+        picture = photo(shared / "a.jpg")
+        code, out, err = run_as_nobody(predict.main, ["--model", str(shared / "secret.keras"), str(picture)])
+        assert (
+            code == 2
+            and one_sentence(err) == f"The model file {shared / 'secret.keras'} cannot be read (permission denied)."
+        )
+    finally:
+        shutil.rmtree(shared)
+
+
 def test_ctrl_c_says_nothing_was_written_and_whose_the_old_csv_is(photos, model_path, tmp_path, capsys, monkeypatch):
     # Before: a 30-frame KeyboardInterrupt traceback, and the previous run's CSV with nothing saying so.
     (tmp_path / "predictions.csv").write_text("file,class,p_dog,logit\nold.jpg,cat,0.1,-2.2\n")
