@@ -60,18 +60,20 @@ def run_main(capsys, *argv):
     return code, out, err
 
 
-def test_make_predict_passes_images_and_model():
+def make_predict_command(*variables):
+    """The command `make predict VARIABLE=...` would run (make -n), split into words as the shell splits it."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     dry = subprocess.run(
-        ["make", "--no-print-directory", "-n", "predict", "IMAGES=x.jpg y", "MODEL=m.keras"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+        ["make", "--no-print-directory", "-n", "predict", *variables], cwd=REPO, env=env, capture_output=True, text=True
     ).stdout
-    assert shlex.split(dry.strip().splitlines()[-1])[-5:] == ["commands.predict", "--model", "m.keras", "x.jpg", "y"]
+    return shlex.split(dry.strip().splitlines()[-1])
+
+
+def test_make_predict_passes_images_and_model():
+    command = make_predict_command("IMAGES=x.jpg y", "MODEL=m.keras")
+    assert command[-5:] == ["commands.predict", "--model", "m.keras", "x.jpg", "y"]
 
 
 def test_a_folder_gives_a_table_a_csv_and_a_contact_sheet(photos, model_path, tmp_path):
@@ -498,19 +500,9 @@ def test_a_photo_with_an_exif_rotation_is_named_and_shown_as_the_model_saw_it(mo
 
 def test_a_path_with_an_apostrophe_reaches_the_command_whole():
     # The README said to quote a path inside in single quotes, which breaks on "Rex's dog.jpg".
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
     docs = (REPO / "README.md").read_text() + (REPO / "docs" / "using-the-model.md").read_text()
     assert "make predict IMAGES='\"my photos/\"'" in docs and "IMAGES=\"'" not in docs
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    dry = subprocess.run(
-        ["make", "--no-print-directory", "-n", "predict", 'IMAGES="Rex\'s dog.jpg" cat.png', "OUT=my out"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout
-    command = shlex.split(dry.strip().splitlines()[-1])
+    command = make_predict_command('IMAGES="Rex\'s dog.jpg" cat.png', "OUT=my out")
     assert command[-5:] == ["commands.predict", "--out", "my out", "Rex's dog.jpg", "cat.png"]
 
 
