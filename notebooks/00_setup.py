@@ -21,6 +21,26 @@ from helpers import notebook
 settings = notebook.start()
 
 # %% [markdown]
+# ## Profiles
+# A profile sets every setting at once; `COURSE_PROFILE` picks it (`quick` when unset), and each
+# `COURSE_*` variable overrides one setting.
+# - `smoke`: seconds. Synthetic images and random weights: it checks that the code runs, and its
+#   accuracies mean nothing.
+# - `quick`: minutes on a laptop's CPU. Real photos (a 68 MB download) and ImageNet weights on a small base.
+# - `full`: the guide's data (about 800 MB) and base, Xception. Hours on a CPU; a GPU makes it practical.
+#
+# Pick one for the whole course with, for example, `COURSE_PROFILE=quick make run`. In Jupyter, set it
+# before you start the server. The table is read from the course's settings:
+
+# %%
+from helpers.config import DEFAULT_BASE, DEFAULT_PROFILE, PROFILES
+from helpers.tables import Table
+
+display(Table(["profile", "data", "weights", "base"],
+              [[name, profile["data_source"], profile["weights"], DEFAULT_BASE[name]] for name, profile in PROFILES.items()]))
+print("without COURSE_PROFILE:", DEFAULT_PROFILE, "; in force now:", settings.profile)
+
+# %% [markdown]
 # ## Versions
 # The course's claims were checked on the versions pinned in `requirements.txt`. A different Keras
 # can behave differently (notebook 03 shows one such change), so this cell insists on the pins.
@@ -31,8 +51,6 @@ import platform
 import keras
 import tensorflow as tf
 import tensorflow_datasets as tfds
-
-from helpers.tables import Table
 
 versions = {"Python": platform.python_version(), "TensorFlow": tf.__version__,
             "Keras": keras.__version__, "TFDS": tfds.__version__, "Keras backend": keras.backend.backend()}
@@ -49,8 +67,9 @@ print(f"Keras backend: {keras.backend.backend()} (set KERAS_BACKEND to change it
 # %%
 devices = tf.config.list_physical_devices()
 display(Table(["device", "type"], [(d.name, d.device_type) for d in devices]))
-assert any(d.device_type == "CPU" for d in devices), "TensorFlow sees a CPU, which every profile can run on"
-if not any(d.device_type == "GPU" for d in devices):
+gpus = [d for d in devices if d.device_type == "GPU"]
+print(f"TensorFlow sees {len(gpus)} GPU(s).")
+if not gpus:
     print("No GPU found: fine for the smoke and quick profiles; the full profile will take hours.")
 
 # %% [markdown]

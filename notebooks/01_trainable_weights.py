@@ -61,9 +61,8 @@ print("non-trainable:", [w.name for w in batchnorm.non_trainable_weights])
 # %% [markdown]
 # The guide says BatchNormalization is "the only built-in layer that has non-trainable weights". It is
 # not. `keras.layers.Normalization` (the layer the guide's cats-vs-dogs section says it will use to scale
-# pixels to [-1, 1], although its code then uses `Rescaling`) learns a mean and a variance from data with
-# `adapt()` and keeps a count of what it has seen: three weights, none of them trainable. `Rescaling`,
-# what the guide's code really uses, has no weights at all.
+# pixels to [-1, 1], although its code then uses `Rescaling`) has three weights, none of them trainable:
+# a mean, a variance and a count. `Rescaling`, what the guide's code really uses, has no weights at all.
 
 # %%
 normalization = keras.layers.Normalization()
@@ -76,9 +75,22 @@ assert weight_counts(rescaling) == (0, 0, 0), "Rescaling has no weights"
 print("Rescaling:", weight_counts(rescaling))
 
 # %% [markdown]
+# `adapt()` sets the mean and the variance from data. It never updates `count`: Keras keeps that weight
+# only to load models saved by older versions (its source says so).
+
+# %%
+adapted_layer = keras.layers.Normalization()
+adapted_layer.adapt(np.arange(40, dtype="float32").reshape(10, 4))
+adapted = {w.name: keras.ops.convert_to_numpy(w) for w in adapted_layer.weights}
+print("after adapt() on 10 rows:", adapted)
+assert adapted["mean"].any() and adapted["count"] == 0, "adapt() sets the mean and leaves count at 0"
+
+# %% [markdown]
 # ## Freezing
 # Setting `trainable = False` moves every weight of a layer to the non-trainable list. The weights
-# still exist and are still used in the forward pass; they are just no longer updated by training.
+# still exist and the forward pass still uses them; training no longer updates them. One exception: a
+# frozen `BatchNormalization` layer also runs in inference mode, even when called with `training=True`
+# (notebook 03 measures it).
 
 # %%
 frozen_dense = keras.layers.Dense(3)

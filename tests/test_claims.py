@@ -86,6 +86,12 @@ MUTATIONS = [
         "rescaling = keras.layers.Dense(4)",
         "Rescaling has no weights",
     ),
+    (  # a count that adapt() would keep: the claim that it never does, made false
+        "01_trainable_weights",
+        'adapted_layer.adapt(np.arange(40, dtype="float32").reshape(10, 4))',
+        'adapted_layer.adapt(np.arange(40, dtype="float32").reshape(10, 4)); adapted_layer.count.assign(10)',
+        "adapt() sets the mean and leaves count at 0",
+    ),
     ("01_trainable_weights", "frozen_dense.trainable = False", "frozen_dense.trainable = True", "freezing moves both"),
     ("01_trainable_weights", "first.trainable = False", "first.trainable = True", "the frozen layer must not change"),
     (  # the trainable layer without a bias: only its kernel can change
