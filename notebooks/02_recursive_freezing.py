@@ -10,9 +10,9 @@
 # # 02 · Freezing is recursive
 #
 # **What you will learn**
-# - setting `trainable` on a model sets it on every layer inside, however deeply nested;
-# - unfreezing works the same way, and it overwrites whatever the inner layers said before;
-# - partial unfreezing: freeze a whole base, then thaw only its last few layers, and the trap in freezing it again;
+# - setting `trainable` on a model sets it on the layers inside, and where TensorFlow stops;
+# - partial unfreezing: freeze a whole base, then thaw only its last few layers, and the traps in freezing it again;
+# - the way that works on every backend: set the flag of every layer;
 # - a model built from `base.output` instead of nesting the base, and `model.summary(show_trainable=True)`.
 #
 # The guide covers this in "Recursive setting of the `trainable` attribute".
@@ -23,10 +23,12 @@ from helpers import notebook
 settings = notebook.start()
 
 # %%
+import re
+
 import keras
 import numpy as np
 
-from helpers.models import all_layers, changed, param_counts, weight_values
+from helpers.models import all_layers, changed, weight_values
 from helpers.tables import layer_table
 
 # %% [markdown]
@@ -66,7 +68,7 @@ assert len(flat_model.trainable_weights) == 2, "freezing the base leaves only th
 
 # %% [markdown]
 # ## Freeze the outer model
-# One assignment reaches every layer below it. `model.summary(show_trainable=True)` adds a column that
+# Every layer is trainable, and one assignment reaches them all. `model.summary(show_trainable=True)` adds a column that
 # says, for each layer, whether it trains (the guide prints it after freezing its base).
 
 # %%
@@ -78,8 +80,8 @@ model.summary(show_trainable=True)
 
 # %% [markdown]
 # ## Unfreeze it again
-# Unfreezing a frozen model is just as recursive: every inner layer becomes trainable, including any
-# you had frozen one by one before. If some layers must stay frozen, set them *after* unfreezing.
+# Unfreezing is recursive too. Here every nested model is frozen, so every layer thaws, including one
+# you froze by hand. If some layers must stay frozen, set them *after* unfreezing.
 
 # %%
 inner_model.layers[0].trainable = False
@@ -92,7 +94,8 @@ assert len(model.trainable_weights) == 6, "three Dense layers, kernel and bias e
 # *already* trainable. On JAX (and PyTorch, as an earlier run of this course measured; PyTorch is not
 # installed here), Keras's setter runs and thaws every layer inside. On TensorFlow the assignment is
 # skipped before the setter runs (its attribute tracking treats `x = x` as a no-op), so a layer you froze
-# by hand stays frozen. Freezing the model first, then unfreezing it, thaws everything on every backend.
+# by hand stays frozen. The way that works on every backend: set the flag of every layer, nested models
+# included. `all_layers` (from `helpers.models`) lists them, each model before the layers inside it.
 
 # %%
 inner_model.layers[0].trainable = False
@@ -101,9 +104,17 @@ thawed = inner_model.layers[0].trainable
 print(f"backend {keras.backend.backend()}: the hand-frozen layer is", "thawed" if thawed else "still frozen")
 expected_thawed = {"tensorflow": False, "jax": True, "torch": True}[keras.backend.backend()]
 assert thawed == expected_thawed, "on TensorFlow only, trainable = True on a trainable model is skipped"
-model.trainable = False
-model.trainable = True  # a real change: every layer follows, on every backend
-assert inner_model.layers[0].trainable is True, "freezing then unfreezing thaws every layer"
+
+
+def set_trainable_everywhere(model, value):
+    """Set `trainable` to `value` on `model` and on every layer inside it, however deeply nested."""
+    model.trainable = value
+    for layer in all_layers(model):
+        layer.trainable = value
+
+
+set_trainable_everywhere(model, True)
+assert all(layer.trainable for layer in all_layers(model)), "setting every layer's flag thaws them all"
 
 # %% [markdown]
 # ## Partial unfreezing
@@ -113,7 +124,11 @@ assert inner_model.layers[0].trainable is True, "freezing then unfreezing thaws 
 # `base.trainable_weights` is empty; yet the model you train collects the weights of every trainable
 # layer inside it, so the thawed layers do train. The summary shows both sides: the
 # base's row says it does not train, its thawed blocks' rows say they do, and "Trainable params" counts
-# them with the head. Measured, with `fit()`:
+# them with the head.
+#
+# This works only while the model you `fit()` keeps `trainable = True`. A layer whose own flag is
+# `False` returns `[]` for `trainable_weights`, whatever the layers inside it say: `base.fit()` would
+# train nothing. Freeze the base, not the model you train. Measured, with `fit()`:
 
 # %%
 base = keras.Sequential(
@@ -125,14 +140,17 @@ base.trainable = False
 for layer in base.layers[-unfreeze_last_n:]:
     layer.trainable = True
 
-full_model.summary(show_trainable=True, expand_nested=True)
+summary = []
+full_model.summary(show_trainable=True, expand_nested=True, print_fn=lambda text, **kwargs: summary.append(text))
+print(*summary)
 print("base.trainable:", base.trainable, "; base.trainable_weights:", base.trainable_weights)
 print("full_model.trainable_weights:", [w.path for w in full_model.trainable_weights])
 thawed_and_head = [*base.layers[-unfreeze_last_n:], full_model.layers[-1]]
 thawed_and_head_weights = [w.path for layer in thawed_and_head for w in layer.weights]
 assert base.trainable is False and base.trainable_weights == [], "the base itself still says frozen"
 assert [w.path for w in full_model.trainable_weights] == thawed_and_head_weights, "the outer model collects them"
-assert param_counts(full_model)[0] == sum(layer.count_params() for layer in thawed_and_head), "the summary's count"
+summary_count = int(re.search(r"Trainable params: ([\d,]+)", "".join(summary)).group(1).replace(",", ""))
+assert summary_count == sum(layer.count_params() for layer in thawed_and_head), "the summary counts the thawed blocks"
 
 before = weight_values(full_model)
 full_model.compile(optimizer="adam", loss="mse")
@@ -145,8 +163,7 @@ assert moved == thawed_and_head_weights, "fit() changes exactly the thawed block
 # %% [markdown]
 # The mirror image of the trap above: freeze the base again with `base.trainable = False`. Its flag is
 # already `False`, so on TensorFlow the assignment is skipped and the two hand-thawed blocks stay
-# trainable; on JAX the setter runs and freezes them. To freeze everything on every backend, make it a real
-# change: `True`, then `False`.
+# trainable; on JAX the setter runs and freezes them. Setting every layer's flag freezes them on every backend.
 
 # %%
 for layer in thawed_and_head[:-1]:
@@ -156,9 +173,43 @@ still_trainable = len(full_model.trainable_weights)
 print(f"backend {keras.backend.backend()}: {still_trainable} trainable weights after freezing a frozen base")
 expected = {"tensorflow": 2 * (unfreeze_last_n + 1), "jax": 2, "torch": 2}[keras.backend.backend()]
 assert still_trainable == expected, "on TensorFlow only, freezing an already frozen base is skipped"
-base.trainable = True
-base.trainable = False  # a real change
-assert len(full_model.trainable_weights) == 2, "True then False freezes the base on every backend: the head trains"
+set_trainable_everywhere(base, False)
+assert len(full_model.trainable_weights) == 2, "setting every layer's flag freezes the base: the head trains"
+
+# %% [markdown]
+# ## Where TensorFlow's setter stops
+# On TensorFlow the short-cut applies at every level of the recursion, not only at the top: a real change
+# stops at any nested model whose flag already has the new value. Put the base inside a wrapper model
+# (outer → wrapper → base → blocks), freeze the base, thaw its last block, then freeze the wrapper. The
+# wrapper was trainable, so the change is real. On JAX it reaches every layer. On TensorFlow it stops at
+# the base, already frozen: the thawed block stays trainable, and `fit()` moves it. Measured:
+
+# %%
+blocks = [keras.layers.Dense(4, name=f"b{i}") for i in range(3)]
+nested_base = keras.Sequential([keras.Input(shape=(4,)), *blocks], name="nested_base")
+wrapper = keras.Sequential([keras.Input(shape=(4,)), nested_base], name="wrapper")
+outer = keras.Sequential([keras.Input(shape=(4,)), wrapper, keras.layers.Dense(1, name="head")], name="outer")
+nested_base.trainable = False
+blocks[-1].trainable = True  # thaw the last block
+wrapper.trainable = False  # a real change: the wrapper was trainable
+
+before = weight_values(outer)
+outer.compile(optimizer="adam", loss="mse")
+outer.fit(rng.random((32, 4)), rng.random((32, 1)), verbose=0)
+moved = changed(before, weight_values(outer))
+print(f"backend {keras.backend.backend()}: after wrapper.trainable = False, fit() changed", moved)
+head_weights = [w.path for w in outer.layers[-1].weights]
+expected_moved = {"tensorflow": [w.path for w in blocks[-1].weights] + head_weights, "jax": head_weights}
+if keras.backend.backend() in expected_moved:  # the backends measured here
+    assert moved == expected_moved[keras.backend.backend()], "on TensorFlow the setter stops at the frozen base"
+
+# %% [markdown]
+# Setting every layer's flag freezes the block on every backend, at any depth (recompile after it):
+
+# %%
+set_trainable_everywhere(wrapper, False)
+print("trainable weights:", [w.path for w in outer.trainable_weights])
+assert [w.path for w in outer.trainable_weights] == head_weights, "every layer's flag set: only the head trains"
 
 # %% [markdown]
 # The same loop runs on a real base, but counting layers can cut one of its blocks in half: notebook 08

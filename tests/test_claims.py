@@ -132,6 +132,36 @@ MUTATIONS = [
         "base.trainable = True; base.trainable = False",
         "on TensorFlow only, freezing an already frozen base is skipped",
     ),
+    (  # TensorFlow skips True on a trainable model: the hand-frozen layer stays frozen
+        "02_recursive_freezing",
+        "set_trainable_everywhere(model, True)",
+        "model.trainable = True",
+        "setting every layer's flag thaws them all",
+    ),
+    (  # the base's own summary: its flag is False, so it counts no trainable parameter
+        "02_recursive_freezing",
+        "full_model.summary(show_trainable=True, expand_nested=True, print_fn=lambda text, **kwargs: summary.append(text))",
+        "base.summary(show_trainable=True, expand_nested=True, print_fn=lambda text, **kwargs: summary.append(text))",
+        "the summary counts the thawed blocks",
+    ),
+    (  # the flag of the base alone, already False: skipped on TensorFlow
+        "02_recursive_freezing",
+        "set_trainable_everywhere(base, False)",
+        "base.trainable = False",
+        "setting every layer's flag freezes the base: the head trains",
+    ),
+    (  # the nested base thawed first: the setter no longer stops there, and the block freezes
+        "02_recursive_freezing",
+        "wrapper.trainable = False  # a real change: the wrapper was trainable",
+        "nested_base.trainable = True; wrapper.trainable = False",
+        "on TensorFlow the setter stops at the frozen base",
+    ),
+    (  # the wrapper's flag alone, already False: skipped on TensorFlow
+        "02_recursive_freezing",
+        "set_trainable_everywhere(wrapper, False)",
+        "wrapper.trainable = False",
+        "every layer's flag set: only the head trains",
+    ),
     # ---------------------------------------------------------------- 03
     (
         "03_batchnorm_and_compile",
