@@ -468,8 +468,8 @@ def imbalance_note(class_names, per_class):
         return ""
     return (
         f". Imbalanced: {class_names[largest]} has {per_class[largest]:,} images, {class_names[smallest]} "
-        f"{per_class[smallest]:,}; the splits keep these proportions, and accuracy counts every image alike, so "
-        "look at the recall of each class (notebook 05)"
+        f"{per_class[smallest]:,}; the splits keep these proportions, and accuracy counts every image alike: "
+        "notebook 05 shows the recall of each class, notebook 10 what class weights change"
     )
 
 
