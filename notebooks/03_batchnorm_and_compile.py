@@ -80,7 +80,9 @@ display(table)
 
 # %%
 assert table.column("Dropout drops") == [True, False, True, False], "Dropout follows `training` only"
-assert keras.layers.Dropout(0.5).weights == [], "Dropout has no weights to freeze"
+built_dropout = keras.layers.Dropout(0.5)
+built_dropout(batch)  # a layer creates its weights when first called
+assert built_dropout.built and built_dropout.weights == [], "Dropout has no weights to freeze"
 assert table.column("BN uses batch stats") == [True, False, False, False], "frozen BN normalises as in inference"
 assert table.column("BN moving stats move") == [True, False, False, False], "frozen BN never updates its statistics"
 
@@ -192,9 +194,11 @@ assert build_counts["optimizer.build() after compile()"] == 1, "with the optimiz
 # ## The guide's BatchNormalization advice does not hold in Keras 3
 # The guide builds its model with `base_model(x, training=False)` and says that, once the base is
 # unfrozen, its BatchNormalization layers *keep running in inference mode*. In Keras 3 they do not:
-# `fit()` calls the model with `training=True`, and that reaches the layers inside the base. (The
-# Keras team reworded its copy of the guide after keras-team/keras#20285.) Measure it, with the guide's
-# three steps: freeze the base and train the head, then unfreeze the base, recompile and train again.
+# `fit()` calls the model with `training=True`, and that reaches the layers inside the base. The Keras
+# team reworded one sentence of its copy of the guide after keras-team/keras#20285, but that copy's
+# end-to-end example still says the unfrozen base "is still running in inference mode since we passed
+# `training=False`". Measure it, with the guide's three steps: freeze the base and train the head, then
+# unfreeze the base, recompile and train again.
 
 # %%
 def tiny_base():
@@ -350,7 +354,8 @@ assert frozen_extra == gamma_and_beta, "freezing BN makes gamma and beta non-tra
 # - **fine-tuning**, each time on a fresh copy of that model, with batches of 4 at learning rate 1e-5:
 #   with BatchNormalization updating (the guide's code on Keras 3), and with it frozen.
 #
-# Each step below builds its own model from saved weights, so re-running a cell gives the same result.
+# The cell that trains the head seeds Keras first, and each fine-tuning run starts from the trained
+# head's saved weights, so re-running a cell gives the same result.
 
 # %%
 from helpers import data

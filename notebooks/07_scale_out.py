@@ -108,7 +108,8 @@ def build_model():
 # %% [markdown]
 # ## The global batch
 # Data parallelism copies the model onto every device, gives each device its own slice of every batch,
-# and averages the gradients before each update. The batch you hand to `fit()` is the **global** batch:
+# and averages the gradients before each update. Each copy, with the device that runs it, is a
+# **replica**. The batch you hand to `fit()` is the **global** batch:
 # per-device batch x number of devices. Keep the per-device batch you had on one device, and the
 # global batch grows with the devices, so each update averages more images and there are fewer updates
 # per epoch. The learning rate that worked on one device is then a starting point, not an answer: a

@@ -163,6 +163,12 @@ MUTATIONS = [
         "every layer's flag set: only the head trains",
     ),
     # ---------------------------------------------------------------- 03
+    (  # a layer that has weights once built: an unbuilt one would have passed
+        "03_batchnorm_and_compile",
+        "built_dropout = keras.layers.Dropout(0.5)",
+        "built_dropout = keras.layers.BatchNormalization()",
+        "Dropout has no weights to freeze",
+    ),
     (
         "03_batchnorm_and_compile",
         '"compile, fit, freeze, compile, fit": ["compile", "fit", "freeze", "compile", "fit"],',
