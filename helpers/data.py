@@ -142,7 +142,9 @@ def check_image_file(path):
         return f"too large (more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)"
     except UnidentifiedImageError:
         suffix = path.suffix.lower()
-        if suffix in OTHER_IMAGE_SUFFIXES:  # HEIC, AVIF: Pillow itself cannot open them
+        if suffix == ".jxl":  # TensorFlow 2.21 decodes JPEG XL, but Pillow, which checks every file, cannot open it
+            return "a JXL image, which the course's file check (Pillow) cannot open: convert it to JPEG or PNG"
+        if suffix in OTHER_IMAGE_SUFFIXES:  # HEIC, AVIF: neither Pillow nor TensorFlow reads them
             return f"a {suffix[1:].upper()} image, which TensorFlow cannot decode: convert it to JPEG or PNG"
         if suffix in IMAGE_SUFFIXES:
             return f"not an image, though its name ends in {path.suffix}"
@@ -468,7 +470,8 @@ def imbalance_note(class_names, per_class):
         return ""
     return (
         f". Imbalanced: {class_names[largest]} has {per_class[largest]:,} images, {class_names[smallest]} "
-        f"{per_class[smallest]:,}; the splits keep these proportions, and accuracy counts every image alike: "
+        f"{per_class[smallest]:,}; the splits keep these proportions unless a cap shortens them (a capped split "
+        "alternates the classes), and accuracy counts every image alike: "
         "notebook 05 shows the recall of each class, notebook 10 what class weights change"
     )
 

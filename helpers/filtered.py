@@ -21,7 +21,9 @@ FILTERED_URL = "https://download.mlcc.google.com/mledu-datasets/cats_and_dogs_fi
 FILTERED_SPLITS = ("train", "validation")
 FILTERED_CLASSES = tuple(f"{name}s" for name in CLASS_NAMES)  # sorted: image_dataset_from_directory labels cat 0
 # What image_dataset_from_directory reads; helpers.data's file checks accept the same.
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")  # what tf.io.decode_image reads
+# Image files by their name: what tf.io.decode_image reads that Pillow opens (image_dataset_from_directory
+# skips .webp).
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 
 
 def filtered_host(origin=None):

@@ -98,8 +98,8 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 # %% [markdown]
 # ## A new head
 # Scaling to -1..1 (what Xception and MobileNetV2 expect), the base called with `training=False`,
-# average pooling, dropout, and the output: logits, one number per image and class that a sigmoid or a
-# softmax turns into probabilities (next section). Some bases (MobileNetV3,
+# average pooling, dropout, and the output: logits (one per image for two classes, one per image and
+# class for more), which a sigmoid or a softmax turns into probabilities (next section). Some bases (MobileNetV3,
 # EfficientNet) scale raw pixels themselves: their `preprocess_input` leaves pixels as they are (asserted
 # below). An entry in `helpers/bases.py` for such a base says so (`scales_inputs=True`), and the model
 # then gives it the pixels as they are: scaling twice is an easy mistake (tensorflow/tensorflow#48412).
@@ -147,12 +147,13 @@ initial_weights = model.get_weights()  # the untrained head, for the experiments
 
 # %% [markdown]
 # ## Two classes or more
-# The one place where the class count matters is the output and the loss that reads it. Two classes
-# get one logit, as in the guide: its sigmoid is the probability of class 1, and `BinaryCrossentropy`
-# applies that sigmoid itself (`from_logits=True`). More classes get one logit per class: a softmax
-# turns them into probabilities that add up to 1, and `SparseCategoricalCrossentropy` takes the labels
-# as class numbers. The two agree: one logit `z` is the softmax of the two logits `[0, z]`. A photo
-# that may show several classes at once (a multi-label task) would need one sigmoid per class instead;
+# In the model only the output layer depends on the class count; the loss, the accuracy metric and the
+# reading of predictions follow from it. Two classes get one logit, as in the guide: its sigmoid is the
+# probability of class 1, and `BinaryCrossentropy` applies that sigmoid itself (`from_logits=True`).
+# More classes get one logit per class: a softmax turns them into probabilities that add up to 1, and
+# `SparseCategoricalCrossentropy` takes the labels as class numbers. The two agree: the sigmoid of one
+# logit `z` is the softmax of the two logits `[0, z]` at class 1, and so are the losses (checked below).
+# A photo that may show several classes at once (a multi-label task) would need one sigmoid per class;
 # the course does not build that.
 
 
@@ -198,7 +199,14 @@ assert outputs == (1 if class_count == 2 else class_count), "one logit for two c
 some_logits = np.array([[-2.0], [0.3], [4.0]])
 sigmoid = keras.ops.convert_to_numpy(keras.ops.sigmoid(some_logits))[:, 0]
 two_logit_softmax = keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate([0 * some_logits, some_logits], 1)))
-assert np.allclose(sigmoid, two_logit_softmax[:, 1], atol=1e-6), "one logit z is the softmax of [0, z]"
+assert np.allclose(sigmoid, two_logit_softmax[:, 1], atol=1e-6), "sigmoid(z) is softmax([0, z])[1]"
+some_labels = np.array([0, 1, 1])
+binary_loss = keras.losses.BinaryCrossentropy(from_logits=True)(some_labels[:, None], some_logits)
+two_logits = np.concatenate([0 * some_logits, some_logits], axis=1)
+categorical_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(some_labels, two_logits)
+assert np.isclose(float(binary_loss), float(categorical_loss), atol=1e-5), (
+    "BinaryCrossentropy on z is SparseCategoricalCrossentropy on [0, z]"
+)
 assert np.allclose(class_probabilities(some_logits)[:, 1], sigmoid, atol=1e-6), "class_probabilities agrees with Keras"
 
 # %% [markdown]
@@ -311,8 +319,8 @@ confusion = np.zeros((class_count, class_count), int)
 np.add.at(confusion, (test_labels, predicted), 1)  # one count per image: row its true class, column the predicted
 plot_confusion(confusion, names, title=f"Test accuracy {test_accuracy:.4f} on {len(test_labels)} images");
 assert abs(test_accuracy - test_after) < 1e-6, "the confusion matrix counts the same predictions as evaluate()"
-assert confusion.sum() == len(test_labels) and np.trace(confusion) == (predicted == test_labels).sum(), (
-    "the diagonal holds the right answers"
+assert np.array_equal(confusion, tf.math.confusion_matrix(test_labels, predicted, class_count).numpy()), (
+    "rows are true classes, columns predicted ones (TensorFlow's confusion_matrix)"
 )
 
 # %% [markdown]
@@ -320,19 +328,23 @@ assert confusion.sum() == len(test_labels) and np.trace(confusion) == (predicted
 # Accuracy counts every image alike, so a class the model gets wrong can hide behind a large class it
 # gets right. The recall of a class is the share of its images the model names correctly: the diagonal
 # of the matrix above, divided by its row. A few dozen images per class give wide intervals (the Wilson
-# interval of notebook 08, 95 %). The most confused pair is the largest count off the diagonal.
+# interval of notebook 08, 95 %). The most frequent mistake is the largest count off the diagonal:
+# images of one class named as another.
 
 # %%
 recall_rows = []
 for k, name in enumerate(names):
     in_class = int(confusion[k].sum())
-    low, high = stats.wilson_interval(int(confusion[k, k]), in_class) if in_class else (float("nan"),) * 2
-    recall_rows.append([name, in_class, f"{confusion[k, k] / max(in_class, 1):.2f}", f"{low:.2f} to {high:.2f}"])
+    if not in_class:  # a small test split may hold no image of a class
+        recall_rows.append([name, 0, "n/a", "n/a"])
+        continue
+    low, high = stats.wilson_interval(int(confusion[k, k]), in_class)
+    recall_rows.append([name, in_class, f"{confusion[k, k] / in_class:.2f}", f"{low:.2f} to {high:.2f}"])
 display(Table(["class", "test images", "recall", "95% interval"], recall_rows))
 off_diagonal = confusion - np.diag(np.diag(confusion))
 true_class, said = np.unravel_index(off_diagonal.argmax(), confusion.shape)
 if off_diagonal.max():
-    print(f"most confused: {confusion[true_class, said]} {names[true_class]} images said to be {names[said]}")
+    print(f"most frequent mistake: {confusion[true_class, said]} {names[true_class]} images said to be {names[said]}")
 else:
     print("no test image was misclassified")
 
@@ -344,8 +356,8 @@ else:
     print("No misclassified test images.")
 
 # %% [markdown]
-# **A slip in the guide.** With two classes, it compiles with `BinaryAccuracy()`, whose threshold of 0.5
-# is meant for probabilities. This model outputs logits: probability 0.5 is logit 0, so a logit of 0.3
+# **A slip in the guide.** The guide (two classes, one logit) compiles with `BinaryAccuracy()`, whose
+# threshold of 0.5 is meant for probabilities. This model outputs logits: probability 0.5 is logit 0, so a logit of 0.3
 # means "dog" with a probability above one half (printed below) but counts as "cat" at 0.5. We compile
 # with `threshold=0.0`. The two thresholds judge only the test logits between 0 and 0.5 differently.
 # (With more classes the largest logit wins, and there is no threshold: these two cells say so and stop.)
@@ -375,8 +387,8 @@ else:
     )
 
 # %% [markdown]
-# So 0.5 scores *higher* on a split where more cats than dogs have logits between 0 and 0.5, and lower where
-# fewer do (this run's counts are above). That is not a reason to use 0.5. Our advice: treat the threshold
+# With two classes, 0.5 scores *higher* on a split where more images of the first class than of the second
+# have logits between 0 and 0.5, and lower where fewer do (this run's counts, for two classes, are above). That is not a reason to use 0.5. Our advice: treat the threshold
 # as a decision like any other, choose it on validation data, then judge it once on test. Here is that
 # procedure:
 
@@ -400,7 +412,9 @@ else:
 # ## Save, reload, predict on files
 # The saved model holds the scaling layer, so it takes raw RGB images of the trained size and returns
 # its logits. The class names are not part of a Keras model, so we add them to the saved file
-# (`save_class_names`): `make predict` and notebook 09 read them from there. A file must reach the model
+# (`save_class_names`): `make predict` and notebook 09 read them from there. Keras ignores that file when
+# it loads the model and drops it when it saves one: after `model.save()`, add the names again. The file
+# keeps the name `cats_vs_dogs.keras` whatever the classes. A file must reach the model
 # the way training images did: decoded to RGB and resized with notebook 04's `resize_image` (bilinear).
 # `keras.utils.load_img(path, target_size=...)` would resize with nearest-neighbour by default, and
 # the model would see other pixels than in training (measured below).
@@ -697,7 +711,7 @@ else:
 # %% [markdown]
 # ## Exercises
 # **1. Spot the bug** (from tensorflow/docs#2314, which fixed a double sigmoid in TensorFlow's
-# transfer-learning tutorial). For an app, someone wraps the saved model with a sigmoid,
+# transfer-learning tutorial). For an app, someone wraps a saved two-class model with a sigmoid,
 # `keras.Sequential([reloaded, keras.layers.Activation("sigmoid")])`, so that it returns probabilities, then
 # writes this function. Every photo comes out as a dog:
 # ```python

@@ -79,8 +79,8 @@ assert train_features.shape == (course_data.sizes["train"], base_model.output.sh
 
 # %% [markdown]
 # ## Train notebook 05's head on the features
-# The same head as notebook 05: dropout and a Dense layer (one unit for two classes, one per class for
-# more), compiled the same way; its input is now a vector instead of the pooled output of the base.
+# The same head as notebook 05: dropout and a Dense layer, with one unit for two classes and one per
+# class for more. It is compiled the same way. Its input is now a vector, not the pooled output of the base.
 
 
 # %%

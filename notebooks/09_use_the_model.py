@@ -48,10 +48,10 @@ work.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
 # ## The model
-# Notebook 05 saves `build/models/cats_vs_dogs.keras`: raw RGB images of its trained size in, logits out
-# (one for two classes, above 0: the second class; one per class for more), its class names inside the
-# file. We use it when its image size, base and classes match the settings in force; otherwise we train
-# its head for one short epoch here, which is enough to have a model, not a good one.
+# Notebook 05 saves `build/models/cats_vs_dogs.keras` with its class names inside. It takes raw RGB images
+# of its trained size and returns logits: one for two classes (above 0: the second class), one per class
+# for more. We use it when its image size, base and classes match the settings. Otherwise we train a head
+# for one short epoch here: enough to have a model, not a good one.
 
 # %%
 model_path = Path(settings.build_dir) / "models" / "cats_vs_dogs.keras"
@@ -90,9 +90,9 @@ print(f"input {model.input_shape}, output {model.output_shape}, base {base_layer
 # ## What the model looks at: Grad-CAM
 # Grad-CAM (Selvaraju et al., 2017) takes the feature maps of a convolutional layer, weights each channel by
 # how much the class score grows with it (the gradient, averaged over the map), sums the channels and keeps
-# the positive part. With one logit, the class score is the logit for a dog and minus the logit for a cat;
-# with one logit per class, it is the largest logit. Either way the map shows what pushed the image towards
-# the class the model chose.
+# the positive part. With one logit, the class score is the logit when the model chose the second class
+# (logit above 0) and minus the logit when it chose the first; with one logit per class, it is the largest
+# logit, the chosen class's. Either way the map shows what pushed the image towards the class the model chose.
 #
 # Our models are chains of layers, so we run the layers up to the chosen one, then the rest, and take the
 # gradient of the score with respect to the features between the two parts. On TensorFlow that is a
@@ -115,8 +115,8 @@ def split_at(model, layer_name):
 
 
 def class_score(logits):
-    """The score of the predicted class: one logit, the logit for dog (logit > 0), minus the logit for cat;
-    several, the largest."""
+    """The score of the chosen class: with one logit, the logit where it is above 0 (the second class) and
+    minus the logit elsewhere; with several, the largest."""
     return keras.ops.abs(logits[:, 0]) if logits.shape[-1] == 1 else keras.ops.max(logits, axis=-1)
 
 

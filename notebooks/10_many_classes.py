@@ -41,8 +41,8 @@ print(course_data.description)
 
 # %% [markdown]
 # ## The model, and features computed once
-# Notebook 05's model: one logit for two classes, one logit per class for more. A softmax over the
-# logits gives probabilities that add up to 1, because the classes exclude each other. The base is
+# Notebook 05's model: one logit for two classes, one logit per class for more. A softmax turns the
+# logits into probabilities that add up to 1, which suits classes that exclude each other. The base is
 # frozen and runs in inference mode, so its pooled output for an image never changes: we compute it
 # once and train heads on it, as notebook 06 does. Training images are not augmented here.
 
@@ -68,22 +68,23 @@ print(f"{len(train_x)} training and {len(test_x)} test images, {train_x.shape[1]
 HEAD_EPOCHS = max(settings.epochs_head, 20)  # a head on stored features: each epoch takes a moment
 
 
-def train_head(features, labels, class_weight=None):
+def train_head(features, labels, class_weight=None, sample_weight=None, epochs=HEAD_EPOCHS):
     """Notebook 05's head (dropout, Dense) trained on stored features, with the settings' seed."""
     keras.utils.set_random_seed(settings.seed)
     head = keras.Sequential([keras.Input(features.shape[1:]), keras.layers.Dropout(0.2),
                              keras.layers.Dense(model.output.shape[-1])])
     loss, accuracy = models.loss_and_metric(class_count)
     head.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=[accuracy])
-    head.fit(features, labels, batch_size=batch_size, epochs=HEAD_EPOCHS, class_weight=class_weight, verbose=0)
+    head.fit(features, labels, batch_size=batch_size, epochs=epochs, class_weight=class_weight,
+             sample_weight=sample_weight, verbose=0)
     return head
 
 
 # %% [markdown]
 # ## Top-k accuracy
 # With many classes, a wrong answer can still be a near miss. Top-k accuracy counts an image as right
-# when its true class is among the k largest logits. Keras computes it with
-# `SparseTopKCategoricalAccuracy(k=...)`; we count it ourselves too, to see what it means.
+# when its true class is among the k largest logits (a class tied at the k-th place counts as among
+# them). Keras computes it with `SparseTopKCategoricalAccuracy(k=...)`; we count it ourselves too.
 
 # %%
 head = train_head(train_x, train_y)
@@ -99,9 +100,8 @@ else:
     true_logits = test_logits[np.arange(len(test_y)), test_y]
     beaten_by = (test_logits > true_logits[:, None]).sum(axis=1)  # how many classes score above the true one
     assert abs(top_2 - float((beaten_by < 2).mean())) < 1e-6, "top-2: the true class is among the two largest logits"
-    assert top_2 >= top_1, "top-2 accuracy is never below top-1"
     display(Table(["measure", "test accuracy"], [["top-1", top_1], ["top-2", top_2]],
-                  title=f"{len(test_y)} test images, {class_count} classes (chance: top-1 {1 / class_count:.2f})"))
+                  title=f"{len(test_y)} test images, {class_count} classes (a uniform guess: top-1 {1 / class_count:.2f})"))
 
 # %% [markdown]
 # ## An imbalanced training set
@@ -121,15 +121,15 @@ before, after = np.bincount(train_y, minlength=class_count), np.bincount(imbalan
 display(Table(["class", "training images", "in the imbalanced copy"], zip(class_names, before, after)))
 others = np.arange(class_count) != rare
 assert after[rare] == len(kept_rare) < before[rare] and np.array_equal(after[others], before[others]), (
-    "the copy keeps a fifth of the rare class and every image of the others"
+    "the copy keeps fewer images of the rare class (a fifth, at least one) and every image of the others"
 )
 
 # %% [markdown]
 # ## Class weights
 # A head trained on this copy sees the rare class seldom, so it learns to name it seldom. `fit()` takes
 # `class_weight`, a weight per class that multiplies each image's loss. Weights inversely proportional to
-# the class sizes make every class weigh the same in the loss in total. This is one common choice (our
-# advice to try first), not the only one: resampling the rare class is another.
+# the class sizes make every class weigh the same in the loss in total. It is a common first try (our
+# advice); resampling the rare class is another.
 
 
 # %%
@@ -140,9 +140,14 @@ def balanced_class_weights(labels, class_count):
 
 
 class_weight = balanced_class_weights(imbalanced_y, class_count)
-weighed = [class_weight[k] * after[k] for k in range(class_count)]
 print("class weights:", ", ".join(f"{class_names[k]} {w:.2f}" for k, w in class_weight.items()))
-assert np.allclose(weighed, len(imbalanced_y) / class_count), "with the weights, every class weighs the same in total"
+# What class_weight does in fit(): each image's loss weighted by its class's weight, as sample_weight would.
+image_weights = np.array([class_weight[label] for label in imbalanced_y])
+by_class = train_head(imbalanced_x, imbalanced_y, class_weight=class_weight, epochs=1)
+by_image = train_head(imbalanced_x, imbalanced_y, sample_weight=image_weights, epochs=1)
+assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(by_class.get_weights(), by_image.get_weights())), (
+    "class_weight weighs each image's loss by its class's weight"
+)
 
 # %% [markdown]
 # Two heads, trained alike from the same seed: one without weights, one with. We score both on the same
@@ -160,8 +165,8 @@ for name, trained in heads.items():
     predicted = models.predicted_classes(trained.predict(test_x, verbose=0))
     right[name] = predicted == test_y
     rare_right = int(right[name][in_rare].sum())
-    low, high = wilson_interval(rare_right, int(in_rare.sum()))
-    rows.append([name, f"{right[name].mean():.4f}", f"{rare_right} of {int(in_rare.sum())}", f"{low:.2f} to {high:.2f}"])
+    interval = "n/a" if not in_rare.any() else "{:.2f} to {:.2f}".format(*wilson_interval(rare_right, int(in_rare.sum())))
+    rows.append([name, f"{right[name].mean():.4f}", f"{rare_right} of {int(in_rare.sum())}", interval])
 display(Table(["head", "test accuracy", f"{class_names[rare]} found", "95% interval"], rows))
 
 
@@ -180,7 +185,8 @@ for images, where in ((slice(None), "all test images"), (in_rare, f"the {class_n
     scale = (f"a split of {split[0]} to {split[1]} or more uneven would have been" if split
              else "no split of so few could be")
     finding = "a measurable difference" if p_value < ALPHA else "no measurable difference"
-    print(f"{where}: {only_weighted} right only with weights, {only_plain} only without; p = {p_value:.3f}: "
+    p_text = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+    print(f"{where}: {only_weighted} right only with weights, {only_plain} only without; {p_text}: "
           f"{finding} ({scale} measurable at {ALPHA})")
 
 # %% [markdown]

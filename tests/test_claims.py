@@ -326,13 +326,25 @@ MUTATIONS = [
         "05_transfer_and_finetune",
         "two_logit_softmax = keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate([0 * some_logits, some_logits], 1)))",
         "two_logit_softmax = keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate([some_logits, 0 * some_logits], 1)))",
-        "one logit z is the softmax of [0, z]",
+        "sigmoid(z) is softmax([0, z])[1]",
+    ),
+    (  # the two losses fed opposite labels
+        "05_transfer_and_finetune",
+        "categorical_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(some_labels, two_logits)",
+        "categorical_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(1 - some_labels, two_logits)",
+        "BinaryCrossentropy on z is SparseCategoricalCrossentropy on [0, z]",
+    ),
+    (  # probabilities left unnormalised
+        "05_transfer_and_finetune",
+        "return shifted / shifted.sum(axis=-1, keepdims=True)",
+        "return shifted",
+        "class_probabilities agrees with Keras",
     ),
     (  # each image counted twice
         "05_transfer_and_finetune",
         "np.add.at(confusion, (test_labels, predicted), 1)  # one count per image: row its true class, column the predicted",
         "np.add.at(confusion, (test_labels, predicted), 2)",
-        "the diagonal holds the right answers",
+        "rows are true classes, columns predicted ones",
     ),
     (  # the class names left out of the saved file
         "05_transfer_and_finetune",
@@ -489,13 +501,13 @@ MUTATIONS = [
         "10_many_classes",
         "imbalanced_x, imbalanced_y = train_x[keep], train_y[keep]",
         "imbalanced_x, imbalanced_y = train_x, train_y",
-        "the copy keeps a fifth of the rare class",
+        "the copy keeps fewer images of the rare class",
     ),
-    (  # weights proportional to the class sizes instead of inversely
+    (  # every image weighed alike: what class_weight does is no longer what sample_weight does here
         "10_many_classes",
-        "return {k: len(labels) / (class_count * counts[k]) for k in range(class_count) if counts[k]}",
-        "return {k: counts[k] * class_count / len(labels) for k in range(class_count) if counts[k]}",
-        "with the weights, every class weighs the same in total",
+        "image_weights = np.array([class_weight[label] for label in imbalanced_y])",
+        "image_weights = np.ones(len(imbalanced_y))",
+        "class_weight weighs each image's loss by its class's weight",
     ),
     (  # top-2 counted as "at most two classes above the true one": top-3
         "10_many_classes",

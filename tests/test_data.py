@@ -432,3 +432,9 @@ def test_a_progressive_jpeg_with_trailing_data_is_read(tmp_path):
     )
     photo.write_bytes(photo.read_bytes() + b"trailing data " * 100)
     assert data.check_image_file(photo) is None
+
+
+def test_a_jpeg_xl_is_named_for_what_it_is(tmp_path):
+    # TensorFlow 2.21 decodes JPEG XL, but Pillow, which checks every file first, cannot open it.
+    (tmp_path / "photo.jxl").write_bytes(b"\xff\x0a" + bytes(40))
+    assert data.check_image_file(tmp_path / "photo.jxl").startswith("a JXL image, which the course's file check")
