@@ -181,7 +181,8 @@ assert gap < 1e-5, "a replicated step must give the weights of a single-device s
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
 two_classes = course_data.train.filter(lambda image, label: label < 2)  # what a one-logit model can learn
-train_ds = pipeline(two_classes.take(64), size, global_batch, training=True, seed=settings.seed)
+# repeat(): 64 images however many the two classes hold, so every global batch splits evenly over the devices
+train_ds = pipeline(two_classes.repeat().take(64), size, global_batch, training=True, seed=settings.seed)
 history = replicated.fit(train_ds, epochs=1, verbose=0)
 print(f"one epoch of 64 images on {replicas} devices: loss {history.history['loss'][-1]:.4f}")
 if backend == "jax":
