@@ -20,10 +20,10 @@
 # - what a large learning rate does after unfreezing, and how to test whether unfreezing before the head
 #   has trained harms the base.
 #
-# This is the guide's end-to-end example with its faults fixed: the BatchNormalization pitfall
-# (notebook 03), a pipeline that augments afresh every epoch (notebook 04), and a fine-tuning step
-# that is rolled back when it lowers validation accuracy (the guide's own run fell from 0.9705 to
-# 0.9494).
+# This is the guide's end-to-end example with its faults fixed. BatchNormalization's pitfall is
+# avoided as notebook 03 shows, and the pipeline augments afresh every epoch, as in notebook 04.
+# Fine-tuning is rolled back when it lowers validation accuracy: the guide's own run fell from 0.9705
+# to 0.9494.
 
 # %%
 from helpers import notebook
@@ -49,8 +49,8 @@ from helpers.tables import Table, layer_table
 
 # %% [markdown]
 # ## Data
-# Notebook 04's loader and pipeline. Images stay raw 0-255 pixels (checked below): we put the scaling
-# inside the model (our choice), so the saved model takes plain images.
+# Notebook 04's loader and pipeline. Images stay raw 0-255 pixels, as checked below. We put the scaling
+# inside the model, our choice, so the saved model takes plain images.
 
 # %%
 with notebook.friendly_errors():
@@ -68,10 +68,9 @@ assert first_images.min() >= 0 and 1 < first_images.max() <= 255, "the pipeline'
 # %% [markdown]
 # ## The pretrained base
 # `keras.applications` builds the network and loads its ImageNet weights; `include_top=False` leaves out its
-# 1000-class classifier. The guide passes `weights="imagenet"`, which downloads the file into `~/.keras`; we
-# pass the path of the same file (at 224 px; other sizes have files of their own), kept in the course's
-# cache (downloaded once, its hash checked), so the course also runs offline. `None` gives random weights
-# (the smoke profile).
+# 1000-class classifier. The guide passes `weights="imagenet"`, which downloads the file into `~/.keras`.
+# We pass the path of the same file, kept in the course's cache: downloaded once, its hash checked, so the
+# course also runs offline. `None` gives random weights, as in the smoke profile.
 
 
 # %%
@@ -97,12 +96,12 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 
 # %% [markdown]
 # ## A new head
-# Scaling to -1..1 (what Xception and MobileNetV2 expect), the base called with `training=False`,
-# average pooling, dropout, and the output: logits (one per image for two classes, one per image and
-# class for more), which a sigmoid or a softmax turns into probabilities (next section). Some bases (MobileNetV3,
-# EfficientNet) scale raw pixels themselves: their `preprocess_input` leaves pixels as they are (asserted
-# below). An entry in `helpers/bases.py` for such a base says so (`scales_inputs=True`), and the model
-# then gives it the pixels as they are: scaling twice is an easy mistake (tensorflow/tensorflow#48412).
+# The head: scaling to -1..1, which Xception and MobileNetV2 expect; the base called with
+# `training=False`; average pooling; dropout; and the output, logits. The next section says how many.
+# Some bases, such as MobileNetV3 and EfficientNet, scale raw pixels themselves: their
+# `preprocess_input` leaves pixels as they are. An entry in `helpers/bases.py` for such a base says
+# `scales_inputs=True`, and the model then gives it the pixels as they are. Scaling twice is an easy
+# mistake: see tensorflow/tensorflow#48412.
 # The asserts check that the model feeds this run's base what the base's own `preprocess_input` makes
 # of raw pixels, and that every entry of the table agrees with its base's `preprocess_input`.
 
@@ -149,12 +148,12 @@ initial_weights = model.get_weights()  # the untrained head, for the experiments
 # ## Two classes or more
 # In the model only the output layer depends on the class count; the loss, the accuracy metric and the
 # reading of predictions follow from it. Two classes get one logit, as in the guide: its sigmoid is the
-# probability of class 1, and `BinaryCrossentropy` applies that sigmoid itself (`from_logits=True`).
+# probability of class 1, and `BinaryCrossentropy(from_logits=True)` applies that sigmoid itself.
 # More classes get one logit per class: a softmax turns them into probabilities that add up to 1, and
 # `SparseCategoricalCrossentropy` takes the labels as class numbers. The two agree: the sigmoid of one
-# logit `z` is the softmax of the two logits `[0, z]` at class 1, and so are the losses (checked below).
-# A photo that may show several classes at once (a multi-label task) would need one sigmoid per class;
-# the course does not build that.
+# logit `z` is the softmax of the two logits `[0, z]` at class 1, and so are the losses, as checked
+# below. A photo that may show several classes at once, a multi-label task, would need one sigmoid per
+# class; the course does not build that.
 
 
 # %%
@@ -211,8 +210,8 @@ assert np.allclose(class_probabilities(some_logits)[:, 1], sigmoid, atol=1e-6), 
 
 # %% [markdown]
 # ## Train the head
-# Only the head trains. The base must not move. (The cell starts from the untrained head and freezes
-# the base itself, so running it again trains again from the same start.)
+# Only the head trains. The base must not move. The cell starts from the untrained head and freezes
+# the base itself, so running it again trains from the same start.
 
 # %%
 model.set_weights(initial_weights)
@@ -233,8 +232,8 @@ head_trained_weights = model.get_weights()
 # %% [markdown]
 # ## Fine-tune
 # Unfreeze the base, then freeze its BatchNormalization layers again, so they keep their ImageNet
-# statistics (`training=False` alone no longer does that in Keras 3: notebook 03). Then (next cell)
-# recompile: the next `fit()` builds a training step with the new list of trainable weights. Train
+# statistics: in Keras 3, `training=False` alone no longer does that (notebook 03). Then, in the next
+# cell, recompile: the next `fit()` builds a training step with the new list of trainable weights. Train
 # with a learning rate 100 times smaller, so the pretrained weights move only a little.
 
 # %%
@@ -327,8 +326,8 @@ assert np.array_equal(confusion, tf.math.confusion_matrix(test_labels, predicted
 # ## Class by class
 # Accuracy counts every image alike, so a class the model gets wrong can hide behind a large class it
 # gets right. The recall of a class is the share of its images the model names correctly: the diagonal
-# of the matrix above, divided by its row. A few dozen images per class give wide intervals (the Wilson
-# interval of notebook 08, 95 %). The most frequent mistake is the largest count off the diagonal:
+# of the matrix above, divided by its row. A few dozen images per class give wide intervals; the table
+# shows notebook 08's Wilson interval, at 95 %. The most frequent mistake is the largest count off the diagonal:
 # images of one class named as another.
 
 # %%
@@ -356,11 +355,12 @@ else:
     print("No misclassified test images.")
 
 # %% [markdown]
-# **A slip in the guide.** The guide (two classes, one logit) compiles with `BinaryAccuracy()`, whose
-# threshold of 0.5 is meant for probabilities. This model outputs logits: probability 0.5 is logit 0, so a logit of 0.3
-# means "dog" with a probability above one half (printed below) but counts as "cat" at 0.5. We compile
-# with `threshold=0.0`. The two thresholds judge only the test logits between 0 and 0.5 differently.
-# (With more classes the largest logit wins, and there is no threshold: these two cells say so and stop.)
+# **A slip in the guide.** The guide has two classes and one logit, and compiles with `BinaryAccuracy()`,
+# whose threshold of 0.5 is meant for probabilities. This model outputs logits: probability 0.5 is logit
+# 0. So a logit of 0.3 means "dog" with a probability above one half, printed below, but counts as "cat"
+# at 0.5. We compile with `threshold=0.0`. The two thresholds judge only the test logits between 0 and
+# 0.5 differently. With more classes the largest logit wins and there is no threshold: these two cells
+# say so and stop.
 
 # %%
 def keras_accuracy(threshold):
@@ -388,7 +388,8 @@ else:
 
 # %% [markdown]
 # With two classes, 0.5 scores *higher* on a split where more images of the first class than of the second
-# have logits between 0 and 0.5, and lower where fewer do (this run's counts, for two classes, are above). That is not a reason to use 0.5. Our advice: treat the threshold
+# have logits between 0 and 0.5, and lower where fewer do. This run's counts, for two classes, are above.
+# That is not a reason to use 0.5. Our advice: treat the threshold
 # as a decision like any other, choose it on validation data, then judge it once on test. Here is that
 # procedure:
 
@@ -411,13 +412,13 @@ else:
 # %% [markdown]
 # ## Save, reload, predict on files
 # The saved model holds the scaling layer, so it takes raw RGB images of the trained size and returns
-# its logits. The class names are not part of a Keras model, so we add them to the saved file
-# (`save_class_names`): `make predict` and notebook 09 read them from there. Keras ignores that file when
+# its logits. The class names are not part of a Keras model, so `save_class_names` adds them to the saved
+# file: `make predict` and notebook 09 read them from there. Keras ignores that file when
 # it loads the model and drops it when it saves one: after `model.save()`, add the names again. The file
 # keeps the name `cats_vs_dogs.keras` whatever the classes. A file must reach the model
-# the way training images did: decoded to RGB and resized with notebook 04's `resize_image` (bilinear).
+# the way training images did: decoded to RGB and resized bilinearly with notebook 04's `resize_image`.
 # `keras.utils.load_img(path, target_size=...)` would resize with nearest-neighbour by default, and
-# the model would see other pixels than in training (measured below).
+# the model would see other pixels than in training, as measured below.
 
 # %%
 model_path = Path(settings.build_dir) / "models" / "cats_vs_dogs.keras"
@@ -515,7 +516,7 @@ notebook.save_results(
 # %% [markdown]
 # ## The guide's numbers, checked
 # The guide prints parameter counts for Xception at 150 px with this head. Counts do not depend on the
-# weights' values, so we check them on an Xception with random weights (no download).
+# weights' values, so we check them on an Xception with random weights, which needs no download.
 
 # %%
 xception = build_base("xception", 150, None)
@@ -539,8 +540,8 @@ print(f"Xception: output 5x5x2048; frozen 2,049 / 20,861,480; unfrozen 20,809,00
       f"unfrozen with its {len(frozen)} BatchNormalization layers frozen 20,754,473 / 109,056.")
 
 # %% [markdown]
-# Freezing the BatchNormalization layers also freezes their scale and offset (gamma and beta, another
-# 54,528 numbers): 2 x 54,528 = 109,056 non-trainable. Notebook 03 shows a second way to keep the
+# Freezing the BatchNormalization layers also freezes their scale and offset, gamma and beta: another
+# 54,528 numbers, so 2 x 54,528 = 109,056 are non-trainable. Notebook 03 shows a second way to keep the
 # moving statistics, in which gamma and beta still train: a wrapper layer that always calls the base
 # with `training=False`. The wrapper changes no count: it acts on how the base runs, not on which
 # weights train. Counts come back to the guide's only when the BatchNormalization layers are made
@@ -562,17 +563,17 @@ del xception, guide_model
 # %% [markdown]
 # ## Two of the guide's cautions, tested
 # The experiments train a model of their own, so the model above stays as it is. It is built and
-# compiled once; each run gives it start weights saved above and a fresh optimizer (its variables put
-# back to their values before a first step), so running a cell again repeats the experiment from the
-# same weights and optimizer state (the batches, their augmentation and the dropout masks are drawn
-# anew), and every run reuses the training step the first one built (a new model or a new `compile()`
-# would build a new one each time: notebook 03). Each run trains for the same few steps (the number is
-# printed: a small training split has fewer), then is measured on the validation split. With random
-# weights (smoke) the figures would mean nothing, so both cells say so and skip the training; the quick
-# profile runs them.
+# compiled once. Each run gives it start weights saved above and a fresh optimizer, its variables put
+# back to their values before a first step. So running a cell again repeats the experiment from the
+# same weights and optimizer state; only the batches, their augmentation and the dropout masks are
+# drawn anew. Every run reuses the training step the first one built, where a new model or a new
+# `compile()` would build a new one each time (notebook 03). Each run trains for the same few steps,
+# then is measured on the validation split. The number of steps is printed: a small training split has
+# fewer. With random weights, as in smoke, the figures would mean nothing, so both cells say so and skip
+# the training; the quick profile runs them.
 #
-# **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate
-# (1e-3) and with the course's (1e-5). With pretrained weights, and at least 10 steps and 64 validation
+# **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate,
+# 1e-3, and with the course's, 1e-5. With pretrained weights, and at least 10 steps and 64 validation
 # images, the cell asserts the direction.
 
 # %%
@@ -636,9 +637,9 @@ else:
 # %% [markdown]
 # **Unfreezing before the head has trained.** The guide warns that a randomly initialised head sends
 # large gradient updates into the base and destroys its pretrained features. The cell above cannot
-# test that: at 1e-3 the base suffers even under a trained head. So here both arms use the small rate
-# (1e-5) and the same number of steps, and differ only in the head they start from (and in the random
-# draws of their batches): trained, or untrained (the trained-head arm is the 1e-5 run above). What we
+# test that: at 1e-3 the base suffers even under a trained head. So here both arms use the small rate,
+# 1e-5, and the same number of steps. They differ only in the head they start from, trained or
+# untrained, and in the random draws of their batches. The trained-head arm is the 1e-5 run above. What we
 # measure is the base: how far its features moved from the untouched base's, and how well a new head trained
 # on its frozen features scores (a linear probe: a new `Dense` like the head's, started from zeros,
 # trained on the same images). The last lines say whether the two probes differ by more than two standard

@@ -10,14 +10,15 @@
 # # 09 · Use the model: what it looks at, export it, run it outside Keras
 #
 # **What you will learn**
-# - Grad-CAM: which part of an image moved the model's logit, from one `GradientTape` (TensorFlow) or
-#   one `jax.grad` (JAX), and a check that the map means something;
+# - Grad-CAM: which part of an image moved the model's logit, from one `GradientTape` on TensorFlow or
+#   one `jax.grad` on JAX, and a check that the map means something;
 # - `model.export(...)` to a TensorFlow SavedModel, to ONNX and to LiteRT, each run in a fresh process
 #   on the same image files, its logits compared with Keras's;
-# - why a custom layer (notebook 03's `InferenceModeBase`) breaks saving, and the fix.
+# - why a custom layer such as notebook 03's `InferenceModeBase` breaks saving, and the fix.
 #
 # Nothing here is trained for long: the notebook loads the model notebook 05 saved, or trains a short
-# one when there is none. `make predict IMAGES=path` (see the README) classifies your own photos with it.
+# one when there is none. `make predict IMAGES=path`, described in the README, classifies your own photos
+# with it.
 
 # %%
 from helpers import notebook
@@ -49,7 +50,7 @@ work.mkdir(parents=True, exist_ok=True)
 # %% [markdown]
 # ## The model
 # Notebook 05 saves `build/models/cats_vs_dogs.keras` with its class names inside. It takes raw RGB images
-# of its trained size and returns logits: one for two classes (above 0: the second class), one per class
+# of its trained size and returns logits: one for two classes, above 0 for the second class; one per class
 # for more. We use it when its image size, base and classes match the settings. Otherwise we train a head
 # for one short epoch here: enough to have a model, not a good one.
 
@@ -88,15 +89,15 @@ print(f"input {model.input_shape}, output {model.output_shape}, base {base_layer
 
 # %% [markdown]
 # ## What the model looks at: Grad-CAM
-# Grad-CAM (Selvaraju et al., 2017) takes the feature maps of a convolutional layer, weights each channel by
-# how much the class score grows with it (the gradient, averaged over the map), sums the channels and keeps
-# the positive part. With one logit, the class score is the logit when the model chose the second class
-# (logit above 0) and minus the logit when it chose the first; with one logit per class, it is the largest
+# Grad-CAM, from Selvaraju et al., 2017, takes the feature maps of a convolutional layer. It weights each
+# channel by how much the class score grows with it: the gradient, averaged over the map. Then it sums the
+# channels and keeps the positive part. With one logit, the class score is the logit when the model chose
+# the second class, its logit above 0, and minus the logit when it chose the first; with one logit per class, it is the largest
 # logit, the chosen class's. Either way the map shows what pushed the image towards the class the model chose.
 #
 # Our models are chains of layers, so we run the layers up to the chosen one, then the rest, and take the
 # gradient of the score with respect to the features between the two parts. On TensorFlow that is a
-# `GradientTape`; on JAX, `jax.grad` of the same function (the head applied to the features). The code covers
+# `GradientTape`; on JAX, `jax.grad` of the same function: the head applied to the features. The code covers
 # these two backends, the ones the course runs its notebooks on; PyTorch would need `torch.autograd` instead.
 
 
@@ -142,10 +143,10 @@ def grad_cam(model, images, layer_name, score=class_score):
 # %% [markdown]
 # ### Does the map mean anything? A test where we know the answer
 # A map that always lights up the middle would look convincing on photos of pets. So first a model whose
-# answer lives in one known place: 32-pixel noise images with a red square (dog) or a green square (cat)
-# somewhere, and a blue square, in every image, somewhere else. Only the red or green square decides the
-# class. A two-layer network learns this in seconds; then most of the map's mass must lie in that square
-# (chance: the square's share of the image).
+# answer lives in one known place: 32-pixel noise images with a red square for dog or a green square for
+# cat somewhere, and a blue square, in every image, somewhere else. Only the red or green square decides
+# the class. A two-layer network learns this in seconds; then most of the map's mass must lie in that
+# square. By chance, the square would get only its share of the image.
 
 # %%
 SQUARE, SIDE = 8, 32
@@ -204,9 +205,9 @@ assert deciding_share > 0.5, "Grad-CAM puts most of the map's mass in the square
 
 # %% [markdown]
 # Which layer? Grad-CAM is usually taken from the last convolutional layer, whose maps are the most
-# abstract that still have a place (the paper's choice; on a deep base, early maps are said to respond to
-# edges and colours rather than parts of a pet: not measured here). On this two-layer toy the choice makes no
-# measurable difference (the table below). What does matter here: the gradient weighting and the class
+# abstract that still have a place: the paper's choice. On a deep base, early maps are said to respond to
+# edges and colours rather than parts of a pet; we do not measure that here. The table below gives both
+# layers of this two-layer toy. What does matter here: the gradient weighting and the class
 # score's sign. tests/test_claims.py removes each and sees the assert above fail; exercise 1 measures the sign.
 
 # %%
@@ -222,7 +223,7 @@ display(
 # %% [markdown]
 # ### Grad-CAM on the course model
 # The course model's last spatial maps are the base's output. Below: test images it gets right and wrong,
-# each with its map over it. (With random weights, in the smoke profile, the maps mean nothing.)
+# each with its map over it. With random weights, in the smoke profile, the maps mean nothing.
 
 # %%
 test_images, test_labels = map(np.concatenate, zip(*[(x.numpy(), y.numpy()) for x, y in test_ds]))
@@ -240,18 +241,18 @@ print(f"{len(right)} right and {len(wrong)} wrong shown, of {len(test_labels)} t
 
 # %% [markdown]
 # ## Export, and run outside Keras
-# `model.export(path, format=...)` writes a model that runs without Keras: `tf_saved_model` (TensorFlow
-# Serving, TensorFlow.js's converter), `onnx` (onnxruntime, many languages) and `litert` (TensorFlow Lite,
-# phones). The exported model is the same function: raw 0-255 images of the trained size in, logits out.
+# `model.export(path, format=...)` writes a model that runs without Keras: `tf_saved_model` for TensorFlow
+# Serving and TensorFlow.js's converter, `onnx` for onnxruntime in many languages, and `litert` for
+# TensorFlow Lite on phones. The exported model is the same function: raw 0-255 images of the trained size in, logits out.
 # What it does not carry is the resize: whoever runs it must resize as training did (bilinear, then rounded
-# to whole pixel values: notebook 04's `resize_image`).
+# to whole pixel values, as notebook 04's `resize_image` does).
 #
 # On TensorFlow all three formats export here (ONNX through tf2onnx, pinned in requirements.txt). On JAX only
 # the SavedModel does: Keras's ONNX export on JAX needs the `jax2onnx` package, which the course does not
-# install, and its LiteRT export needs the TensorFlow or PyTorch backend (the cell prints Keras's reasons).
+# install, and its LiteRT export needs the TensorFlow or PyTorch backend. The cell prints Keras's reasons.
 #
-# In the smoke profile we export the squares model, to keep CI short (our choice: the random-weight
-# MobileNetV2 of smoke would show nothing more). In the other profiles we export the course model.
+# In the smoke profile we export the squares model, to keep CI short. It is our choice: the random-weight
+# MobileNetV2 of smoke would show nothing more. In the other profiles we export the course model.
 
 # %%
 export_model = squares_model if settings.profile == "smoke" else model
@@ -288,7 +289,7 @@ if backend == "jax":
 
 # %% [markdown]
 # A fresh Python process, with no Keras model in it, reads the same PNG files, resizes them as training did,
-# and runs each exported file. This is the whole deployment code (it is also a script you can copy):
+# and runs each exported file. This is the whole deployment code, also a script you can copy:
 
 # %%
 RUN_EXPORTED = """
