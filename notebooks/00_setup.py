@@ -26,8 +26,8 @@ settings = notebook.start()
 # `COURSE_*` variable overrides one setting.
 # - `smoke`: seconds. Synthetic images and random weights: it checks that the code runs, and its
 #   accuracies mean nothing.
-# - `quick`: minutes on a laptop's CPU. Real photos (a 68 MB download) and ImageNet weights on a small base.
-# - `full`: the guide's data (about 800 MB) and base, Xception. Hours on a CPU; a GPU makes it practical.
+# - `quick`: minutes on a laptop's CPU. Real photos, a 68 MB download, and ImageNet weights on a small base.
+# - `full`: the guide's data, about 800 MB, and its base, Xception. Hours on a CPU; a GPU makes it practical.
 #
 # Pick one for the whole course with, for example, `COURSE_PROFILE=quick make run`. In Jupyter, set it
 # before you start the server. The table is read from the course's settings:
@@ -43,7 +43,7 @@ print("without COURSE_PROFILE:", DEFAULT_PROFILE, "; in force now:", settings.pr
 # %% [markdown]
 # ## Versions
 # The course's claims were checked on the versions pinned in `requirements.txt`. A different Keras
-# can behave differently (notebook 03 shows one such change), so this cell insists on the pins.
+# can behave differently, as notebook 03 shows, so this cell insists on the pins.
 
 # %%
 import platform
@@ -75,8 +75,7 @@ if not gpus:
 # %% [markdown]
 # ## Data and weights
 # The profile decides where the images and the base model's weights come from: `quick` reads TensorFlow's
-# `cats_and_dogs_filtered` photos (a 68 MB download), `full` the guide's TFDS `cats_vs_dogs` (about
-# 800 MB). Nothing is downloaded here; the table says whether each is cached, downloadable, or missing,
+# `cats_and_dogs_filtered` photos, `full` the guide's TFDS `cats_vs_dogs`. Nothing is downloaded here; the table says whether each is cached, downloadable, or missing,
 # and what to do if missing.
 
 # %%

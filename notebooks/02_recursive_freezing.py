@@ -49,9 +49,9 @@ assert inner_model in model.layers, "the inner model is one layer of the outer m
 
 # %% [markdown]
 # It does not have to. The guide's recipe also allows a new model "on top of the output of one (or
-# several) layers from the base model": build it from `base.output`, and the base's layers become the new
-# model's own layers, with no nested model in between (the base below is functional, as
-# `keras.applications` models are). Freezing the base still works, because
+# several) layers from the base model". Build it from `base.output`, and the base's layers become the new
+# model's own layers, with no nested model in between. The base below is functional, as
+# `keras.applications` models are. Freezing the base still works, because
 # `base.trainable = False` reaches the very same layer objects.
 
 # %%

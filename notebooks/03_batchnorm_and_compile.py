@@ -131,9 +131,9 @@ print("backend:", keras.backend.backend())
 # - Freeze between `compile()` and the first `fit()`: the layer stays put, because the training step
 #   is built afterwards.
 # - Freeze after a `fit()`: the training step already exists. On TensorFlow it keeps the list of
-#   trainable weights it was built with and goes on updating the "frozen" layer, silently; on JAX the
-#   next `fit()` raises, because the optimizer's state was built for the old list; on PyTorch the layer
-#   stays put (measured by an earlier run of this course; PyTorch is not installed here). The cell below
+#   trainable weights it was built with and goes on updating the "frozen" layer, silently. On JAX the
+#   next `fit()` raises, because the optimizer's state was built for the old list. On PyTorch the layer
+#   stays put: an earlier run of this course measured it, and PyTorch is not installed here. The cell below
 #   asserts the row of the backend in force.
 # - `compile()` again, and the next `fit()` builds a new step: the layer stays put on every backend.
 #
@@ -544,14 +544,14 @@ assert base_momenta == {"mobilenet_v2_0.35": {0.999}, "xception": {0.99}}, "Mobi
 # MobileNetV2, the quick profile's base, updates its statistics with momentum 0.999: in the experiment
 # above, 40 steps at 0.999 moved them less than a tenth of the way and did not cost 0.10 of accuracy.
 # On that base the guide's recipe, whose statistics update, drifts far more slowly than on our small base
-# at 0.9 (each batch weighs 0.001 in the moving average instead of 0.1); how much that matters on real
-# photos is an experiment of its own (`make bench` compares the guide's recipe with the course's on the
-# quick profile, see the README). Frozen statistics avoid the drift altogether, and that is why the
-# course freezes BatchNormalization when fine-tuning. It is a safe default for small data, not a law
-# (opinion, backed by the literature rather than by a measurement here): when the new data differs from
-# the old mainly in the statistics themselves, re-estimating them can *help* (the idea behind AdaBN, Li et
-# al., 2016), and fastai keeps BatchNormalization layers training when it freezes the rest of a
-# pretrained model (its `train_bn=True` default).
+# at 0.9: each batch weighs 0.001 in the moving average instead of 0.1. How much that matters on real
+# photos is an experiment of its own; `make bench` compares the guide's recipe with the course's. Frozen
+# statistics avoid the drift altogether, and that is why the course freezes BatchNormalization when
+# fine-tuning. In our opinion it is a safe default for small data, not a law, and the literature backs
+# that rather than a measurement here. When the new data differs from the old mainly in the statistics
+# themselves, re-estimating them can *help*: that is the idea behind AdaBN (Li et al., 2016). And fastai
+# keeps BatchNormalization layers training when it freezes the rest of a pretrained model, by its
+# `train_bn=True` default.
 
 # %% [markdown]
 # ## Exercises

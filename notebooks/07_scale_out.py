@@ -112,9 +112,9 @@ def build_model():
 # **replica**. The batch you hand to `fit()` is the **global** batch:
 # per-device batch x number of devices. Keep the per-device batch you had on one device, and the
 # global batch grows with the devices, so each update averages more images and there are fewer updates
-# per epoch. The learning rate that worked on one device is then a starting point, not an answer: a
-# common rule of thumb (advice, not measured here) is to scale it with the global batch and to warm it
-# up over the first steps; for fine-tuning, where the rate is small to protect the pretrained weights,
+# per epoch. The learning rate that worked on one device is then a starting point, not an answer. A
+# common rule of thumb, advice we do not measure here, is to scale it with the global batch and to warm
+# it up over the first steps. For fine-tuning, where the rate is small to protect the pretrained weights,
 # scale it with care and compare on validation data.
 
 # %%
@@ -192,8 +192,8 @@ if backend == "jax":
 # ## BatchNormalization that updates
 # BatchNormalization is frozen here, as in notebook 05. Were it updating, the statistics of a batch
 # would enter every step, and then it matters which images each device normalises with. A tiny model
-# with one BatchNormalization layer (momentum 0, so its moving mean becomes the last batch's mean)
-# takes one step on a global batch whose device slices differ (slice *i* is shifted by 5 *i*); then we
+# with one BatchNormalization layer at momentum 0, so that its moving mean becomes the last batch's mean,
+# takes one step on a global batch whose device slices differ: slice *i* is shifted by 5 *i*. Then we
 # read the moving mean from every device's copy. On TensorFlow, `synchronized=True` is the layer's
 # option to share the statistics across replicas; the cell tries both there.
 
@@ -261,10 +261,10 @@ print("So on this backend an updating BatchNormalization layer normalises with "
 # weights alone would not show the sharding (two workers fed the same batches end equal too), so each
 # worker also records the index of every image it trained on.
 #
-# The workers train with a short loop of their own (`strategy.run` on each shard, gradients from
-# `tf.GradientTape`) rather than `fit()`: with Keras 3, `fit()` under this strategy is reported to fail
-# with "Attempt to convert a value (PerReplica...)" (keras-team/keras#20585; seen while this notebook
-# was written, not checked by it). The workers use TensorFlow, whatever this notebook's backend.
+# The workers train with a short loop of their own, `strategy.run` on each shard with gradients from
+# `tf.GradientTape`, rather than `fit()`. With Keras 3, `fit()` under this strategy is reported to fail
+# with "Attempt to convert a value (PerReplica...)": see keras-team/keras#20585. We saw it while writing
+# this notebook; the notebook does not check it. The workers use TensorFlow, whatever this notebook's backend.
 
 # %%
 WORKER = '''
