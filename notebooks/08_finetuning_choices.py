@@ -37,6 +37,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from helpers import bases, data, models, pretrained
 from helpers.pipelines import pipeline
@@ -60,7 +61,11 @@ if SMOKE:
     EXPERIMENT_SIZE = bases.base_info(settings.base_model).min_size  # the least keras.applications takes
 size, batch_size = min(settings.image_size, EXPERIMENT_SIZE), settings.batch_size
 train_images = min(course_data.sizes["train"], EXPERIMENT_IMAGES)
-train_split = course_data.train.take(train_images).cache()  # decoded once, not once per run
+train_split = course_data.train.take(train_images)
+# a folder's split skips unreadable files (`ignore_errors()`), so tf.data cannot know its length: we tell it,
+# or TensorFlow's compiled fit() counts one extra optimizer step per epoch, which shifts a schedule
+train_split = train_split.apply(tf.data.experimental.assert_cardinality(train_images)).cache()  # decoded once
+assert int(train_split.cardinality()) == train_images, "tf.data knows the training split's length"
 head_epochs = max(settings.epochs_head, 20)  # on cached features (see The runs): a few steps of one Dense layer
 validation_images = min(course_data.sizes["validation"], CURVE_IMAGES)
 validation_ds = pipeline(course_data.validation.take(validation_images), size, batch_size, training=False)
@@ -256,6 +261,7 @@ def fine_tune_on(model, epochs, learning_rate, versions, every_epoch=False):
             clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
                                                    on_epoch_end=epoch_end)
             model.fit(pipeline(photos["train"], size, batch_size, True, seed), epochs=epochs, callbacks=[clock], verbose=0)
+            assert int(model.optimizer.iterations) == epochs * steps_per_epoch, "the optimizer counted the planned steps"
             runs.append(dict(trainable=models.param_counts(model)[0], step_seconds=seconds[-1] / steps_per_epoch,
                              validation=curve[-1], curve=curve, right=right_on(model, photos["test"])))
     return results
@@ -402,7 +408,8 @@ total_steps = steps_per_epoch * SCHEDULE_EPOCHS
 def warmup_cosine(peak):
     """0 up to `peak` over the first epoch, then a cosine decay that reaches 0 just after the last step.
 
-    The optimizer reads the rate before it counts the step, so the very first step runs at rate 0.
+    The optimizer reads the rate before it counts the step, so the very first step runs at rate 0. The rate
+    follows `optimizer.iterations`: every run must count exactly the planned steps (asserted in `fine_tune_on`).
     """
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=total_steps - steps_per_epoch,
@@ -476,8 +483,6 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 # moving standard deviation (averaged over its channels), and their variances against its moving variances.
 
 # %%
-import tensorflow as tf  # the shift is a step of the tf.data pipeline, which feeds every backend
-
 CONTRAST, CAST = 0.5, (100.0, 60.0, 20.0)  # the contrast factor, and what is added to red, green and blue
 base_model.set_weights(base_start)  # the pretrained base again: the schedules' last run left it fine-tuned
 
@@ -648,8 +653,9 @@ else:
 # %% [markdown]
 # ## LoRA: fine-tune a small fraction of the parameters
 # LoRA (low-rank adaptation) leaves a layer's kernel *W* frozen and learns a correction *A·B* of low
-# rank *r*: the layer computes with *W + (α/r)·A·B*. *B* starts at zero, so training starts from the
-# pretrained layer exactly. Keras 3 has it built in: `layer.enable_lora(rank)`, on `Dense`,
+# rank *r*: the layer computes with *W + (α/r)·A·B*, where α (`lora_alpha`) scales the correction; Keras
+# sets α = r unless told otherwise (printed below), so here α/r = 1. *B* starts at zero, so training starts
+# from the pretrained layer exactly. Keras 3 has it built in: `layer.enable_lora(rank)`, on `Dense`,
 # `EinsumDense`, `Embedding` and, in the pinned Keras, `Conv2D`, but not on the depthwise and separable
 # convolutions (printed below). We enable it on the base's pointwise (1x1) convolutions, which hold most
 # of MobileNetV2's weights (measured below). `enable_lora` freezes the kernel itself, but freezing and
@@ -690,6 +696,7 @@ lora_base = next(layer for layer in lora_model.layers if isinstance(layer, keras
 lora_base.set_weights(base_start)
 lora_layers = enable_lora_on_pointwise(lora_base, RANK)
 assert not any(np.any(keras.ops.convert_to_numpy(layer.lora_kernel_b)) for layer in lora_layers), "B starts at zero"
+print(f"rank {RANK}, lora_alpha {lora_layers[0].lora_alpha}: the correction is scaled by {lora_layers[0].lora_alpha / RANK:g}")
 adapter_weights = [w for layer in lora_layers for w in (layer.lora_kernel_a, layer.lora_kernel_b)]
 head_weight_count = models.count_params(lora_model.layers[-1].weights)
 assert models.param_counts(lora_model)[0] == models.count_params(adapter_weights) + head_weight_count, (
@@ -720,6 +727,9 @@ print(verdict("LoRA", lora_runs["LoRA rank 4 (pointwise convolutions)"][0]["righ
 
 # %% [markdown]
 # What must be kept per task is only the adapters and the head; the base is shared by every task.
+# Saving the whole LoRA model to `.keras` does not keep the adapters: each LoRA layer stores its merged
+# kernel *W + (α/r)·A·B* as its kernel, and loading builds LoRA layers again with fresh adapters (*B* zero)
+# on top of it. The reloaded model predicts the same, but the trained *A* and *B* are gone (checked below).
 
 # %%
 build_dir = Path(settings.build_dir) / "lora"
@@ -731,6 +741,12 @@ lora_model.save(whole_file)
 print(f"per task: {adapter_file.stat().st_size / 1e3:,.0f} kB of adapters and head, "
       f"against {whole_file.stat().st_size / 1e6:,.2f} MB for the whole model")
 assert adapter_file.stat().st_size * 5 < whole_file.stat().st_size, "the adapters are a small fraction of the model"
+reloaded = keras.models.load_model(whole_file)
+saved_layer = next(layer for layer in models.all_layers(reloaded) if layer.name == lora_layers[-1].name)
+assert np.array_equal(keras.ops.convert_to_numpy(saved_layer.kernel), keras.ops.convert_to_numpy(lora_layers[-1].kernel)), (
+    "the .keras file stores the merged kernel"
+)
+assert not np.any(keras.ops.convert_to_numpy(saved_layer.lora_kernel_b)), "reloaded, the adapters start again at zero"
 
 # %% [markdown]
 # **Merging.** For serving, the adapters can be folded back into plain kernels: the merged kernel is

@@ -374,6 +374,12 @@ MUTATIONS = [
         "each replica uses its own slice's statistics",
     ),
     # ---------------------------------------------------------------- 08
+    (  # the training split as a folder leaves it, its length unknown to tf.data (TensorFlow's fit() would count extra steps)
+        "08_finetuning_choices",
+        "train_split = train_split.apply(tf.data.experimental.assert_cardinality(train_images)).cache()  # decoded once",
+        "train_split = train_split.ignore_errors().cache()",
+        "tf.data knows the training split's length",
+    ),
     (  # the textbook (Wald) interval instead of Wilson's: zero-wide at 360 of 360
         "08_finetuning_choices",
         "return max(0.0, centre - half), min(1.0, centre + half)",
@@ -440,6 +446,18 @@ MUTATIONS = [
         "thawed = {layer.name for _, layers in blocks(base_model)[len(blocks(base_model)) - count :] for layer in layers}",
         "thawed = {layer.name for _, layers in blocks(base_model)[-count:] for layer in layers}",
         "each depth trains more parameters than the one before",
+    ),
+    (  # a clone of the LoRA model instead of the file: fresh kernels, not the merged ones
+        "08_finetuning_choices",
+        "reloaded = keras.models.load_model(whole_file)",
+        "reloaded = keras.models.clone_model(lora_model)",
+        "the .keras file stores the merged kernel",
+    ),
+    (  # the model in memory instead of the one read back from the file: its adapters are trained
+        "08_finetuning_choices",
+        "reloaded = keras.models.load_model(whole_file)",
+        "reloaded = lora_model",
+        "reloaded, the adapters start again at zero",
     ),
     (  # the rest of the base left trainable beside the adapters
         "08_finetuning_choices",
