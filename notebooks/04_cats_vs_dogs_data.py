@@ -70,7 +70,9 @@ assert label_names == ["cat", "dog"], "TFDS labels cats 0 and dogs 1"
 # %% [markdown]
 # ## Loading a folder of your own photos
 # For your own data, Keras reads a folder with one subfolder per class. We write a small folder of
-# JPEGs (12 images of this run's data) and load it. Classes are the sorted subfolder names.
+# JPEGs (12 images of this run's data) and load it. Classes are the sorted subfolder names. The photos
+# come from `data.load_data(settings)`, the course's loader: it reads the data the settings name and returns
+# its training, validation and test splits (more on it below).
 
 # %%
 with notebook.friendly_errors():
@@ -91,14 +93,17 @@ assert photos.class_names == sorted(course_data.class_names), "classes are the s
 assert len(list(photos)) == 12, "every photo written comes back"
 
 # %% [markdown]
-# Real folders hold surprises: a download that stopped halfway, a `Thumbs.db`, a text file named
-# `.jpg`. `image_dataset_from_directory` picks files by their extension only, so one such file stops
-# training with an error, at whatever point of an epoch the pipeline reaches it:
+# Real folders hold surprises: a download that stopped halfway, a text file named `.jpg`.
+# `image_dataset_from_directory` picks files by their extension only: it skips a `Thumbs.db` (checked
+# below), but takes such a `.jpg`, and one of them stops training with an error, at whatever point of an
+# epoch the pipeline reaches it:
 
 # %%
 not_a_photo = folder / course_data.class_names[0] / "not_a_photo.jpg"
 not_a_photo.write_text("a text file with a .jpg name")
+(folder / course_data.class_names[0] / "Thumbs.db").write_bytes(b"Windows' thumbnail cache")
 photos = keras.utils.image_dataset_from_directory(folder, image_size=(64, 64), batch_size=None, shuffle=False)
+assert not any("Thumbs.db" in path for path in photos.file_paths), "a Thumbs.db is skipped by its extension"
 try:
     list(photos)
     stopped = False
