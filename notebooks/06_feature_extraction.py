@@ -115,9 +115,10 @@ head, fast_history, fast_seconds_per_epoch = train_head_on(train_features, valid
 # With ImageNet weights, the head above learns from what ImageNet taught the base. Give the same head
 # the features of the same architecture with **random** weights, and there is a trap in the comparison:
 # random weights
-# change the *scale* of the features as well as what they hold. Through untrained BatchNormalization
-# layers the scale can collapse (the table prints each extractor's mean |feature|), while the head's
-# learning rate suits features of ordinary size. To compare what the features hold, not their scale,
+# change the *scale* of the features as well as what they hold. Untrained BatchNormalization layers are
+# not the cause: in inference mode, with moving mean 0 and variance 1, they pass the signal on almost
+# unchanged. The random convolutions shrink it, layer after layer, until the features are tiny (the table
+# prints each extractor's mean |feature|), while the head's learning rate suits features of ordinary size. To compare what the features hold, not their scale,
 # we also **standardise** every feature (subtract its mean over the training images, divide by its
 # spread) before the same head. With pretrained weights the cell asserts that they beat the random
 # ones, both standardised, by at least 0.1 of validation accuracy; with random weights it only prints.
