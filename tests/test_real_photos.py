@@ -10,8 +10,7 @@ and the pretrained run scored 0.9361. In CI at b65f80c (128 px; notebook 05's ex
 model) it took 357 s; the pretrained run alone at 6b989fa, in a kernel of its own, 164 s and 0.9111.
 The bar of 0.88 left 11 photos of margin below 0.9111, for TensorFlow's multi-threaded sums, which can change a
 few predictions from one machine to another. Since each class is split on its own (7 December 2026), the split
-holds other photos: the pretrained run scored 0.8944 (5 photos above the bar) in 130 s; 0.8944 in this stop's CI
-runs too.
+holds other photos: the pretrained run scored 0.8944 (5 photos above the bar) in 130 s.
 """
 
 import csv
