@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -181,6 +182,15 @@ class SavableWrapper(models.InferenceModeBase):
         return cls(**config)
 
 
+def top_1_whatever_k(logits, labels, k):
+    return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
+
+
+def top_k_by_count(logits, labels, k):
+    logits, labels = np.asarray(logits), np.asarray(labels)
+    return float(((logits > logits[np.arange(len(labels)), labels][:, None]).sum(axis=1) < k).mean())
+
+
 # What the second fit() does to a layer frozen without recompiling, on each backend (notebook 03 measures it).
 STALE_STEP = {"tensorflow": True, "jax": "raises", "torch": False}
 
@@ -210,6 +220,7 @@ CASES = [
     (exercises.check_class_score, (score_as_logit,), (class_score,)),
     (exercises.check_savable_wrapper, (HalfSavableWrapper,), (SavableWrapper,)),
     (exercises.check_savable_wrapper, (models.InferenceModeBase,), (SavableWrapper,)),
+    (exercises.check_top_k_accuracy, (top_1_whatever_k,), (top_k_by_count,)),
 ]
 
 
