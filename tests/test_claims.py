@@ -266,12 +266,6 @@ MUTATIONS = [
         'angles = -tf.constant(np.deg2rad(np.asarray(rotation_draws["angle"])), tf.float32)',
         "flip_and_rotate applies the transform of RandomFlip",
     ),
-    (  # Windows' thumbnail cache under a photo's extension: then it is taken
-        "04_cats_vs_dogs_data",
-        '(folder / course_data.class_names[0] / "Thumbs.db").write_bytes(b"Windows\' thumbnail cache")',
-        '(folder / course_data.class_names[0] / "Thumbs.db.jpg").write_bytes(b"Windows\' thumbnail cache")',
-        "a Thumbs.db is skipped by its extension",
-    ),
     # ---------------------------------------------------------------- 05
     (  # the guide's freeze left out: the model's trainable count is no longer the head's
         "05_transfer_and_finetune",
