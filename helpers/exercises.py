@@ -469,6 +469,33 @@ def check_class_score(class_score):
     )
 
 
+def check_target_score(target_score):
+    """Exercise: Grad-CAM's score of a chosen class k, for logits of one output and of several."""
+    if _unanswered(target_score):
+        return False
+    one = np.array([[2.0], [-3.0], [0.5]], "float32")
+    three = np.array([[0.1, 2.0, -1.0], [3.0, 0.2, 0.5], [-0.4, 0.0, 1.5]], "float32")
+    cases = [(one, 1, one[:, 0]), (one, 0, -one[:, 0]), (three, 2, three[:, 2]), (three, 0, three[:, 0])]
+    for logits, k, truth in cases:
+        try:
+            scores = keras.ops.convert_to_numpy(target_score(keras.ops.convert_to_tensor(logits), k)).reshape(-1)
+        except Exception as error:  # a learner's function can fail in any way; the hint names it
+            return _verdict(False, "", f"your function raised {type(error).__name__}: {error}")
+        if scores.shape != truth.shape or not np.allclose(scores, truth):
+            if logits is one and k == 0 and np.allclose(scores, np.abs(one[:, 0])):
+                return _verdict(False, "", "abs(logit) scores the class the model chose, not class k.")
+            if logits is one and k == 0:
+                return _verdict(False, "", "with one logit, class 0's score is minus the logit.")
+            return _verdict(
+                False, "", f"for {logits.shape[1]} output(s) and k={k}, return one score per image: class k's logit."
+            )
+    return _verdict(
+        True,
+        "with one logit, class 1 scores the logit and class 0 minus it; with several, class k scores its own logit.",
+        "",
+    )
+
+
 def check_savable_wrapper(wrapper_class):
     """Exercise: a subclass of InferenceModeBase that a model can be saved and loaded with."""
     import tempfile

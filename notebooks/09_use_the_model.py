@@ -462,17 +462,20 @@ for name, score in [("abs(logit), the notebook's", class_score), ("logit alone",
     print(f"{name}: map mass in the green square of {cats.sum()} cat images {mass_in(cat_maps, check_corners[cats, :2]):.2f}")
 
 # %% [markdown]
-# Then run the check on it, and write the right score.
+# `class_score` scores the class the model chose. To see what in an image argues for a class `k` of your
+# choice, whatever the model chose, the score must be class `k`'s for every image. Write
+# `target_score(logits, k)`. Predict first: with one logit, what is class 0's score? The check gives it
+# logits of one output and of three.
 
 # %%
 exercises.check_class_score(score_as_logit)
 
 
-def my_class_score(logits):
+def target_score(logits, k):
     ...  # your code here
 
 
-exercises.check_class_score(my_class_score);
+exercises.check_target_score(target_score);
 
 # %% [markdown]
 # **2.** Make a wrapper savable. The class below has `get_config` but keeps the base as it is. Run the
@@ -497,5 +500,14 @@ exercises.check_savable_wrapper(MyWrapper);
 # %% tags=["solution"]
 assert not exercises.check_class_score(score_as_logit), "the logit alone is the dog score, also for cats"
 assert exercises.check_class_score(class_score), "the notebook's class score passes its check"
+
+
+def reference_target_score(logits, k):
+    if logits.shape[-1] == 1:  # one logit: class 1's score is the logit, class 0's is minus the logit
+        return logits[:, 0] if k == 1 else -logits[:, 0]
+    return logits[:, k]
+
+
+assert exercises.check_target_score(reference_target_score), "the reference answer to exercise 1 is accepted"
 assert not exercises.check_savable_wrapper(HalfSavableWrapper), "a base kept as an object cannot be saved"
 assert exercises.check_savable_wrapper(SavableInferenceModeBase), "the notebook's wrapper passes its check"

@@ -182,6 +182,12 @@ class SavableWrapper(models.InferenceModeBase):
         return cls(**config)
 
 
+def target_score(logits, k):
+    if logits.shape[-1] == 1:
+        return logits[:, 0] if k == 1 else -logits[:, 0]
+    return logits[:, k]
+
+
 def top_1_whatever_k(logits, labels, k):
     return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
 
@@ -221,6 +227,7 @@ CASES = [
     (exercises.check_savable_wrapper, (HalfSavableWrapper,), (SavableWrapper,)),
     (exercises.check_savable_wrapper, (models.InferenceModeBase,), (SavableWrapper,)),
     (exercises.check_top_k_accuracy, (top_1_whatever_k,), (top_k_by_count,)),
+    (exercises.check_target_score, (lambda logits, k: keras.ops.abs(logits[:, 0]),), (target_score,)),
 ]
 
 
