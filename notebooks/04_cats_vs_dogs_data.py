@@ -113,11 +113,11 @@ print("the course's file check:", data.check_image_file(not_a_photo))
 
 # %% [markdown]
 # That is why, for a folder of your own, the course's loader checks every file's header before it
-# builds a dataset: unusable files are left out and reported once. The loader reads the source the settings name (TFDS with
+# builds a dataset: unusable files are left out and reported once. The loader reads the source the
+# settings name and returns unbatched `(image, label)` datasets, like `tfds.load`. The sources: TFDS with
 # `load_guide_split`; `cats_and_dogs_filtered`, whose validation folder it splits into validation and
-# test; a folder of your own, split 70/15/15 with the seed unless it has its own `train/` and
-# `validation/` folders; or synthetic stripes) and returns unbatched
-# `(image, label)` datasets, like `tfds.load`. This run's data:
+# test; a folder of your own, each class split 70/15/15 with the seed unless it has its own `train/` and
+# `validation/` folders; or synthetic stripes. This run's data:
 
 # %%
 print(course_data.description)
@@ -391,8 +391,8 @@ print("another seed, another first batch")
 # ## Speed
 # Images per second through each pipeline, no model attached, in epoch 1 (reading, resizing,
 # augmenting) and in epochs 2-3 (from the cache). The sentences below the table are chosen by the
-# measurement, on this machine and this data; a single run over at most 256 images (the count is
-# printed), so differences of a few tens of percent may be noise: the sentence calls a pipeline faster
+# measurement, on this machine and this data. It is a single run over at most 256 images, the count
+# printed, so differences of a few tens of percent may be noise. The sentence calls a pipeline faster
 # only when it runs at 1.5 times the other's rate or more. `make bench` measures the pipelines
 # on a folder of real JPEGs, where epoch 1 also decodes them.
 

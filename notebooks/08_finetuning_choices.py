@@ -151,22 +151,21 @@ print(f"every disagreement on one side: p = {p_five:.4f} for 5 of 5, p = {p_six:
 assert p_five > 0.05 > p_six, "the paired test needs at least 6 disagreements, all on one side, to reach p < 0.05"
 
 # %% [markdown]
-# Even four of four disagreements on one side is not enough at the 5% level (p = 2/16 = 0.125), nor is
-# five of five: the test only sees the disagreements, so however many test images there are, a recipe
-# must win on at least six of them, with none going the other way, before the numbers can tell (more
-# when the disagreements are split). And a
-# different seed (a different shuffle, augmentation and head initialisation) can move a result too; we
-# repeat each run over the seeds printed above (three in the quick and full profiles; the smoke profile
-# runs one, which checks the mechanics and says nothing about spread) and report mean and spread.
+# Even four of four disagreements on one side is not enough at the 5% level: p = 2/16 = 0.125. Nor is
+# five of five. The test only sees the disagreements. So however many test images there are, a recipe
+# must win on at least six of them, with none going the other way, before the numbers can tell; more
+# when the disagreements are split. A different seed, with its own shuffle, augmentation and head
+# initialisation, can move a result too. We repeat each run over the seeds printed above and report mean
+# and spread: three seeds in the quick and full profiles, one in smoke, which checks the mechanics only.
 #
 # ## The runs
-# Every run starts from the same pretrained base and a head trained on it with the base frozen (notebook
-# 05's first stage), one head per seed; within a seed, the runs differ only in the recipe being compared
-# (what is fine-tuned, at which rate, for how many epochs), with the same images in the same order and the
-# same augmentation. Not everything random is reset, though: Keras keeps Dropout's random state outside the
-# weights, so the Dropout masks differ from run to run, and two runs of one recipe need not agree exactly
-# (so where a recipe comes back in a later section with the same epochs, its runs are reused, not
-# repeated). The head trains on **cached features**: the
+# Every run starts from the same pretrained base and a head trained on it with the base frozen, as in
+# notebook 05's first stage: one head per seed. Within a seed, the runs differ only in the recipe being
+# compared: what is fine-tuned, at which rate, for how many epochs. They see the same images in the same
+# order, with the same augmentation. Not everything random is reset, though. Keras keeps Dropout's random
+# state outside the weights, so the Dropout masks differ from run to run, and two runs of one recipe need
+# not agree exactly. So where a recipe comes back in a later section with the same epochs, its runs are
+# reused, not repeated. The head trains on **cached features**: the
 # frozen base runs in inference mode, so its output for an image never changes, and computing it once per
 # image is exact. That holds only for images that are not augmented, so the head here trains without
 # augmentation (notebook 05 augments; the fine-tuning runs below do), and the base runs once over the
@@ -393,9 +392,9 @@ print(verdict("every block", depth_runs["every block"][0]["right"], "head only",
 # %% [markdown]
 # ## Learning rate and schedule
 # Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative is a **warm-up**, the rate
-# climbing from 0 over the first steps, followed by a **cosine decay** to 0; the usual argument for the
-# warm-up is that the first updates, when Adam's running averages rest on few gradients (and, with a new
-# head, the gradients are largest), stay small, which should let a larger peak rate start gently. That is
+# climbing from 0 over the first steps, followed by a **cosine decay** to 0. The usual argument for the
+# warm-up: the first updates, when Adam's running averages rest on few gradients and a new head's
+# gradients are largest, stay small, which should let a larger peak rate start gently. That is
 # advice from practice;
 # the runs below measure what each does here. In Keras a schedule is an object passed to the optimizer
 # in place of the learning rate:
@@ -455,10 +454,10 @@ print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["righ
 # %% [markdown]
 # ## BatchNormalization during fine-tuning: frozen, moving, or gamma and beta only
 # Here the anchors disagree. The guide means to keep BatchNormalization's statistics fixed while gamma, beta
-# and the rest of the base train (it calls the base with `training=False`, which on Keras 3 no longer does
-# that: notebook 03); this course freezes the layers outright (notebook 03: frozen statistics cannot drift);
-# fastai trains BatchNormalization layers by default (`train_bn=True`), and in an icevision discussion
-# (airctic/icevision#32) a maintainer answers that unfreezing them gives better accuracy, because ImageNet's
+# and the rest of the base train. It calls the base with `training=False`, which on Keras 3 no longer does
+# that (notebook 03). This course freezes the layers outright, since frozen statistics cannot drift. fastai
+# trains BatchNormalization layers by default, `train_bn=True`. And in an icevision discussion,
+# airctic/icevision#32, a maintainer answers that unfreezing them gives better accuracy, because ImageNet's
 # statistics are "off" for other images. Three arms, each fine-tuning every block at 1e-5 for the same
 # epochs from the same heads:
 # - **frozen**: notebook 03's `unfreeze_keep_batchnorm_frozen`. On the photos this is the "every block"
@@ -637,24 +636,24 @@ else:
 
 # %% [markdown]
 # What these runs can and cannot say. The sentences above are the finding on this data, at these
-# settings; one more fact explains part of it: MobileNetV2's BatchNormalization layers average with
-# momentum 0.999 (notebook 03): each step moves a moving statistic 0.1% of the way toward the batch's,
-# so *n* steps give the new batches a weight of only 1 - 0.999^n in every layer (printed above with the
-# measured share of the first layer, asserted under a tenth). At evaluation the "statistics moving" arm
+# settings. One more fact explains part of it. MobileNetV2's BatchNormalization layers average with
+# momentum 0.999, so each step moves a moving statistic 0.1% of the way toward the batch's. Then *n* steps
+# give the new batches a weight of only 1 - 0.999^n in every layer. The cell above prints it with the
+# measured share of the first layer, asserted under a tenth. At evaluation the "statistics moving" arm
 # therefore normalises almost as the frozen arm does; during training it normalises each batch with that
 # batch's own statistics and trains gamma and beta. Re-estimating the statistics for the shifted copy, the
-# AdaBN idea, takes one forward pass over all the new images as a single batch with momentum 0 (notebook
-# 03's `set_statistics`); through `fit()` at 0.999 it would take about 2,300 steps for 90% of the way
-# (printed above), or a lower momentum (PyTorch's default corresponds to Keras's 0.9, notebook 03): a
-# different recipe, not measured here.
+# AdaBN idea, takes one forward pass over all the new images as a single batch with momentum 0: notebook
+# 03's `set_statistics`. Through `fit()` at 0.999 it would take about 2,300 steps for 90% of the way, as
+# printed above, or a lower momentum; PyTorch's default corresponds to Keras's 0.9. That is a different
+# recipe, not measured here.
 # Where the anchors disagree, these numbers support only the sentences printed above, for this base and
 # these settings.
 
 # %% [markdown]
 # ## LoRA: fine-tune a small fraction of the parameters
 # LoRA (low-rank adaptation) leaves a layer's kernel *W* frozen and learns a correction *A·B* of low
-# rank *r*: the layer computes with *W + (α/r)·A·B*, where α (`lora_alpha`) scales the correction; Keras
-# sets α = r unless told otherwise (printed below), so here α/r = 1. *B* starts at zero, so training starts
+# rank *r*: the layer computes with *W + (α/r)·A·B*, where α, `lora_alpha`, scales the correction. Keras
+# sets α = r unless told otherwise, as printed below, so here α/r = 1. *B* starts at zero, so training starts
 # from the pretrained layer exactly. Keras 3 has it built in: `layer.enable_lora(rank)`, on `Dense`,
 # `EinsumDense`, `Embedding` and, in the pinned Keras, `Conv2D`, but not on the depthwise and separable
 # convolutions (printed below). We enable it on the base's pointwise (1x1) convolutions, which hold most

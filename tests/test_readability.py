@@ -8,8 +8,7 @@ from readability import LONG, TARGET, figures, prose, sentences, table
 # notebook: (words per sentence, parentheses per sentence, sentences over 45 words), measured on 7 December
 # 2026; those over TARGET are issue 28's work still to do.
 CEILINGS = {
-    "04_cats_vs_dogs_data": (TARGET["words"], TARGET["parentheses"], 2),
-    "08_finetuning_choices": (25.7, 0.77, 8),
+    "08_finetuning_choices": (TARGET["words"], 0.50, 0),
 }
 
 
