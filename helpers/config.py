@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.bases import BASES
+from helpers.folders import file_in_the_way
 from helpers.sources import SOURCES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ class SettingsError(ValueError):
 
 
 # Every COURSE_* variable the course reads: the settings above, the commands' own, and the tests'; with the
-# sources' COURSE_PREFETCH_* (below), KNOWN_SETTINGS.
+# sources' COURSE_PREFETCH_*, known_settings().
 FIXED_SETTINGS = (
     "COURSE_PROFILE",
     "COURSE_DATA_SOURCE",
@@ -91,9 +92,6 @@ def known_settings():
     """FIXED_SETTINGS and the COURSE_PREFETCH_* settings of the data sources (`make prefetch`): one per source
     it fetches only when asked (COURSE_PREFETCH_FULL, COURSE_PREFETCH_FLOWERS), read from the sources' table now."""
     return (*FIXED_SETTINGS, *(source.prefetch_variable for source in SOURCES.values() if source.prefetch_variable))
-
-
-KNOWN_SETTINGS = known_settings()  # COURSE_PREFETCH_FULL and COURSE_PREFETCH_FLOWERS included
 
 
 def unknown_settings(env=None):
@@ -281,8 +279,8 @@ def folder_setting(env, name, default):
     """The absolute folder `env[name]` names (default `default`); SettingsError when a file stands there
     or on its way (the folder could never be made)."""
     folder = Path(absolute_path(env.get(name, "").strip() or str(default)))
-    for place in (folder, *folder.parents):
-        if os.path.lexists(place) and not os.path.isdir(place):  # False, not an error, where a parent is closed
-            where = "is a file" if place == folder else f"cannot be made: {place} is a file"
-            raise SettingsError(f"{name}={str(folder)!r} {where}; point {name} at a folder.")
+    place = file_in_the_way(folder)
+    if place is not None:
+        where = "is a file" if place == folder else f"cannot be made: {place} is a file"
+        raise SettingsError(f"{name}={str(folder)!r} {where}; point {name} at a folder.")
     return folder

@@ -10,6 +10,15 @@ class FolderProblem(Exception):
     """A command cannot write to a folder; its message is one sentence for the user."""
 
 
+def file_in_the_way(folder):
+    """The file that stands at `folder` or at one of its parents, so that the folder cannot be made; None
+    when there is none. A parent the user cannot open counts as no file (lexists says False, not an error)."""
+    folder = Path(folder)
+    return next(
+        (place for place in (folder, *folder.parents) if os.path.lexists(place) and not os.path.isdir(place)), None
+    )
+
+
 def lock_folder(folder, command, advice):
     """Make `folder` if needed and hold `folder`/.<command>.lock while `command` writes there.
 
@@ -23,8 +32,9 @@ def lock_folder(folder, command, advice):
         folder.mkdir(parents=True, exist_ok=True)
         lock = open(folder / f".{command.replace(' ', '-')}.lock", "a+")
     except (FileExistsError, NotADirectoryError):
-        in_the_way = next(p for p in (folder, *folder.parents) if os.path.lexists(p) and not os.path.isdir(p))
-        raise FolderProblem(f"{command} cannot make the folder {folder}: {in_the_way} is a file; {advice}.") from None
+        raise FolderProblem(
+            f"{command} cannot make the folder {folder}: {file_in_the_way(folder)} is a file; {advice}."
+        ) from None
     except OSError as error:  # PermissionError (as any user but root), a read-only or full disk
         raise FolderProblem(f"{command} cannot write to {folder} ({error.strerror.lower()}); {advice}.") from None
     try:

@@ -46,7 +46,7 @@ def test_every_entry_is_filed_under_its_own_name_and_says_what_it_needs():
         "COURSE_PREFETCH_FULL",
         "COURSE_PREFETCH_FLOWERS",
     }
-    assert {"COURSE_PREFETCH_FULL", "COURSE_PREFETCH_FLOWERS"} <= set(config.KNOWN_SETTINGS)
+    assert {"COURSE_PREFETCH_FULL", "COURSE_PREFETCH_FLOWERS"} <= set(config.known_settings())
 
 
 def test_no_profile_chooses_flowers():
