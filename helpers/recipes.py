@@ -31,7 +31,7 @@ def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings)
     when fine-tuning lowered validation accuracy. The notebook's asserts run too.
     """
     initial_weights = model.get_weights()
-    loss_and_metric, class_count = models.loss_and_metric, 2  # the recipes compare cats and dogs
+    loss_and_metric, class_count = models.loss_and_metric, max(2, model.output.shape[-1])  # one logit: two classes
     # Notebook 05:
     model.set_weights(initial_weights)
     base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
@@ -168,12 +168,13 @@ def guide_recipe(base_model, image_size, train_ds, validation_ds, head_epochs, f
 
 
 def right_and_labels(model, dataset):
-    """Whether `model`'s logit (above 0: class 1) is right on each image of an unshuffled split, and the labels."""
+    """Whether `model`'s predicted class (models.predicted_classes) is right on each image of an unshuffled
+    split, and the labels."""
     right, labels = [], []
     for images, batch_labels in dataset:
-        logits = keras.ops.convert_to_numpy(model.predict_on_batch(images.numpy()))[:, 0]
+        logits = keras.ops.convert_to_numpy(model.predict_on_batch(images.numpy()))
         labels.append(batch_labels.numpy())
-        right.append((logits > 0).astype(int) == labels[-1])
+        right.append(models.predicted_classes(logits) == labels[-1])
     return np.concatenate(right), np.concatenate(labels)
 
 
