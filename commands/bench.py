@@ -237,8 +237,8 @@ def bench_flowers(build_dir):
     figures = run_notebook("05_transfer_and_finetune", env, build_dir)
     confusion = figures["confusion"]
     right, total = sum(confusion[k][k] for k in range(len(confusion))), sum(map(sum, confusion))
-    recall = {
-        name: [row[k], sum(row), *wilson_interval(row[k], sum(row))]
+    recall = {  # class: [right, test photos, low, high]
+        name: [row[k], sum(row), *(round(bound, 4) for bound in wilson_interval(row[k], sum(row)))]
         for k, (name, row) in enumerate(zip(figures["class_names"], confusion))
     }
     return dict(
@@ -247,7 +247,7 @@ def bench_flowers(build_dir):
         test_accuracy=round(right / total, 4),
         test_interval=[round(bound, 4) for bound in wilson_interval(right, total)],
         chance=round(1 / len(confusion), 4),
-        recall={name: [right_k, n, round(low, 4), round(high, 4)] for name, (right_k, n, low, high) in recall.items()},
+        recall=recall,
         finetune_rolled_back=figures["finetune_rolled_back"],
         training_seconds=round(figures["training_seconds"], 1),
         notebook_seconds=figures["notebook_seconds"],
@@ -456,7 +456,9 @@ def main(argv=None):
     if "notebook08" in shared_parts:
         report["notebook08"] = bench_notebook_08(build_dir / "bench")
         print_notebook_08(report["notebook08"])
-    if "flowers" in shared_parts and SHARED_FLOWERS.is_dir():
+    if "flowers" in shared_parts and not SHARED_FLOWERS.is_dir():
+        print(f"Skipped (flowers): it needs {SHARED_FLOWERS}.")
+    elif "flowers" in shared_parts:
         report["flowers"] = bench_flowers(build_dir / "bench-flowers")
         print_flowers(report["flowers"])
     report["seconds"] = round(time.perf_counter() - started)
