@@ -258,12 +258,28 @@ def logit_of(probability):
     return math.log(probability) - math.log1p(-probability)
 
 
-def rows_from(paths, probabilities, class_names):
-    """(file, class, its probability, every class's probability) rows, the class the most probable one."""
+def one_logit(output_row, output):
+    """A two-class model's output for one file as its one logit: above 0 means the second class.
+
+    Kept from the model's own logits where it gives them, not recomputed from a probability, which rounds
+    to 1 (an infinite logit) for a confident model.
+    """
+    if output == "logit":
+        return float(output_row[0]) if len(output_row) == 1 else float(output_row[1] - output_row[0])
+    return logit_of(float(output_row[-1]))  # a sigmoid's probability, or a two-way softmax's second one
+
+
+def rows_from(paths, outputs, output, class_names):
+    """(file, class, its probability, every class's probability, logit) rows from the model's outputs.
+
+    Two classes: the second where the one logit is above 0, as in training. More: the most probable class,
+    and no logit (None).
+    """
     rows = []
-    for path, row in zip(paths, probabilities):
-        best = int(row.argmax()) if len(row) > 2 else int(row[1] > 0.5)  # two classes: logit > 0, as in training
-        rows.append((path, class_names[best], float(row[best]), [float(p) for p in row]))
+    for path, output_row, row in zip(paths, outputs, probabilities_of(outputs, output)):
+        logit = one_logit(output_row, output) if len(class_names) == 2 else None
+        best = int(logit > 0) if logit is not None else int(row.argmax())
+        rows.append((path, class_names[best], float(row[best]), [float(p) for p in row], logit))
     return rows
 
 
@@ -292,10 +308,8 @@ def write_csv(path, rows, class_names):
     with open(partial, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(header + ([] if two else [f"p_{name}" for name in class_names]))
-        for f, label, p, every in rows:
-            end = (
-                [f"{every[1]:.4f}", f"{logit_of(every[1]):.4f}"] if two else [f"{p:.4f}", *(f"{q:.4f}" for q in every)]
-            )
+        for f, label, p, every, logit in rows:
+            end = [f"{every[1]:.4f}", f"{logit:.4f}"] if two else [f"{p:.4f}", *(f"{q:.4f}" for q in every)]
             writer.writerow([str(f), label, *end])
     os.replace(partial, path)
 
@@ -326,7 +340,7 @@ def write_contact_sheet(path, rows, class_names, limit=SHEET_LIMIT, columns=10):
     lines = -(-len(shown) // columns)
     sheet = Image.new("RGB", (columns * THUMBNAIL, lines * (THUMBNAIL + caption)), "white")
     draw = ImageDraw.Draw(sheet)
-    for i, (file, label, probability, every) in enumerate(shown):
+    for i, (file, label, probability, every, _) in enumerate(shown):
         x, y = (i % columns) * THUMBNAIL, (i // columns) * (THUMBNAIL + caption)
         with Image.open(file) as image:
             thumb = ImageOps.contain(displayable(image), (THUMBNAIL, THUMBNAIL))
@@ -350,7 +364,7 @@ def _print_progress(done, total):
 def predict(paths, model_path=None, out_dir=None):
     """Classify `paths` (files or folders); print the table; write the CSV and the contact sheet.
 
-    Returns the rows (file, class, its probability, every class's probability). Raises PredictError,
+    Returns the rows (file, class, its probability, every class's probability, logit). Raises PredictError,
     SettingsError or FolderProblem for input it cannot use, before TensorFlow is imported where the input
     alone shows it.
     """
@@ -378,7 +392,7 @@ def predict(paths, model_path=None, out_dir=None):
             raise PredictError(f"None of the {total:,} files given is a usable image (see the list above).")
         progress = _print_progress if len(usable) >= PROGRESS_FROM else None
         outputs = classify(course_model.model, course_model.image_size, usable, progress)
-        rows = rows_from(usable, probabilities_of(outputs, course_model.output), names)
+        rows = rows_from(usable, outputs, course_model.output, names)
         print(Table(*table_of(rows, names)))
         write_csv(out_dir / "predictions.csv", rows, names)
         shown = write_contact_sheet(out_dir / "contact_sheet.png", rows, names)
@@ -411,9 +425,11 @@ def table_of(rows, class_names):
     """(header, rows) of the printed table: P(second class) for two classes; else the top class and the
     next two, each with its probability."""
     if len(class_names) == 2:
-        return ["file", "class", f"P({class_names[1]})"], [(str(f), c, round(every[1], 4)) for f, c, _, every in rows]
+        return ["file", "class", f"P({class_names[1]})"], [
+            (str(f), c, round(every[1], 4)) for f, c, _, every, _ in rows
+        ]
     lines = []
-    for file, label, probability, every in rows:
+    for file, label, probability, every, _ in rows:
         ranked = sorted(range(len(every)), key=lambda k: -every[k])[1:3]
         lines.append([str(file), f"{label} {probability:.1%}", *(f"{class_names[k]} {every[k]:.1%}" for k in ranked)])
     return ["file", "class", "second", "third"][: 2 + min(2, len(class_names) - 1)], lines

@@ -481,7 +481,7 @@ def test_a_16_bit_png_is_shown_on_the_contact_sheet(tmp_path):
     ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (64, 1))
     Image.fromarray(ramp).save(tmp_path / "deep.png")
     assert Image.open(tmp_path / "deep.png").mode.startswith("I")
-    row = (tmp_path / "deep.png", "cat", 0.8, [0.8, 0.2])
+    row = (tmp_path / "deep.png", "cat", 0.8, [0.8, 0.2], -1.3863)
     predict.write_contact_sheet(tmp_path / "sheet.png", [row], ["cat", "dog"])
     tile = np.asarray(Image.open(tmp_path / "sheet.png").convert("L"))[: predict.THUMBNAIL]
     assert tile.min() < 10 and tile.max() > 245 and 100 < np.median(tile) < 160, "a ramp from black to white"
@@ -587,3 +587,15 @@ def test_a_folder_whose_subfolders_are_other_classes_is_noted(model_path, tmp_pa
         )
         in out
     )
+
+
+def test_a_confident_models_logit_is_written_as_the_model_gave_it(photos, tmp_path, capsys):
+    # A probability rounds to 1 for a logit of 50: the logit is taken from the model, not from the probability.
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    dense = keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(50.0))
+    keras.Model(inputs, dense(x)).save(tmp_path / "sure.keras")
+    code, _, _ = run_main(capsys, "--model", tmp_path / "sure.keras", "--out", tmp_path, photos / "a.jpg")
+    with open(tmp_path / "predictions.csv") as file:
+        (row,) = list(csv.DictReader(file))
+    assert code == 0 and row["logit"] == "50.0000" and row["class"] == "dog" and row["p_dog"] == "1.0000"
