@@ -42,6 +42,16 @@ def mcnemar_exact(right_a, right_b):
     return only_a, only_b, min(1.0, 2 * tail)
 
 
+def detectable_split(disagreements, alpha):
+    """The most even split (more, fewer) of `disagreements` that McNemar's test calls measurable at `alpha`,
+    or None when no split of so few is: the scale of a "no measurable difference" (notebook 10)."""
+    for fewer in range(disagreements // 2, -1, -1):
+        more = disagreements - fewer
+        if mcnemar_exact([True] * more + [False] * fewer, [False] * more + [True] * fewer)[2] < alpha:
+            return more, fewer
+    return None
+
+
 def seed_spread(values):
     """Mean, sample standard deviation and count of a measurement repeated over seeds."""
     values = np.asarray(values, dtype=float)

@@ -29,7 +29,7 @@ import numpy as np
 
 from helpers import bases, data, models, pretrained
 from helpers.pipelines import pipeline
-from helpers.stats import mcnemar_exact, wilson_interval
+from helpers.stats import detectable_split, mcnemar_exact, wilson_interval
 from helpers.tables import Table
 
 with notebook.friendly_errors():
@@ -168,15 +168,6 @@ for name, trained in heads.items():
     interval = "n/a" if not in_rare.any() else "{:.2f} to {:.2f}".format(*wilson_interval(rare_right, int(in_rare.sum())))
     rows.append([name, f"{right[name].mean():.4f}", f"{rare_right} of {int(in_rare.sum())}", interval])
 display(Table(["head", "test accuracy", f"{class_names[rare]} found", "95% interval"], rows))
-
-
-def detectable_split(disagreements, alpha):
-    """The most even split (more, fewer) of `disagreements` that McNemar's test calls measurable at `alpha`."""
-    for fewer in range(disagreements // 2, -1, -1):
-        more = disagreements - fewer
-        if mcnemar_exact([True] * more + [False] * fewer, [False] * more + [True] * fewer)[2] < alpha:
-            return more, fewer
-    return None
 
 
 for images, where in ((slice(None), "all test images"), (in_rare, f"the {class_names[rare]} test images")):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from helpers.stats import mcnemar_exact, seed_spread, wilson_interval
+from helpers.stats import detectable_split, mcnemar_exact, seed_spread, wilson_interval
 
 
 @pytest.mark.parametrize("correct, total", [(0, 10), (1, 10), (81, 263), (350, 360), (360, 360), (1, 1)])
@@ -52,3 +52,16 @@ def test_seed_spread():
     assert mean == pytest.approx(0.92) and spread == pytest.approx(0.02) and count == 3
     assert math.isnan(seed_spread([0.5])[1])
     assert np.isclose(seed_spread([1, 1, 1])[1], 0.0)
+
+
+@pytest.mark.parametrize(
+    "disagreements, expected", [(32, (23, 9)), (22, (17, 5)), (16, (13, 3)), (5, None), (6, (6, 0))]
+)
+def test_detectable_split_is_the_most_even_measurable_one(disagreements, expected):
+    assert detectable_split(disagreements, 0.025 if disagreements != 6 else 0.05) == expected
+    if expected:  # one step more even is no longer measurable, by SciPy's binomial test
+        more, fewer = expected
+        alpha = 0.025 if disagreements != 6 else 0.05
+        assert scipy_stats.binomtest(fewer, disagreements).pvalue < alpha
+        if fewer + 1 <= disagreements // 2:
+            assert scipy_stats.binomtest(fewer + 1, disagreements).pvalue >= alpha
