@@ -1,12 +1,15 @@
 """`make bench`: where the time goes, and whether the guide's faults cost accuracy.
 
-Five parts, printed as tables and written to build/bench.json (`python -m commands.bench PART ...` runs some):
+Seven parts, printed as tables and written to build/bench.json (`python -m commands.bench PART ...` runs some):
 - pipelines: the guide's input pipeline and ours, on real JPEGs with no model attached;
 - models: notebooks 06 and 05 themselves, in the quick profile on ../shared's photos with the MobileNetV2
   file, each in a process of its own; the figures are read from the results files they write;
 - recipes: the guide's recipe against the course's (helpers/recipes.py: the guide's code and notebook 05's
   cells), same base, photos, split and epochs, over seeds, with McNemar's exact test and Wilson intervals
   on the same test images;
+- arms: the course's recipe with one thing changed toward the guide's, arm by arm (helpers/arms.py), over
+  five seeds at 150 and 224 px, each arm against the course's on the same test photos, with Holm's
+  correction for the number of arms (the longest part: about an hour on 2 cores);
 - backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
   convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here);
 - notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file;
@@ -29,11 +32,14 @@ from pathlib import Path
 from helpers.config import REPO_ROOT, SHARED_FLOWERS, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
 
-PARTS = ("pipelines", "models", "recipes", "backends", "notebook08", "flowers")
+PARTS = ("pipelines", "models", "recipes", "arms", "backends", "notebook08", "flowers")
 
 # The recipe comparison's size: three seeds of both recipes fit in about 15-20 minutes on a loaded 2-core CPU.
 RECIPE_SEEDS = (1337, 1338, 1339)
 RECIPE_SIZE = dict(image_size=150, train_images=512, head_epochs=3, finetune_epochs=3)
+# The arms (helpers/arms.py): five seeds, at the guide's 150 px and at the quick profile's 224 px.
+ARM_SEEDS = (1337, 1338, 1339, 1340, 1341)
+ARM_SIZES = (150, 224)
 
 # What the bench reads from each notebook's results file (notebook.save_results). tests/test_bench.py
 # checks that each notebook writes every one of these names.
@@ -351,6 +357,62 @@ def print_recipes(results):
     print(f"{summary['verdict']} ({config['seconds']} s)", flush=True)
 
 
+# ---------------------------------------------------------------- the arms
+
+
+def bench_arms(build_dir, seeds=ARM_SEEDS, sizes=ARM_SIZES):
+    """helpers/arms.py's arms on the shared photos at each image size; saved to build_dir/arms.json as it goes."""
+    from helpers import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from helpers import arms, data, pretrained, recipes
+
+    results, path = {}, Path(build_dir) / "arms.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for size in sizes:
+        settings = recipes.shared_photo_settings(build_dir, **dict(RECIPE_SIZE, image_size=size))
+        course_data = data.load_folder(settings.data_dir, settings.train_images, settings.eval_images, settings.seed)
+        config = dict(
+            image_size=size, sizes=course_data.sizes, seeds=list(seeds), base_model=settings.base_model,
+            batch_size=settings.batch_size, epochs_head=settings.epochs_head,
+            epochs_finetune=settings.epochs_finetune,
+        )  # fmt: skip
+        started = time.perf_counter()
+
+        def save(partial, key=str(size)):
+            results[key] = dict(partial, config=dict(config, seconds=round(time.perf_counter() - started)))
+            path.write_text(json.dumps(results, indent=1) + "\n")
+
+        save(arms.run_arms(course_data, settings, seeds, pretrained.resolve_weights(settings), after_each_seed=save))
+        print_arms(results[str(size)])
+    return results
+
+
+def print_arms(results):
+    """The arms table of one image size, and each arm's verdict."""
+    from helpers import arms
+
+    config, summary = results["config"], results["summary"]
+    print(
+        Table(
+            arms.ARM_HEADER,
+            arms.arm_rows(results),
+            title=(
+                f"\nThe course's recipe with one change toward the guide's: {config['base_model']}, "
+                f"{config['image_size']} px, {config['epochs_head']} head + {config['epochs_finetune']} fine-tuning "
+                f"epochs, split {config['sizes']}, seeds {config['seeds']}, every arm on the same "
+                f"{config['sizes']['test']} test photos"
+            ),
+        )
+    )
+    for name in (name for name in arms.ARMS if name in summary):
+        print(f"- {name} ({arms.ARMS[name]}): {summary[name]['verdict']}")
+    rolled = summary["course_rolled_back"]
+    print(
+        f"The course's fine-tuning was rolled back in {rolled} of {len(config['seeds'])} seeds ({config['seconds']} s)"
+    )
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -439,7 +501,7 @@ def main(argv=None):
         folder = bench_folder(build_dir)
         report["pipelines"] = dict(folder=str(folder), **bench_pipelines(folder))
         print_pipelines(report["pipelines"], folder)
-    shared_parts = [part for part in parts if part in ("models", "recipes", "notebook08", "flowers")]
+    shared_parts = [part for part in parts if part in ("models", "recipes", "arms", "notebook08", "flowers")]
     if shared_parts and not shared_material():
         print(f"Skipped ({', '.join(shared_parts)}): they need ../shared's photos and MobileNetV2 file.")
         shared_parts = []
@@ -450,6 +512,8 @@ def main(argv=None):
     if "recipes" in shared_parts:
         report["recipes"] = bench_recipes(build_dir / "bench", RECIPE_SEEDS, RECIPE_SIZE)
         print_recipes(report["recipes"])
+    if "arms" in shared_parts:
+        report["arms"] = bench_arms(build_dir / "bench-arms")
     if "backends" in parts:
         report["backends"] = bench_backends()
         print_backends(report["backends"])

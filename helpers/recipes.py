@@ -11,6 +11,7 @@ notebook 08) on the same test images. `make bench` (commands/bench.py) calls it.
 """
 
 import time
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -103,6 +104,7 @@ def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings)
         test_before_finetune=test_before,
         test_accuracy=test_after,
         training_seconds=head_seconds + finetune_seconds,
+        head_weights=head_trained_weights,  # what helpers/arms.py fine-tunes again, other ways
     )
 
 
@@ -179,7 +181,12 @@ def right_and_labels(model, dataset):
 
 
 def run_guide(course_data, settings, seed, weights):
-    """The guide's recipe, with its pipeline, from `seed`: (per-image test right, test labels, figures)."""
+    """The guide's recipe, with its pipeline, from `seed`: (per-image test right, test labels, figures).
+
+    The figures include how the model does on the course's test pipeline too (`right_course_pipeline`):
+    the same photos, resized without the guide's Keras layer, so that every recipe can be scored on
+    the very same input tensors.
+    """
     keras.utils.set_random_seed(seed)
     size, batch = settings.image_size, settings.batch_size
     train, validation, test = (
@@ -192,30 +199,59 @@ def run_guide(course_data, settings, seed, weights):
     model, curves = guide_recipe(base, size, train, validation, settings.epochs_head, settings.epochs_finetune)
     seconds = time.perf_counter() - started
     right, labels = right_and_labels(model, test)
+    right_course_pipeline, _ = right_and_labels(model, pipeline(course_data.test, size, batch, training=False))
     figures = dict(
         head_validation_curve=curves["head"],
         finetune_validation_curve=curves["finetune"],
         training_seconds=seconds,
         batchnorm_arrays_moved=len(models.changed(statistics, models.moving_statistics(base))),
         batchnorm_arrays=len(statistics),
+        right_course_pipeline=right_course_pipeline,
     )
     return right, labels, figures
 
 
-def run_course(course_data, settings, seed, weights):
-    """Notebook 05's recipe, with notebook 04's pipeline, from `seed`: (per-image right, labels, figures)."""
+class CourseRun(NamedTuple):
+    """One run of the course's recipe: per-image test right, labels, figures, and what it trained."""
+
+    right: np.ndarray
+    labels: np.ndarray
+    figures: dict
+    model: keras.Model
+    base: keras.Model
+    head_weights: list
+    train: object
+    validation: object
+    test: object
+
+
+def course_run(course_data, settings, seed, weights, replay=False):
+    """Notebook 05's recipe, with notebook 04's pipeline, from `seed`.
+
+    `replay`: cache the training batches after augmenting them, as the guide's pipeline does, so every
+    epoch after the first replays the first epoch's images in its order.
+    """
     keras.utils.set_random_seed(seed)
     size, batch = settings.image_size, settings.batch_size
     train = pipeline(course_data.train, size, batch, training=True, seed=seed)
+    if replay:
+        train = train.cache()
     validation = pipeline(course_data.validation, size, batch, training=False)
     test = pipeline(course_data.test, size, batch, training=False)
     base = models.build_base(settings.base_model, size, weights)
     model = models.build_model(base, size, len(course_data.class_names), bases.BASES[settings.base_model].scales_inputs)
     figures = course_recipe(model, base, train, validation, test, settings)
+    head_weights = figures.pop("head_weights")
     right, labels = right_and_labels(model, test)
     if abs(float(right.mean()) - figures["test_accuracy"]) > 1e-6:
         raise AssertionError("the per-image scores disagree with notebook 05's evaluate()")
-    return right, labels, figures
+    return CourseRun(right, labels, figures, model, base, head_weights, train, validation, test)
+
+
+def run_course(course_data, settings, seed, weights):
+    """Notebook 05's recipe, with notebook 04's pipeline, from `seed`: (per-image right, labels, figures)."""
+    run = course_run(course_data, settings, seed, weights)
+    return run.right, run.labels, run.figures
 
 
 def compare_recipes(course_data, settings, seeds, weights):
@@ -230,6 +266,7 @@ def compare_recipes(course_data, settings, seeds, weights):
         course_right, course_labels, course = run_course(course_data, settings, seed, weights)
         if not np.array_equal(guide_labels, course_labels):
             raise AssertionError("the two pipelines do not give the test images in the same order")
+        guide.pop("right_course_pipeline")
         runs.append(seed_result(seed, guide_right, course_right, guide, course))
     return dict(seeds=runs, summary=summarise(runs))
 
