@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from helpers import set_course_environment
 from helpers.config import SHARED_PHOTOS as REAL_PHOTOS
 from helpers.config import SHARED_WEIGHTS as MOBILENET_WEIGHTS
 
@@ -26,6 +27,10 @@ os.environ.update(
     COURSE_BUILD_DIR=os.path.join(_scratch, "build"),
     COURSE_CACHE_DIR=os.path.join(_scratch, "cache"),
 )
+# What notebook.start() and the commands set before TensorFlow is imported (its log level, KERAS_BACKEND), set
+# once for the whole run: importing helpers sets nothing, and a test that calls start() must not change what
+# the kernels started after it inherit.
+set_course_environment()
 
 
 # The code that makes a notebook kernel run TensorFlow's steps eagerly, for tests whose few steps cost less

@@ -3,7 +3,7 @@
 Asked before any notebook starts; nothing here imports TensorFlow.
 """
 
-from helpers.missing import PREFETCH_ADVICE, DataUnavailable, WeightsUnavailable, prefetch_advice, stand_ins
+from helpers.downloads import PREFETCH_ADVICE, DataUnavailable, WeightsUnavailable, prefetch_advice, stand_ins
 from helpers.pretrained import corrupt_weights_file, weights_host, weights_status
 from helpers.sources import SOURCES, data_host, data_status
 

@@ -22,7 +22,7 @@ from typing import NamedTuple
 from helpers import import_tensorflow_quietly
 from helpers.config import SettingsError, keras_backend_problem, load_settings, unknown_settings
 from helpers.folders import FolderProblem, lock_folder
-from helpers.labels import CLASS_NAMES  # logit above 0: class 1, dog
+from helpers.sources import CLASS_NAMES  # logit above 0: class 1, dog
 
 BATCH_SIZE = 32
 PROGRESS_FROM = 2 * BATCH_SIZE  # files; fewer are classified without a progress line

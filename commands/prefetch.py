@@ -12,10 +12,10 @@ to every machine that should run the course offline.
 import os
 import sys
 
-from helpers import network
+from helpers import downloads, import_tensorflow_quietly
 from helpers.bases import BASES
 from helpers.config import load_settings
-from helpers.missing import DataUnavailable, WeightsUnavailable
+from helpers.downloads import DataUnavailable, WeightsUnavailable
 from helpers.pretrained import download_weights, weights_host
 from helpers.sources import SOURCES
 
@@ -48,7 +48,7 @@ def main():
     cache_dir = settings.cache_dir
     fetched = fetched_sources()
     hosts = download_hosts()
-    unreachable = [host for host in hosts if not network.network_available(host)]
+    unreachable = [host for host in hosts if not downloads.network_available(host)]
     if unreachable:
         size = WEIGHTS_MB + sum(source.size_mb for source in fetched)
         print(
@@ -56,6 +56,7 @@ def main():
             f"{' and '.join(hosts)}. Run it on a connected machine and copy {cache_dir} here."
         )
         return 1
+    import_tensorflow_quietly()  # Keras downloads: TensorFlow's start-up lines need not reach the terminal
     try:
         for base_model in WEIGHTED_BASES:
             print(f"weights for {base_model}: {download_weights(base_model, cache_dir)}")

@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from commands.fallback import offline_fallback
+from helpers import set_course_environment
 from helpers.config import (
     DEFAULT_PROFILE,
     REPO_ROOT,
@@ -28,8 +29,8 @@ from helpers.config import (
     unknown_settings,
     whole_number,
 )
+from helpers.downloads import DataUnavailable, WeightsUnavailable
 from helpers.folders import FolderProblem, lock_folder
-from helpers.missing import DataUnavailable, WeightsUnavailable
 from helpers.provenance import RECORD_KEY, run_record
 from helpers.tables import Table
 
@@ -215,8 +216,9 @@ def _run(folder):
         return 2
     for warning in unknown_settings():
         print(warning)
-    # For the kernels: " jax" is jax. The runner itself imports neither Keras nor TensorFlow (6 s saved per run).
-    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    # For the kernels, which inherit it: TensorFlow's log level, KERAS_BACKEND (" jax" is jax). The runner itself
+    # imports neither Keras nor TensorFlow (6 s saved per run).
+    set_course_environment()
 
     try:
         timeout = notebook_timeout()

@@ -6,12 +6,6 @@ import sys
 import tempfile
 import warnings
 
-# Must precede TensorFlow's import. Level 3 hides TensorFlow's C++ INFO, WARNING and ERROR lines after
-# start-up, such as "failed call to cuInit" on a machine without a GPU (an ERROR line, so 2 is not
-# enough). Python exceptions are unaffected. oneDNN stays on (TF_ENABLE_ONEDNN_OPTS would change numerics).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
 # What TensorFlow's shared libraries write while they load, before its log level applies: absl's
 # "All log messages before absl::InitializeLog() ..." and C++ log lines (oneDNN, CUDA stubs).
 _STARTUP_NOISE = re.compile(
@@ -20,13 +14,30 @@ _STARTUP_NOISE = re.compile(
 )
 
 
+def set_course_environment():
+    """Set what TensorFlow and Keras read from the environment when they are imported, here and in the
+    processes this one starts: TensorFlow's C++ log level (3, unless set) and KERAS_BACKEND (tensorflow when
+    unset; " jax" is jax).
+
+    Called by notebook.start() and the commands before anything imports TensorFlow or starts a kernel, never
+    on import: importing helpers changes no environment variable.
+    """
+    # Level 3 hides TensorFlow's C++ INFO, WARNING and ERROR lines after start-up, such as "failed call to
+    # cuInit" on a machine without a GPU (an ERROR line, so 2 is not enough). Python exceptions are unaffected.
+    # oneDNN stays on (TF_ENABLE_ONEDNN_OPTS would change numerics).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+
+
 def import_tensorflow_quietly():
-    """Import TensorFlow with its start-up log lines held back; any other line it writes is shown.
+    """Set the course's environment (set_course_environment), then import TensorFlow with its start-up log
+    lines held back; any other line it writes is shown.
 
     The lines come from C++ static initialisers, straight to file descriptor 2, so no logging setting
     reaches them: stderr is pointed at a temporary file for the import, then restored. When the import
     fails, everything it wrote is shown.
     """
+    set_course_environment()
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()

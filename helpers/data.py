@@ -14,7 +14,17 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image, UnidentifiedImageError
 
-from helpers import network
+from helpers import downloads
+from helpers.downloads import (
+    OWN_PHOTOS_ADVICE,
+    PREFETCH_ADVICE,
+    TFDS_NAME,
+    DataUnavailable,
+    tfds_data_dir,
+    tfds_host,
+    tfds_missing_message,
+    tfds_prepared,
+)
 from helpers.filtered import (
     FILTERED_CLASSES,
     FILTERED_NAME,
@@ -26,9 +36,8 @@ from helpers.filtered import (
     filtered_zip_images,
     zip_damage,
 )
-from helpers.labels import CLASS_NAMES
-from helpers.missing import OWN_PHOTOS_ADVICE, PREFETCH_ADVICE, DataUnavailable
-from helpers.tfds_cache import TFDS_NAME, tfds_data_dir, tfds_host, tfds_missing_message, tfds_prepared
+from helpers.folders import image_folder_problem
+from helpers.sources import CLASS_NAMES
 
 AUTOTUNE = tf.data.AUTOTUNE
 FOLDER_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test of a folder of images
@@ -36,10 +45,6 @@ FOLDER_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test of a folder of i
 DECODABLE_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP"}
 # Photo formats a phone saves that Pillow cannot open either: named from the file's suffix.
 OTHER_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl")
-
-
-class DataError(ValueError):
-    """The data asked for cannot be used: a missing, empty or badly laid out folder."""
 
 
 @dataclass
@@ -208,7 +213,7 @@ def list_labelled_files(folder):
     """
     splits, class_names = labelled_splits(folder)
     if "all" not in splits:
-        raise DataError(f"The image folder {folder} holds split folders; read it with labelled_splits.")
+        raise DataUnavailable(f"The image folder {folder} holds split folders; read it with labelled_splits.")
     return (*splits["all"], class_names)
 
 
@@ -228,17 +233,16 @@ def labelled_splits(folder):
     A folder of class subfolders or of `class.N.jpg` files gives the one split "all"; a folder of
     train/ + validation/ (optionally test/) split folders, each holding the same class subfolders, gives
     those splits. Any other layout (split folders with other names, classes nested one level deeper,
-    images beside class folders) raises DataError with one sentence.
+    images beside class folders) raises DataUnavailable with one sentence.
     """
     folder = Path(folder)
-    if not folder.exists():
-        raise DataError(f"The image folder {folder} does not exist.")
-    if not folder.is_dir():
-        raise DataError(f"The image folder {folder} is a file, not a folder: point COURSE_DATA_DIR at {LAYOUTS}.")
+    problem = image_folder_problem(folder)
+    if problem:
+        raise DataUnavailable(problem)
     names = {sub.name for sub in _subfolders(folder)}
     if {name.lower() for name in names} & SPLIT_NAMES:
         if names not in READABLE_SPLITS or _files(folder, images_only=True):
-            raise DataError(
+            raise DataUnavailable(
                 f"The image folder {folder} holds split folders ({', '.join(sorted(names))}) the course cannot "
                 f"read as classes; it reads {LAYOUTS}."
             )
@@ -248,7 +252,7 @@ def labelled_splits(folder):
         class_sets = {name: sorted(files) for name, files in splits.items()}
         if len({tuple(classes) for classes in class_sets.values()}) != 1:
             listed = "; ".join(f"{name}/ has {', '.join(classes) or 'none'}" for name, classes in class_sets.items())
-            raise DataError(f"The split folders of {folder} do not hold the same class folders ({listed}).")
+            raise DataUnavailable(f"The split folders of {folder} do not hold the same class folders ({listed}).")
     else:
         splits = {"all": _class_files(folder)}
     class_names = sorted(next(iter(splits.values())))
@@ -275,7 +279,7 @@ def _class_files(folder):
     if subfolders:
         stray = _files(folder, images_only=True)
         if stray:
-            raise DataError(
+            raise DataUnavailable(
                 f"The image folder {folder} holds both class folders ({', '.join(p.name for p in subfolders)}) "
                 f"and images beside them ({stray[0].name}, ...); move those images into a class folder."
             )
@@ -283,12 +287,12 @@ def _class_files(folder):
         for sub in subfolders:
             deeper = [inner for inner in _subfolders(sub) if any(p.is_file() for p in inner.rglob("*"))]
             if deeper and files[sub.name]:
-                raise DataError(
+                raise DataUnavailable(
                     f"The class folder {sub} holds both images and subfolders of images ({deeper[0].name}/, ...); "
                     "the course reads only the images directly inside each class folder."
                 )
             if deeper:
-                raise DataError(
+                raise DataUnavailable(
                     f"The image folder {folder} has its images one level deeper than the course reads them "
                     f"({deeper[0]}): set COURSE_DATA_DIR to the folder that holds the class folders"
                     + (f" ({sub})." if len(subfolders) == 1 else ".")
@@ -301,9 +305,11 @@ def _class_files(folder):
             if match:
                 files.setdefault(match.group(1).lower(), []).append(path)
     if not files:
-        raise DataError(f"The image folder {folder} holds no images (expected class folders, such as cat/ and dog/).")
+        raise DataUnavailable(
+            f"The image folder {folder} holds no images (expected class folders, such as cat/ and dog/)."
+        )
     if len(files) < 2:
-        raise DataError(
+        raise DataUnavailable(
             f"The image folder {folder} has 1 class ({next(iter(files))}); a classifier needs two or more "
             "class folders."
         )
@@ -312,7 +318,7 @@ def _class_files(folder):
         by_case.setdefault(name.lower(), []).append(name)
     alike = next((names for names in by_case.values() if len(names) > 1), None)
     if alike:
-        raise DataError(
+        raise DataUnavailable(
             f"The image folder {folder} has class folders whose names differ only in case ({', '.join(alike)}): "
             "merge them, or rename one (on macOS and Windows they would be one folder)."
         )
@@ -422,7 +428,7 @@ def load_folder(folder, train_images, eval_images, seed):
     sizes = {split: len(pairs) for split, pairs in chosen.items()}
     if any(sizes[split] < least for split, least in MIN_SPLIT_SIZES.items()):
         report_skipped(skipped, total)
-        raise DataError(
+        raise DataUnavailable(
             f"The image folder {folder} gives too few usable images to train and evaluate "
             f"({', '.join(f'{split} {n}' for split, n in sizes.items())}); the course needs at least "
             f"{', '.join(f'{n} for {split}' for split, n in MIN_SPLIT_SIZES.items())}."
@@ -444,11 +450,11 @@ def load_folder(folder, train_images, eval_images, seed):
 
 
 def _check_class_sizes(folder, class_names, counts, skipped, total):
-    """DataError naming each class with too few usable images for the splits it must fill."""
+    """DataUnavailable naming each class with too few usable images for the splits it must fill."""
     per_class = sum(counts.values())
     if (per_class > 0).sum() < 2:
         report_skipped(skipped, total)
-        raise DataError(f"The image folder {folder} has fewer than two classes with readable images.")
+        raise DataUnavailable(f"The image folder {folder} has fewer than two classes with readable images.")
     least = MIN_CLASS_IMAGES if "all" in counts else 2  # a validation/ folder is cut in two
     pool = counts.get("all", counts.get("validation") if "test" not in counts else None)
     short = [(name, int(n)) for name, n in zip(class_names, pool)] if pool is not None else []
@@ -457,7 +463,7 @@ def _check_class_sizes(folder, class_names, counts, skipped, total):
         report_skipped(skipped, total)
         where = "" if "all" in counts else " in validation/"
         listed = ", ".join(f"{name} ({n})" for name, n in short)
-        raise DataError(
+        raise DataUnavailable(
             f"The image folder {folder} has too few usable images{where} in {listed}: each class needs at least "
             f"{least}, so that every split holds every class."
         )
@@ -645,7 +651,7 @@ def load_tfds(cache_dir, train_images, eval_images):
     Fails in seconds with one sentence when the data is neither prepared nor downloadable.
     """
     data_dir = tfds_data_dir(cache_dir)
-    if not tfds_prepared(cache_dir) and not network.network_available(tfds_host()):  # fail in seconds, not minutes
+    if not tfds_prepared(cache_dir) and not downloads.network_available(tfds_host()):  # fail in seconds, not minutes
         raise DataUnavailable(tfds_missing_message(data_dir, f"no network to {tfds_host()}"))
     try:
         splits = load_guide_split(str(data_dir))

@@ -10,16 +10,24 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from helpers import network
-from helpers.cache import keras_cache_dir, writable_folder
-from helpers.labels import CLASS_NAMES
-from helpers.missing import OWN_PHOTOS_ADVICE, PREFETCH_ADVICE, DataUnavailable, data_missing_message, download_status
-from helpers.network import url_host
+from helpers import downloads
+from helpers.downloads import (
+    OWN_PHOTOS_ADVICE,
+    PREFETCH_ADVICE,
+    DataUnavailable,
+    data_missing_message,
+    download_status,
+    keras_cache_dir,
+    url_host,
+    writable_folder,
+)
 
 FILTERED_NAME = "cats_and_dogs_filtered"
 FILTERED_URL = "https://download.mlcc.google.com/mledu-datasets/cats_and_dogs_filtered.zip"
 FILTERED_SPLITS = ("train", "validation")
-FILTERED_CLASSES = tuple(f"{name}s" for name in CLASS_NAMES)  # sorted: image_dataset_from_directory labels cat 0
+# The zip's class folders. Sorted, as image_dataset_from_directory sorts them: cats is label 0 and dogs 1, as cat and
+# dog are in TFDS cats_vs_dogs (helpers.sources.CLASS_NAMES; helpers.data.load_filtered checks it).
+FILTERED_CLASSES = ("cats", "dogs")
 # What image_dataset_from_directory reads; helpers.data's file checks accept the same.
 # Image files by their name: what tf.io.decode_image reads that Pillow opens (image_dataset_from_directory
 # skips .webp).
@@ -93,11 +101,11 @@ def download_filtered(cache_dir, origin=None):
     host = filtered_host(origin)
     archive = filtered_archive(cache_dir)
     damage = zip_damage(archive) if archive.is_file() else None
-    if damage and host and not network.network_available(host):
+    if damage and host and not downloads.network_available(host):
         raise DataUnavailable(damaged_zip_message(archive, damage))
     if damage:
         archive.unlink()  # downloaded again below
-    if not archive.is_file() and host and not network.network_available(host):  # a file:// origin needs no network
+    if not archive.is_file() and host and not downloads.network_available(host):  # a file:// origin needs no network
         raise DataUnavailable(filtered_missing_message(cache_dir, f"no network to {host}"))
     if not writable_folder(archive.parent):
         raise DataUnavailable(filtered_missing_message(cache_dir, f"{archive.parent} is not writable"))

@@ -1,5 +1,6 @@
-"""The folders the commands write to: made when missing, one sentence when they cannot be, and a lock
-so that two runs of one command never write to the same folder at once."""
+"""The folders the course uses: the one check that the image folder it reads is there, the folders the commands
+write to (made when missing, one sentence when they cannot be), and a lock so that two runs of one command never
+write to the same folder at once."""
 
 import fcntl
 import os
@@ -16,6 +17,22 @@ def file_in_the_way(folder):
     folder = Path(folder)
     return next(
         (place for place in (folder, *folder.parents) if os.path.lexists(place) and not os.path.isdir(place)), None
+    )
+
+
+def image_folder_problem(folder):
+    """The sentence for an image folder (COURSE_DATA_DIR) that does not exist or is a file; '' when it is a folder.
+
+    The one check of that folder, asked by notebook 00's table, by `make run` before any notebook starts, and by
+    helpers.data.labelled_splits before it reads the folder.
+    """
+    folder = Path(folder)
+    if folder.is_dir():
+        return ""
+    what = "is a file, not a folder" if folder.exists() else "does not exist"
+    return (
+        f"The image folder {folder} (COURSE_DATA_DIR) {what}: point COURSE_DATA_DIR at a folder of class folders "
+        "(cat/ and dog/) or of train/ and validation/ folders."
     )
 
 

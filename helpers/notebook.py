@@ -1,6 +1,8 @@
 """The first cell of every notebook: read the settings, say which are in force, seed everything.
 
-Also how a notebook stops with one sentence instead of a stack trace, and where it writes what it measured.
+Also notebook 00's tables of what the settings need and where it comes from, how a notebook stops with one
+sentence instead of a stack trace, and where it writes what it measured. Importing this module imports neither
+TensorFlow nor Keras, and changes nothing: notebook.start() does what the first cell needs.
 """
 
 import contextlib
@@ -13,26 +15,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from helpers import import_tensorflow_quietly, quiet_expected_warnings
-from helpers.config import keras_backend_problem
-
-if keras_backend_problem():  # importing TensorFlow or Keras would fail with a long traceback
-    raise SystemExit(f"Settings problem: {keras_backend_problem()}")
-os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"  # " jax" is jax
-
-# Before Keras imports TensorFlow: keeps its start-up log lines out of the notebook (the imports below
-# therefore come after a statement; pyproject.toml allows that in this file).
-import_tensorflow_quietly()
-
-import keras
 import numpy as np
 
+from helpers import downloads, import_tensorflow_quietly, quiet_expected_warnings
 from helpers.bases import BASES
-from helpers.config import SettingsError, load_settings, unknown_settings
-from helpers.data import DataError
-from helpers.missing import DataUnavailable, WeightsUnavailable, stand_ins
-from helpers.pretrained import weights_path
-from helpers.tables import settings_table
+from helpers.config import SettingsError, keras_backend_problem, load_settings, unknown_settings
+from helpers.downloads import DataUnavailable, WeightsUnavailable, stand_ins
+from helpers.pretrained import weights_host, weights_path, weights_status
+from helpers.sources import SOURCES, data_host, data_status
+from helpers.tables import Table, settings_table
 
 FAKE_RESULTS_WARNING = "the accuracies below mean nothing about real photos"
 
@@ -40,10 +31,16 @@ FAKE_RESULTS_WARNING = "the accuracies below mean nothing about real photos"
 def start():
     """Print the settings in force in two lines, seed Keras, NumPy and Python; return the settings.
 
-    A bad COURSE_* value stops the notebook with one sentence instead of a stack trace. Synthetic
-    images or random weights add a warning line, and JAX on a CPU outside smoke a note that it is slow.
-    `show_settings(settings)` shows every setting.
+    First the environment TensorFlow and Keras read (helpers.set_course_environment), then TensorFlow imported
+    with its start-up lines held back. A bad KERAS_BACKEND or COURSE_* value stops the notebook with one
+    sentence instead of a stack trace. Synthetic images or random weights add a warning line, and JAX on a CPU
+    outside smoke a note that it is slow. `show_settings(settings)` shows every setting.
     """
+    if keras_backend_problem():  # importing TensorFlow or Keras would fail with a long traceback
+        raise SystemExit(f"Settings problem: {keras_backend_problem()}")
+    import_tensorflow_quietly()  # before Keras imports TensorFlow: its start-up lines stay out of the notebook
+    import keras
+
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -62,6 +59,8 @@ def start():
 
 def settings_summary(settings):
     """The settings in force, in two lines."""
+    import keras
+
     weights = settings.weights if settings.weights in ("imagenet", "none") else Path(settings.weights).name
     return (
         f"Settings: profile {settings.profile}, data {settings.data_source}, base {settings.base_model}, "
@@ -80,6 +79,8 @@ def fake_results_warning(settings):
 
 def jax_on_cpu():
     """Whether Keras runs on JAX with the CPU as its only device kind (no GPU or TPU)."""
+    import keras
+
     if keras.backend.backend() != "jax":
         return False
     import jax
@@ -96,6 +97,61 @@ def slow_backend_note(settings, jax_cpu_only):
         "slower than TensorFlow and notebook 05 4x slower (docs/backends.md); KERAS_BACKEND=tensorflow is likely "
         "faster here."
     )
+
+
+# ---------------------------------------------------------------- notebook 00's tables
+
+
+def download_hosts(settings):
+    """The hosts the settings' data and the base's ImageNet weights come from (none for what needs no download)."""
+    hosts = {data_host(settings)}
+    if BASES[settings.base_model].weights_file:
+        hosts.add(weights_host(settings.base_model))
+    return sorted(hosts - {None})
+
+
+def network_lines(settings):
+    """One line per download host: whether this machine reaches it."""
+    return [
+        f"Network to {host}: {'yes' if downloads.network_available(host) else 'no'}"
+        for host in download_hosts(settings)
+    ]
+
+
+def availability_table(settings):
+    """A table of the data and weights the settings need, with their status and advice."""
+    rows = [["data", *data_status(settings)], [f"weights ({settings.base_model})", *weights_status(settings)]]
+    for row in rows:
+        row[2] = "available" if row[2] else "NOT AVAILABLE"
+    return Table(["what", "from", "status", "what to do"], rows, title="Data and weights")
+
+
+def sources_table(settings):
+    """One row per data source (COURSE_DATA_SOURCE): what it is, its classes, whether it is here, how to get it.
+
+    Nothing is probed: a source that is not here names the command that fetches it and the host it comes
+    from (availability_table and network_lines say whether the settings' own source can be had now).
+    """
+    rows = []
+    for name, source in SOURCES.items():
+        here = source.ready(settings)
+        if here:
+            how = ""
+        elif source.prefetch is not None:
+            how = f"downloaded on first use, or `{source.prefetch_command}` (about {source.size_mb} MB from {source.host()})"
+        else:
+            how = source.status(settings)[2]  # a source that downloads nothing: its status probes nothing
+        classes = source.classes()
+        rows.append(
+            [
+                f"{name} (in use)" if name == settings.data_source else name,
+                source.what,
+                ", ".join(classes) if classes else "from the data",
+                "yes" if here else "no",
+                how,
+            ]
+        )
+    return Table(["COURSE_DATA_SOURCE", "what", "classes", "here", "how to get it"], rows, title="Data sources")
 
 
 def show_settings(settings):
@@ -119,13 +175,13 @@ def friendly_errors():
         with notebook.friendly_errors():
             base_model = keras.applications.Xception(weights=..., include_top=False)
 
-    Only the course's own errors (DataError, DataUnavailable, WeightsUnavailable), FileNotFoundError
+    Only the course's own errors (DataUnavailable, WeightsUnavailable), FileNotFoundError
     (a weights or image path that does not exist) and Keras failing to load a weights file (named with
     its base) are turned into a sentence; anything else keeps its stack trace.
     """
     try:
         yield
-    except (DataError, DataUnavailable, WeightsUnavailable) as error:
+    except (DataUnavailable, WeightsUnavailable) as error:
         raise SystemExit(str(error)) from None
     except FileNotFoundError as error:
         raise SystemExit(f"File not found: {error.filename or error}.") from None

@@ -6,11 +6,16 @@ What each base's file is (name, origin, hash, layer count) is its entry in helpe
 import hashlib
 from pathlib import Path
 
-from helpers import network
+from helpers import downloads
 from helpers.bases import BASES
-from helpers.cache import keras_cache_dir, writable_folder
-from helpers.missing import OFFLINE_ADVICE, PREFETCH_ADVICE, WeightsUnavailable
-from helpers.network import url_host
+from helpers.downloads import (
+    OFFLINE_ADVICE,
+    PREFETCH_ADVICE,
+    WeightsUnavailable,
+    keras_cache_dir,
+    url_host,
+    writable_folder,
+)
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ALTERNATIVES = "point COURSE_WEIGHTS at a weights file, or set COURSE_WEIGHTS=none"
@@ -85,7 +90,7 @@ def download_weights(base_model, cache_dir):
         return cached
     base = weights_entry(base_model)
     host = weights_host(base_model)
-    if host and not network.network_available(host):  # fail in seconds; a file:// origin needs no network
+    if host and not downloads.network_available(host):  # fail in seconds; a file:// origin needs no network
         corrupt = corrupt_weights_file(base_model, cache_dir)
         if corrupt:
             raise WeightsUnavailable(corrupt_weights_message(base_model, corrupt))
@@ -183,7 +188,7 @@ def weights_status(settings):
     where = str(keras_cache_dir(settings.cache_dir) / "models")
     host = weights_host(settings.base_model)
     corrupt = corrupt_weights_file(settings.base_model, settings.cache_dir)
-    if network.network_available(host):
+    if downloads.network_available(host):
         again = f"{corrupt[0]} is corrupt: downloaded again" if corrupt else "downloads"
         return f"{where} ({again} from {host} on first use)", True, ""
     if corrupt:

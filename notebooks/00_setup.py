@@ -79,7 +79,7 @@ if not gpus:
 # and what to do if missing.
 
 # %%
-from helpers.availability import availability_table, network_lines
+from helpers.notebook import availability_table, network_lines
 
 for line in network_lines(settings):  # one line per download host: can this machine reach it?
     print(line)
@@ -91,7 +91,7 @@ display(availability_table(settings))
 # (TFDS `tf_flowers`, about 230 MB), fetched by `COURSE_PREFETCH_FLOWERS=1 make prefetch`.
 
 # %%
-from helpers.availability import sources_table
+from helpers.notebook import sources_table
 
 display(sources_table(settings))
 

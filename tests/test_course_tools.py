@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from commands import prefetch
-from helpers import filtered, missing, network, notebook, sources, tfds_cache
+from helpers import downloads, filtered, notebook, sources
 from helpers.config import load_settings
 from helpers.data import load_folder
 
@@ -93,12 +93,12 @@ def test_start_notes_that_jax_on_a_cpu_is_slow_for_mobilenet_outside_smoke():
 def test_jax_on_cpu_asks_jax_which_devices_it_has(monkeypatch):
     import jax
 
-    monkeypatch.setattr(notebook.keras.backend, "backend", lambda: "jax")
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     assert notebook.jax_on_cpu() is False
     monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
     assert notebook.jax_on_cpu() is True
-    monkeypatch.setattr(notebook.keras.backend, "backend", lambda: "tensorflow")
+    monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
     assert notebook.jax_on_cpu() is False, "TensorFlow: not JAX, whatever JAX's devices"
 
 
@@ -118,8 +118,8 @@ def test_course_errors_become_one_sentence(tmp_path):
     with pytest.raises(SystemExit) as stop:
         with notebook.friendly_errors():
             load_folder(tmp_path / "nowhere", 0, 0, 0)
-    assert str(stop.value) == f"The image folder {tmp_path / 'nowhere'} does not exist."
-    for error in (missing.DataUnavailable("no photos."), missing.WeightsUnavailable("no weights.")):
+    assert str(stop.value).startswith(f"The image folder {tmp_path / 'nowhere'} (COURSE_DATA_DIR) does not exist: ")
+    for error in (downloads.DataUnavailable("no photos."), downloads.WeightsUnavailable("no weights.")):
         with pytest.raises(SystemExit, match=str(error)):
             with notebook.friendly_errors():
                 raise error
@@ -163,7 +163,7 @@ def test_save_results_refuses_what_json_cannot_hold():
 
 
 def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     assert prefetch.main() == 1
     output = capsys.readouterr().out.strip()
     assert output.startswith("No network to download.mlcc.google.com or storage.googleapis.com: `make prefetch`")
@@ -173,17 +173,17 @@ def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
 def test_prefetch_downloads_from_the_photos_host_and_the_weights_host():
     assert prefetch.download_hosts({}) == ["download.mlcc.google.com", "storage.googleapis.com"]
     assert prefetch.download_hosts({"COURSE_PREFETCH_FULL": "1"}) == sorted(
-        {"download.mlcc.google.com", tfds_cache.tfds_host(), "storage.googleapis.com"}
+        {"download.mlcc.google.com", downloads.tfds_host(), "storage.googleapis.com"}
     )
     assert prefetch.download_hosts({"COURSE_PREFETCH_FLOWERS": "1"}) == sorted(
-        {"download.mlcc.google.com", tfds_cache.tfds_host("tf_flowers"), "storage.googleapis.com"}
+        {"download.mlcc.google.com", downloads.tfds_host("tf_flowers"), "storage.googleapis.com"}
     )
 
 
 def fake_downloads(monkeypatch, tmp_path):
     """Record what make prefetch downloads; the photos are a cached look-alike layout."""
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     fetched = []
     monkeypatch.setattr(prefetch, "download_weights", lambda base, cache: fetched.append(base) or f"{base}.h5")
 
@@ -243,7 +243,7 @@ def test_prefetch_fetches_tf_flowers_only_when_asked(monkeypatch, tmp_path, caps
 
 
 def test_prefetch_offline_counts_the_sources_it_was_asked_for(monkeypatch, capsys):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     monkeypatch.setenv("COURSE_PREFETCH_FLOWERS", "1")
     assert prefetch.main() == 1
     output = capsys.readouterr().out.strip()

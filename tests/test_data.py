@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import data, network, pipelines
+from helpers import data, downloads, pipelines
 
 
 def jpeg_bytes(color=(200, 100, 50), size=(40, 30), mode="RGB"):
@@ -152,7 +152,7 @@ def test_bad_folders_get_one_clear_error_naming_them(tmp_path, layout, message):
         make_folder(folder, names=("cat",))
     if layout == "names_alike":
         make_folder(folder, names=("Cat", "cat", "dog"))
-    with pytest.raises(data.DataError) as error:
+    with pytest.raises(data.DataUnavailable) as error:
         data.load_folder(folder, 0, 0, seed=0)
     assert message in str(error.value) and str(folder) in str(error.value)
 
@@ -161,7 +161,7 @@ def test_a_class_with_only_broken_files_is_an_error(tmp_path):
     folder = make_folder(tmp_path / "photos", names=("cat",))
     (folder / "dog").mkdir()
     (folder / "dog" / "dog.1.jpg").write_bytes(b"")
-    with pytest.raises(data.DataError, match="fewer than two classes"):
+    with pytest.raises(data.DataUnavailable, match="fewer than two classes"):
         data.load_folder(folder, 0, 0, seed=0)
 
 
@@ -182,7 +182,7 @@ def test_synthetic_images_are_deterministic_and_learnable_by_rule():
 def test_tfds_source_uses_the_guides_split_and_the_cache_dir(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     with tfds.testing.mock_data(num_examples=20):
         course = data.load_tfds(tmp_path, 8, 4)
     assert course.sizes == {"train": 8, "validation": 4, "test": 4}
@@ -192,7 +192,7 @@ def test_tfds_source_uses_the_guides_split_and_the_cache_dir(tmp_path, monkeypat
 
 
 def test_tfds_offline_without_a_cache_is_one_clear_sentence(tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     with pytest.raises(data.DataUnavailable) as error:
         data.load_tfds(tmp_path, 0, 0)
     message = str(error.value)
@@ -202,7 +202,7 @@ def test_tfds_offline_without_a_cache_is_one_clear_sentence(tmp_path, monkeypatc
 def test_a_failing_tfds_download_is_one_clear_sentence(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
 
     def fail(*args, **kwargs):
         raise ConnectionError("simulated: no route to host")
@@ -292,7 +292,7 @@ def test_a_layout_that_is_not_two_classes_is_refused_in_one_sentence(tmp_path, l
     folder = tmp_path / "photos"
     folder.mkdir()
     make(folder)
-    with pytest.raises(data.DataError) as error:
+    with pytest.raises(data.DataUnavailable) as error:
         data.load_folder(folder, 0, 0, seed=0)
     text = str(error.value)
     assert message in text and "\n" not in text, text
@@ -300,7 +300,7 @@ def test_a_layout_that_is_not_two_classes_is_refused_in_one_sentence(tmp_path, l
 
 def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path):
     path = noise_jpeg(tmp_path / "one_photo.jpg")
-    with pytest.raises(data.DataError, match="is a file, not a folder"):
+    with pytest.raises(data.DataUnavailable, match="is a file, not a folder"):
         data.load_folder(path, 0, 0, seed=0)
 
 
@@ -308,14 +308,14 @@ def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path):
 def test_too_few_images_is_one_sentence(tmp_path, per_class):
     # Before: a TypeError from an empty split, or a bare AssertionError in notebook 04.
     folder = make_folder(tmp_path / "photos", per_class=per_class)
-    with pytest.raises(data.DataError, match="gives too few usable images to train and evaluate"):
+    with pytest.raises(data.DataUnavailable, match="gives too few usable images to train and evaluate"):
         data.load_folder(folder, 0, 0, seed=0)
 
 
 def test_a_class_too_small_for_three_splits_is_named_with_its_count(tmp_path):
     folder = make_folder(tmp_path / "photos", per_class=10)
     make_folder(folder, per_class=2, names=("fox",))
-    with pytest.raises(data.DataError) as error:
+    with pytest.raises(data.DataUnavailable) as error:
         data.load_folder(folder, 0, 0, seed=0)
     assert str(error.value) == (
         f"The image folder {folder} has too few usable images in fox (2): each class needs at least 3, so that "
@@ -327,7 +327,7 @@ def test_a_class_of_unusable_files_only_is_named(tmp_path):
     folder = make_folder(tmp_path / "photos", per_class=10, names=("cat", "dog"))
     (folder / "fox").mkdir()
     (folder / "fox" / "notes.txt").write_text("no photos yet")
-    with pytest.raises(data.DataError, match=r"too few usable images in fox \(0\)"):
+    with pytest.raises(data.DataUnavailable, match=r"too few usable images in fox \(0\)"):
         data.load_folder(folder, 0, 0, seed=0)
 
 

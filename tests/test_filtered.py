@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import data, filtered, missing, network
+from helpers import data, downloads, filtered
 from helpers.config import load_settings
 
 TRAIN, VALIDATION = 20, 10  # images per class in train/ and validation/
@@ -49,7 +49,7 @@ def served(tmp_path, monkeypatch):
     (tmp_path / "served").mkdir()
     origin = make_zip(tmp_path / "served" / "cats_and_dogs_filtered.zip")
     monkeypatch.setattr(filtered, "FILTERED_URL", origin.as_uri())
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     return origin
 
 
@@ -131,7 +131,7 @@ def test_balanced_order_alternates_and_keeps_the_rest():
 def test_a_second_load_uses_the_cache_without_network(tmp_path, served, monkeypatch):
     data.load_filtered(tmp_path / "cache", 32, 0, 0, seed=1)
     monkeypatch.setattr(filtered, "FILTERED_URL", (tmp_path / "nowhere" / "gone.zip").as_uri())
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     import keras
 
     def no_download(*args, **kwargs):
@@ -159,8 +159,8 @@ def test_a_cached_zip_is_extracted_again_without_network(tmp_path, served, monke
 
 def test_offline_without_a_cache_is_one_sentence_and_probes_the_host(tmp_path, monkeypatch):
     probed = []
-    monkeypatch.setattr(network, "network_available", lambda host: probed.append(host) or False)
-    with pytest.raises(missing.DataUnavailable) as error:
+    monkeypatch.setattr(downloads, "network_available", lambda host: probed.append(host) or False)
+    with pytest.raises(downloads.DataUnavailable) as error:
         data.load_filtered(tmp_path, 32, 0, 0, seed=0)
     message = str(error.value)
     assert probed == ["download.mlcc.google.com"]
@@ -172,8 +172,8 @@ def test_offline_without_a_cache_is_one_sentence_and_probes_the_host(tmp_path, m
 
 def test_a_failed_download_is_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setattr(filtered, "FILTERED_URL", (tmp_path / "nowhere" / "gone.zip").as_uri())
-    monkeypatch.setattr(network, "network_available", no_probe)
-    with pytest.raises(missing.DataUnavailable, match=r"could not be downloaded \(Exception\): run `make prefetch`"):
+    monkeypatch.setattr(downloads, "network_available", no_probe)
+    with pytest.raises(downloads.DataUnavailable, match=r"could not be downloaded \(Exception\): run `make prefetch`"):
         filtered.download_filtered(tmp_path / "cache")
     assert not filtered.filtered_archive(tmp_path / "cache").exists()
 
@@ -189,9 +189,9 @@ def test_a_failed_download_is_one_sentence(tmp_path, monkeypatch):
 def test_an_archive_without_a_class_folder_is_refused_naming_it(tmp_path, monkeypatch, broken, problem):
     origin = make_zip(tmp_path / "broken.zip", **broken)
     monkeypatch.setattr(filtered, "FILTERED_URL", origin.as_uri())
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     cache = tmp_path / "cache"
-    with pytest.raises(missing.DataUnavailable) as error:
+    with pytest.raises(downloads.DataUnavailable) as error:
         data.load_filtered(cache, 32, 0, 0, seed=0)
     message = str(error.value)
     folder = filtered.filtered_dir(cache)
@@ -261,7 +261,7 @@ def test_a_damaged_photo_without_the_zip_is_one_sentence_naming_it(tmp_path, ser
     filtered.filtered_archive(cache).unlink()
     photo = folder / "train" / "cats" / "cat.0.jpg"
     damage(photo, "empty")
-    with pytest.raises(missing.DataUnavailable) as error:
+    with pytest.raises(downloads.DataUnavailable) as error:
         data.load_filtered(cache, 32, 0, 0, seed=0)
     message = str(error.value)
     assert f"{photo}: empty file" in message and "is not there to repair them" in message and "\n" not in message
@@ -285,7 +285,7 @@ def damaged_early(path):
 def test_a_damaged_download_is_reported_as_damaged(tmp_path, served, monkeypatch):
     # Before: "could not be downloaded (BadZipFile)".
     damaged_early(served)
-    with pytest.raises(missing.DataUnavailable) as error:
+    with pytest.raises(downloads.DataUnavailable) as error:
         data.load_filtered(tmp_path / "cache", 32, 0, 0, seed=0)
     message = str(error.value)
     assert "is damaged (" in message and "could not be downloaded" not in message, message
@@ -300,8 +300,8 @@ def test_a_damaged_cached_zip_offline_is_reported_as_damaged(tmp_path, served, m
     (filtered.filtered_dir(cache) / "train" / "dogs" / "dog.1.jpg").unlink()
     (filtered.filtered_dir(cache) / "train" / "dogs" / "dog.2.jpg").write_bytes(b"")
     monkeypatch.setattr(filtered, "FILTERED_URL", "https://download.mlcc.google.com/cats_and_dogs_filtered.zip")
-    monkeypatch.setattr(network, "network_available", lambda host: False)
-    with pytest.raises(missing.DataUnavailable) as error:
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
+    with pytest.raises(downloads.DataUnavailable) as error:
         data.load_filtered(cache, 32, 0, 0, seed=0)
     assert str(error.value).startswith(f"The cached {archive} is damaged ("), str(error.value)
 
@@ -314,7 +314,7 @@ def test_make_prefetch_repairs_a_damaged_cache(tmp_path, served, monkeypatch, ca
     photo = filtered.download_filtered(cache) / "train" / "cats" / "cat.5.jpg"
     photo.write_bytes(b"")
     monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     monkeypatch.setattr(prefetch, "download_weights", lambda base, cache_dir: f"{base}.h5")
     assert prefetch.main() == 0
     assert f"{photo}: empty file" in capsys.readouterr().out

@@ -4,6 +4,10 @@ Read from the source with `ast` (every import, at module level or inside a funct
 """
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,3 +109,59 @@ def test_tables_settings_and_the_bases_and_sources_tables_import_no_keras():
     assert not [
         node for node in module_level if isinstance(node, (ast.Import, ast.ImportFrom)) and "keras" in ast.dump(node)
     ]
+
+
+# ---------------------------------------------------------------- importing changes nothing
+
+# Run in a fresh interpreter. What the course's dependencies set in the environment when they are imported
+# (TensorFlow sets TF_CPP_MIN_LOG_LEVEL, TF2_BEHAVIOR and others) is theirs: they are imported first and the
+# environment put back. Then each module is imported in a child forked for it, where no course module has been
+# imported yet, once as it is and once with a KERAS_BACKEND no Keras knows; the child reports what changed.
+IMPORT_EACH = """
+import json, os, sys
+
+original = dict(os.environ)
+import keras, matplotlib.pyplot, numpy, PIL.Image, tensorflow, tensorflow_datasets  # noqa: E401, F401
+
+os.environ.clear()
+os.environ.update(original)
+report = {}
+for module in sys.argv[1:]:
+    for backend in ("", "no-such-backend"):
+        read, write = os.pipe()
+        if os.fork() == 0:
+            os.close(read)
+            if backend:
+                os.environ["KERAS_BACKEND"] = backend
+            before = dict(os.environ)
+            try:
+                __import__(module)
+                changed = [name for name in sorted({*before, *os.environ}) if before.get(name) != os.environ.get(name)]
+                outcome = f"changed {', '.join(changed)}" if changed else ""
+            except SystemExit as stop:
+                outcome = f"SystemExit({stop})"
+            except Exception as error:
+                outcome = f"{type(error).__name__}: {error}"
+            os.write(write, outcome.encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as answer:
+            outcome = answer.read()
+        os.wait()
+        if outcome:
+            report[f"{module} (KERAS_BACKEND={backend!r})"] = outcome
+print(json.dumps(report))
+"""
+
+
+def test_importing_any_helpers_module_changes_no_environment_variable_and_never_exits():
+    # Before: `import helpers` set TF_CPP_MIN_LOG_LEVEL and KERAS_BACKEND, and importing helpers.notebook with
+    # a KERAS_BACKEND no Keras knows raised SystemExit; notebook.start() and the commands do that work now.
+    modules = sorted(module for module in module_files() if module.split(".")[0] == "helpers")
+    assert {"helpers", "helpers.notebook", "helpers.sources.flowers"} <= set(modules), "the modules were listed"
+    env = {name: value for name, value in os.environ.items() if name not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")}
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORT_EACH, *modules], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {}

@@ -1,6 +1,6 @@
-"""Where data and weights come from: hosts and the probe (network), weight files and their hashes
-(pretrained), the TFDS cache (tfds_cache), notebook 00's availability table (availability, sources) and
-make run's offline fallback (commands/fallback.py)."""
+"""Where data and weights come from: hosts, the probe and the TFDS cache (downloads), weight files and their
+hashes (pretrained), notebook 00's availability table (notebook, sources) and make run's offline fallback
+(commands/fallback.py)."""
 
 import hashlib
 import socket
@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 
 from commands import fallback
-from helpers import availability, bases, filtered, missing, network, pretrained, sources, tfds_cache
+from helpers import bases, downloads, filtered, notebook, pretrained, sources
 from helpers.config import SHARED_WEIGHTS as SHARED_V2_WEIGHTS
 from helpers.config import load_settings
 
@@ -56,8 +56,8 @@ def prepare_tfds(cache_dir):
 def test_the_tfds_host_is_the_one_in_tfds_own_builder():
     from tensorflow_datasets.image_classification import cats_vs_dogs
 
-    assert tfds_cache.tfds_host() == urlparse(cats_vs_dogs._URL).hostname
-    assert tfds_cache.tfds_host() not in {pretrained.weights_host(base) for base in bases.BASES}
+    assert downloads.tfds_host() == urlparse(cats_vs_dogs._URL).hostname
+    assert downloads.tfds_host() not in {pretrained.weights_host(base) for base in bases.BASES}
 
 
 def test_the_filtered_photos_host_is_the_one_in_their_origin():
@@ -68,7 +68,7 @@ def test_the_filtered_photos_host_is_the_one_in_their_origin():
 
 def test_each_data_source_names_the_host_it_needs():
     assert sources.data_host(load_settings({"COURSE_PROFILE": "quick"})) == "download.mlcc.google.com"
-    assert sources.data_host(load_settings({"COURSE_PROFILE": "full"})) == tfds_cache.tfds_host()
+    assert sources.data_host(load_settings({"COURSE_PROFILE": "full"})) == downloads.tfds_host()
     assert sources.data_host(load_settings({"COURSE_PROFILE": "smoke"})) is None
 
 
@@ -82,8 +82,8 @@ def test_the_probe_sees_an_open_port_and_a_closed_one():
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        assert network.network_available("127.0.0.1", port, timeout=2)
-    assert not network.network_available("127.0.0.1", port, timeout=2)
+        assert downloads.network_available("127.0.0.1", port, timeout=2)
+    assert not downloads.network_available("127.0.0.1", port, timeout=2)
 
 
 # ---------------------------------------------------------------- weight files
@@ -104,7 +104,7 @@ def test_the_pinned_v2_hash_is_the_real_files():
 
 def test_cached_weights_are_used_without_network(tmp_path, monkeypatch):
     spec = fake_weights(monkeypatch, "xception", b"weights")
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     cached = tmp_path / "keras" / "models" / spec.weights_file
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"weights")
@@ -122,8 +122,8 @@ def test_a_cached_file_with_the_wrong_hash_is_not_the_weights(tmp_path, monkeypa
 
 def test_missing_weights_offline_is_one_clear_sentence(tmp_path, monkeypatch):
     probed = []
-    monkeypatch.setattr(network, "network_available", lambda host: probed.append(host) or False)
-    with pytest.raises(missing.WeightsUnavailable) as error:
+    monkeypatch.setattr(downloads, "network_available", lambda host: probed.append(host) or False)
+    with pytest.raises(downloads.WeightsUnavailable) as error:
         pretrained.download_weights("mobilenet_v2_0.35", tmp_path)
     message = str(error.value)
     assert probed == ["storage.googleapis.com"]
@@ -134,20 +134,20 @@ def test_missing_weights_offline_is_one_clear_sentence(tmp_path, monkeypatch):
 def test_a_failed_download_is_one_clear_sentence(tmp_path, monkeypatch):
     import keras
 
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
 
     def refuse(*args, **kwargs):
         raise Exception("URL fetch failure")  # what get_file raises
 
     monkeypatch.setattr(keras.utils, "get_file", refuse)
-    with pytest.raises(missing.WeightsUnavailable, match="could not be downloaded"):
+    with pytest.raises(downloads.WeightsUnavailable, match="could not be downloaded"):
         pretrained.download_weights("xception", tmp_path)
 
 
 def test_download_asks_keras_for_the_right_file_and_hash(tmp_path, monkeypatch):
     import keras
 
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     calls = {}
 
     def fake_get_file(fname, origin, file_hash, cache_subdir, cache_dir):
@@ -168,9 +168,9 @@ def test_keras_refuses_a_download_whose_hash_does_not_match(tmp_path, monkeypatc
     served.write_bytes(b"not the MobileNetV2 weights")
     real_hash = bases.BASES["mobilenet_v2_0.35"].weights_hash
     spec = fake_weights(monkeypatch, "mobilenet_v2_0.35", b"", origin=served.as_uri(), file_hash=real_hash)
-    monkeypatch.setattr(network, "network_available", no_probe)  # a file:// origin needs no network
+    monkeypatch.setattr(downloads, "network_available", no_probe)  # a file:// origin needs no network
     cache = tmp_path / "cache"
-    with pytest.raises(missing.WeightsUnavailable) as error:
+    with pytest.raises(downloads.WeightsUnavailable) as error:
         pretrained.download_weights("mobilenet_v2_0.35", cache)
     message = str(error.value)
     assert "could not be downloaded (its hash does not match)" in message and "\n" not in message
@@ -183,7 +183,7 @@ def test_keras_accepts_a_download_whose_hash_matches(tmp_path, monkeypatch):
     served.parent.mkdir()
     served.write_bytes(b"exactly these bytes")
     fake_weights(monkeypatch, "mobilenet_v2_0.35", b"exactly these bytes", origin=served.as_uri())
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     path = pretrained.download_weights("mobilenet_v2_0.35", tmp_path / "cache")
     assert path.read_bytes() == b"exactly these bytes"
     assert pretrained.cached_weights_file("mobilenet_v2_0.35", tmp_path / "cache") == path
@@ -205,23 +205,23 @@ def test_resolve_weights_gives_none_a_path_or_the_cached_file(tmp_path, monkeypa
 
 
 def test_tfds_is_prepared_only_with_its_version_folder(tmp_path):
-    assert not tfds_cache.tfds_prepared(tmp_path)
+    assert not downloads.tfds_prepared(tmp_path)
     other = tmp_path / "tensorflow_datasets" / "cats_vs_dogs" / "1.0.0"
     other.mkdir(parents=True)
     (other / "dataset_info.json").write_text("{}")
-    assert not tfds_cache.tfds_prepared(tmp_path), "another version would make tfds.load download"
+    assert not downloads.tfds_prepared(tmp_path), "another version would make tfds.load download"
     prepare_tfds(tmp_path)
-    assert tfds_cache.tfds_prepared(tmp_path)
+    assert downloads.tfds_prepared(tmp_path)
 
 
 def test_load_tfds_probes_the_tfds_host(tmp_path, monkeypatch):
     from helpers import data
 
     probed = []
-    monkeypatch.setattr(network, "network_available", lambda host: probed.append(host) or False)
-    with pytest.raises(missing.DataUnavailable, match=f"no network to {tfds_cache.tfds_host()}"):
+    monkeypatch.setattr(downloads, "network_available", lambda host: probed.append(host) or False)
+    with pytest.raises(downloads.DataUnavailable, match=f"no network to {downloads.tfds_host()}"):
         data.load_tfds(tmp_path, 0, 0)
-    assert probed == [tfds_cache.tfds_host()]
+    assert probed == [downloads.tfds_host()]
 
 
 # ---------------------------------------------------------------- notebook 00's table
@@ -233,9 +233,9 @@ def test_a_filled_cache_needs_no_network(tmp_path, monkeypatch):
     weights = tmp_path / "keras" / "models" / spec.weights_file
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"w")
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
-    table = availability.availability_table(settings)
+    table = notebook.availability_table(settings)
     assert table.column("status") == ["available", "available"]
     assert table.column("from")[0] == f"{filtered.filtered_dir(tmp_path)} (cached)"
     assert str(weights) in table.column("from")[1]
@@ -243,14 +243,14 @@ def test_a_filled_cache_needs_no_network(tmp_path, monkeypatch):
 
 def test_the_full_profiles_tfds_cache_needs_no_network(tmp_path, monkeypatch):
     prepare_tfds(tmp_path)
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     settings = load_settings({"COURSE_PROFILE": "full", "COURSE_CACHE_DIR": str(tmp_path)})
     assert sources.data_status(settings) == (f"{tmp_path / 'tensorflow_datasets'} (cached)", True, "")
 
 
 def test_the_table_says_the_quick_photos_download_68_mb_online(tmp_path, monkeypatch):
     probed = []
-    monkeypatch.setattr(network, "network_available", lambda host: probed.append(host) or True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: probed.append(host) or True)
     settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
     where, ok, advice = sources.data_status(settings)
     assert where.startswith(str(filtered.filtered_dir(tmp_path))) and "68 MB from download.mlcc.google.com" in where
@@ -258,7 +258,7 @@ def test_the_table_says_the_quick_photos_download_68_mb_online(tmp_path, monkeyp
 
 
 def test_a_cached_zip_is_enough_offline(tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     filtered.filtered_archive(tmp_path).parent.mkdir(parents=True)
     filtered.filtered_archive(tmp_path).write_bytes(b"zip")
     settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
@@ -267,22 +267,22 @@ def test_a_cached_zip_is_enough_offline(tmp_path, monkeypatch):
 
 
 def test_the_table_says_what_is_missing_offline(tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     settings = load_settings({"COURSE_PROFILE": "quick", "COURSE_CACHE_DIR": str(tmp_path)})
-    table = availability.availability_table(settings)
+    table = notebook.availability_table(settings)
     assert table.column("status") == ["NOT AVAILABLE", "NOT AVAILABLE"]
     advice = table.column("what to do")
     assert "make prefetch" in advice[0] and "no network to download.mlcc.google.com" in advice[0]
     assert "storage.googleapis.com" in advice[1]
     full = load_settings({"COURSE_PROFILE": "full", "COURSE_CACHE_DIR": str(tmp_path)})
-    assert tfds_cache.tfds_host() in availability.availability_table(full).column("what to do")[0]
+    assert downloads.tfds_host() in notebook.availability_table(full).column("what to do")[0]
 
 
 # ---------------------------------------------------------------- make run's offline fallback
 
 
 def quick_offline(tmp_path, monkeypatch, **env):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     return load_settings({"COURSE_CACHE_DIR": str(tmp_path), **env})
 
 
@@ -300,20 +300,20 @@ def test_offline_defaults_are_replaced_and_each_replacement_is_named(tmp_path, m
 
 
 def test_online_nothing_is_replaced(tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     settings = load_settings({"COURSE_CACHE_DIR": str(tmp_path)})
     assert fallback.offline_fallback(settings, chosen=set()) == ({}, "")
 
 
 def test_the_smoke_profile_never_probes(tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     settings = load_settings({"COURSE_PROFILE": "smoke", "COURSE_CACHE_DIR": str(tmp_path)})
     assert fallback.offline_fallback(settings, chosen={"COURSE_PROFILE"}) == ({}, "")
 
 
 def test_an_explicit_profile_that_needs_the_filtered_photos_stops_instead(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_PROFILE="quick")
-    with pytest.raises(missing.DataUnavailable) as error:
+    with pytest.raises(downloads.DataUnavailable) as error:
         fallback.offline_fallback(settings, chosen={"COURSE_PROFILE"})
     message = str(error.value)
     assert message.startswith("You set COURSE_PROFILE=quick, which needs the cats_and_dogs_filtered photos")
@@ -329,16 +329,18 @@ def test_an_explicit_profile_that_needs_the_filtered_photos_stops_instead(tmp_pa
 
 def test_an_explicit_profile_that_needs_tfds_stops_instead(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_PROFILE="full")
-    with pytest.raises(missing.DataUnavailable) as error:
+    with pytest.raises(downloads.DataUnavailable) as error:
         fallback.offline_fallback(settings, chosen={"COURSE_PROFILE"})
     message = str(error.value)
     assert message.startswith("You set COURSE_PROFILE=full, which needs TFDS cats_vs_dogs") and "\n" not in message
-    assert tfds_cache.tfds_host() in message
+    assert downloads.tfds_host() in message
 
 
 def test_explicit_imagenet_weights_stop_instead(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_WEIGHTS="imagenet")
-    with pytest.raises(missing.WeightsUnavailable, match="^You set COURSE_WEIGHTS=imagenet, which needs the ImageNet"):
+    with pytest.raises(
+        downloads.WeightsUnavailable, match="^You set COURSE_WEIGHTS=imagenet, which needs the ImageNet"
+    ):
         fallback.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
 
 
@@ -353,7 +355,7 @@ def test_own_photos_stay_and_only_the_weights_are_replaced(tmp_path, monkeypatch
 
 def test_a_folder_that_does_not_exist_is_an_error_naming_it(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "nowhere"))
-    with pytest.raises(missing.DataUnavailable, match=f"^The image folder {tmp_path / 'nowhere'} .* does not exist"):
+    with pytest.raises(downloads.DataUnavailable, match=f"^The image folder {tmp_path / 'nowhere'} .* does not exist"):
         fallback.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
 
 
@@ -371,8 +373,8 @@ def corrupt_cache(tmp_path, monkeypatch):
 def test_a_corrupt_cached_weights_file_is_said_to_be_corrupt_with_the_fix(tmp_path, monkeypatch):
     # Before: "are not in ... and could not be downloaded", as if nothing were cached.
     cached = corrupt_cache(tmp_path, monkeypatch)
-    monkeypatch.setattr(network, "network_available", lambda host: False)
-    with pytest.raises(missing.WeightsUnavailable) as error:
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
+    with pytest.raises(downloads.WeightsUnavailable) as error:
         pretrained.download_weights("mobilenet_v2_0.35", tmp_path)
     message = str(error.value)
     assert message.startswith(f"The cached ImageNet weights file {cached} for mobilenet_v2_0.35 is corrupt (12 bytes")
@@ -398,7 +400,7 @@ def test_make_runs_fallback_replaces_only_the_corrupt_weights_and_keeps_the_cach
 def test_chosen_imagenet_weights_that_are_corrupt_stop_the_run_saying_so(tmp_path, monkeypatch):
     cached = corrupt_cache(tmp_path, monkeypatch)
     settings = quick_offline(tmp_path, monkeypatch, COURSE_WEIGHTS="imagenet")
-    with pytest.raises(missing.WeightsUnavailable) as error:
+    with pytest.raises(downloads.WeightsUnavailable) as error:
         fallback.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
     assert f"but the cached {cached} is corrupt (12 bytes" in str(error.value)
 
@@ -406,7 +408,7 @@ def test_chosen_imagenet_weights_that_are_corrupt_stop_the_run_saying_so(tmp_pat
 def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path, monkeypatch):
     (tmp_path / "photos.zip").write_bytes(b"PK")
     settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "photos.zip"))
-    with pytest.raises(missing.DataUnavailable, match="is a file, not a folder"):
+    with pytest.raises(downloads.DataUnavailable, match="is a file, not a folder"):
         fallback.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
 
 
@@ -448,12 +450,12 @@ def test_a_bad_weights_file_is_one_sentence_naming_it_and_the_base(tmp_path, kin
     make, problem = BAD_WEIGHTS[kind]
     path = make(tmp_path / f"{kind}.h5")
     settings = load_settings({"COURSE_WEIGHTS": str(path), "COURSE_CACHE_DIR": str(tmp_path)})
-    with pytest.raises(missing.WeightsUnavailable) as error:
+    with pytest.raises(downloads.WeightsUnavailable) as error:
         pretrained.resolve_weights(settings)
     message = str(error.value)
     assert message.startswith(f"The weights file {path} (COURSE_WEIGHTS) cannot be loaded into mobilenet_v2_0.35: ")
     assert problem in message and "\n" not in message
-    with pytest.raises(missing.WeightsUnavailable, match="cannot be loaded into mobilenet_v2_0.35"):  # make run
+    with pytest.raises(downloads.WeightsUnavailable, match="cannot be loaded into mobilenet_v2_0.35"):  # make run
         fallback.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
 
 
@@ -478,8 +480,6 @@ def test_the_layer_counts_are_the_bases():
 
 def test_what_keras_says_about_a_bad_file_becomes_one_sentence_too(tmp_path, monkeypatch):
     import keras
-
-    from helpers import notebook
 
     path = legacy_h5(tmp_path / "other.h5", layers=54)
     monkeypatch.setenv("COURSE_WEIGHTS", str(path))

@@ -15,7 +15,7 @@ from nonroot import open_folder, run_as_nobody
 
 from commands import run_course
 from conftest import use_ordinary_kernels
-from helpers import network
+from helpers import downloads
 from helpers.config import SettingsError
 
 
@@ -53,8 +53,10 @@ def test_no_tensorflow_start_up_lines_reach_the_notebook(tmp_path, monkeypatch):
     # ipykernel copies what is written to file descriptors 1 and 2 into the cell's outputs, except under
     # pytest (it looks for this variable, which kernels inherit): here it must behave as in Jupyter.
     monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # the first cell's notebook.start() sets it
     source = write_notebook(
-        tmp_path / "03_tf.ipynb", "from helpers import notebook\nimport tensorflow as tf\ntf.constant(1) + 1"
+        tmp_path / "03_tf.ipynb",
+        "from helpers import notebook\nsettings = notebook.start()\nimport tensorflow as tf\ntf.constant(1) + 1",
     )
     ok, _, error = run_course.execute_notebook(source, tmp_path / "out" / "03_tf.ipynb", timeout=120)
     assert ok, error
@@ -96,7 +98,7 @@ def test_the_terminal_shows_only_the_courses_lines(tmp_path):
     folder.mkdir()
     write_notebook(folder / "01_tf.ipynb", "from helpers import notebook\nsettings = notebook.start()")
     write_notebook(folder / "02_tf.ipynb", "from helpers import models\nimport tensorflow as tf\ntf.constant(1) + 1")
-    # Without TF_CPP_MIN_LOG_LEVEL (helpers must set it) and without pytest's variable (see above).
+    # Without TF_CPP_MIN_LOG_LEVEL (the runner sets it for its kernels) and without pytest's variable (see above).
     # The runner itself never imports TensorFlow (its start-up lines, and 6 s of CPU, are the kernels'), asserted below.
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")}
     env["COURSE_BUILD_DIR"] = str(tmp_path / "build")
@@ -132,7 +134,7 @@ def test_the_timeout_comes_from_the_makefile_setting():
 
 @pytest.fixture
 def offline_machine(monkeypatch, tmp_path):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     return {"COURSE_CACHE_DIR": str(tmp_path / "empty-cache"), "COURSE_BUILD_DIR": str(tmp_path / "build")}
 
 
@@ -179,7 +181,10 @@ def test_a_folder_that_does_not_exist_stops_the_run_naming_it(offline_machine, m
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nonexistent"))
     assert run_course.main() == 2
     output = capsys.readouterr().out.strip()
-    assert output == f"The image folder {tmp_path / 'nonexistent'} (COURSE_DATA_DIR) does not exist."
+    assert output == (
+        f"The image folder {tmp_path / 'nonexistent'} (COURSE_DATA_DIR) does not exist: point COURSE_DATA_DIR at a "
+        "folder of class folders (cat/ and dog/) or of train/ and validation/ folders."
+    )
 
 
 # ---------------------------------------------------------------- a signal stops the run
@@ -324,7 +329,11 @@ def test_a_bad_or_missing_backend_is_one_sentence_in_make_run_and_in_a_notebook(
     assert run.returncode == 2 and run.stdout.startswith(sentence) and run.stdout.count("\n") == 1, run.stdout
     assert "Traceback" not in run.stdout + run.stderr
     first_cell = subprocess.run(
-        [sys.executable, "-c", "from helpers import notebook"], cwd=repo, env=env, capture_output=True, text=True
+        [sys.executable, "-c", "from helpers import notebook\nsettings = notebook.start()"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert first_cell.returncode == 1 and first_cell.stderr.strip().startswith(sentence), first_cell.stderr
 

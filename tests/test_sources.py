@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from commands import fallback, prefetch
-from helpers import availability, config, missing, network, sources
+from helpers import config, downloads, notebook, sources
 from helpers.config import PROFILES, load_settings
 from helpers.sources import flowers
 
@@ -71,7 +71,7 @@ def test_the_flowers_loader_gives_three_capped_splits_of_five_classes(tmp_path, 
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     asked, load = [], tfds.load
     monkeypatch.setattr(tfds, "load", lambda *args, **kwargs: asked.append(kwargs) or load(*args, **kwargs))
     with tfds.testing.mock_data(num_examples=20):
@@ -93,7 +93,7 @@ def test_load_data_reads_flowers_through_the_table_with_the_settings_caps(tmp_pa
 
     from helpers import data
 
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     env = {"COURSE_DATA_SOURCE": "flowers", "COURSE_CACHE_DIR": str(tmp_path)}
     settings = load_settings({**env, "COURSE_TRAIN_IMAGES": "12", "COURSE_EVAL_IMAGES": "3"})
     with tfds.testing.mock_data(num_examples=30):
@@ -103,14 +103,14 @@ def test_load_data_reads_flowers_through_the_table_with_the_settings_caps(tmp_pa
 
 def test_flowers_missing_offline_is_said_with_the_prefetch_setting(tmp_path, monkeypatch):
     probed = []
-    monkeypatch.setattr(network, "network_available", lambda host: probed.append(host) or False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: probed.append(host) or False)
     settings = load_settings({"COURSE_DATA_SOURCE": "flowers", "COURSE_CACHE_DIR": str(tmp_path)})
     where, ok, advice = sources.data_status(settings)
     assert (where, ok) == (str(tmp_path / "tensorflow_datasets"), False)
     assert "run `COURSE_PREFETCH_FLOWERS=1 make prefetch`" in advice and f"no network to {FLOWERS_HOST}" in advice
-    assert availability.availability_table(settings).column("status")[0] == "NOT AVAILABLE"
+    assert notebook.availability_table(settings).column("status")[0] == "NOT AVAILABLE"
     assert FLOWERS_HOST in probed
-    with pytest.raises(missing.DataUnavailable) as error:
+    with pytest.raises(downloads.DataUnavailable) as error:
         flowers.load_flowers(tmp_path, 0, 0)
     message = str(error.value)
     assert message.startswith(
@@ -123,30 +123,32 @@ def test_flowers_missing_offline_is_said_with_the_prefetch_setting(tmp_path, mon
 def test_a_failing_flowers_download_is_one_sentence(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
 
     def fail(*args, **kwargs):
         raise ConnectionError("simulated: no route to host")
 
     monkeypatch.setattr(tfds, "load", fail)
-    with pytest.raises(missing.DataUnavailable, match=r"could not be downloaded \(ConnectionError\): run `COURSE_PREF"):
+    with pytest.raises(
+        downloads.DataUnavailable, match=r"could not be downloaded \(ConnectionError\): run `COURSE_PREF"
+    ):
         flowers.load_flowers(tmp_path, 0, 0)
 
 
 def test_prepared_flowers_need_no_network(tmp_path, monkeypatch):
     prepare_flowers(tmp_path)
-    monkeypatch.setattr(network, "network_available", no_probe)
+    monkeypatch.setattr(downloads, "network_available", no_probe)
     settings = load_settings({"COURSE_DATA_SOURCE": "flowers", "COURSE_CACHE_DIR": str(tmp_path)})
     assert sources.data_status(settings) == (f"{tmp_path / 'tensorflow_datasets'} (cached)", True, "")
     assert settings.source.ready(settings)
-    row = availability.sources_table(settings).rows[1]
+    row = notebook.sources_table(settings).rows[1]
     assert row[:4] == ["flowers (in use)", "TFDS tf_flowers", "dandelion, daisy, tulips, sunflowers, roses", "yes"]
 
 
 def test_make_run_offline_stops_with_one_sentence_when_flowers_were_chosen(tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     settings = load_settings({"COURSE_DATA_SOURCE": "flowers", "COURSE_CACHE_DIR": str(tmp_path)})
-    with pytest.raises(missing.DataUnavailable) as error:
+    with pytest.raises(downloads.DataUnavailable) as error:
         fallback.offline_fallback(settings, chosen={"COURSE_DATA_SOURCE", "COURSE_CACHE_DIR"})
     message = str(error.value)
     assert message.startswith("You set COURSE_DATA_SOURCE=flowers, which needs TFDS tf_flowers, but it is not in ")
@@ -218,20 +220,22 @@ def test_a_source_module_is_seen_by_settings_status_and_load_data(fake_source, t
 
 
 def test_a_source_module_is_seen_by_notebook_00(fake_source, tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     settings = load_settings({"COURSE_DATA_SOURCE": "fake", "COURSE_CACHE_DIR": str(tmp_path)})
-    table = availability.availability_table(settings)
+    table = notebook.availability_table(settings)
     assert table.rows[0][:3] == ["data", "fake.example.org/photos", "NOT AVAILABLE"]
-    assert "Network to fake.example.org: no" in availability.network_lines(settings)
-    rows = {row[0]: row for row in availability.sources_table(settings).rows}
+    assert "Network to fake.example.org: no" in notebook.network_lines(settings)
+    rows = {row[0]: row for row in notebook.sources_table(settings).rows}
     assert rows["fake (in use)"][1:4] == ["the fake photos", "left, right, up", "no"]
     assert "`COURSE_PREFETCH_FAKE=1 make prefetch` (about 5 MB from fake.example.org)" in rows["fake (in use)"][4]
 
 
 def test_a_source_module_is_seen_by_make_runs_fallback(fake_source, tmp_path, monkeypatch):
-    monkeypatch.setattr(network, "network_available", lambda host: False)
+    monkeypatch.setattr(downloads, "network_available", lambda host: False)
     settings = load_settings({"COURSE_DATA_SOURCE": "fake", "COURSE_CACHE_DIR": str(tmp_path)})
-    with pytest.raises(missing.DataUnavailable, match=r"^You set COURSE_DATA_SOURCE=fake, which needs the fake photos"):
+    with pytest.raises(
+        downloads.DataUnavailable, match=r"^You set COURSE_DATA_SOURCE=fake, which needs the fake photos"
+    ):
         fallback.offline_fallback(settings, chosen={"COURSE_DATA_SOURCE"})
     overrides, sentence = fallback.offline_fallback(settings, chosen=set())  # as if it were a profile's default
     assert overrides["COURSE_DATA_SOURCE"] == "synthetic" and "no usable cached copy of the fake photos" in sentence
@@ -240,7 +244,7 @@ def test_a_source_module_is_seen_by_make_runs_fallback(fake_source, tmp_path, mo
 def test_a_source_module_is_seen_by_make_prefetch(fake_source, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("COURSE_PREFETCH_FAKE", raising=False)
-    monkeypatch.setattr(network, "network_available", lambda host: True)
+    monkeypatch.setattr(downloads, "network_available", lambda host: True)
     monkeypatch.setattr(prefetch, "download_weights", lambda base, cache_dir: f"{base}.h5")
     filtered = replace(sources.SOURCES["filtered"], prefetch=lambda cache_dir: "the filtered photos")
     monkeypatch.setitem(sources.SOURCES, "filtered", filtered)

@@ -13,7 +13,12 @@ import sys
 
 from helpers.sources.entry import Source
 
-__all__ = ["SOURCES", "Source", "data_host", "data_status", "sources_of"]
+__all__ = ["CLASS_NAMES", "SOURCES", "Source", "data_host", "data_status", "sources_of"]
+
+# The classes of the cats-and-dogs sources (filtered, tfds) and of two-class synthetic images: label 0 is cat,
+# 1 is dog, as in TFDS cats_vs_dogs, so a logit above 0 means dog. Defined before SOURCES: the sources'
+# modules, imported below, read it.
+CLASS_NAMES = ("cat", "dog")
 
 
 def sources_of(package):

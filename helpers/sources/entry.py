@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from helpers.missing import prefetch_command
+from helpers.downloads import prefetch_command
 
 
 def _always(settings):

@@ -13,7 +13,7 @@ from helpers.filtered import (
     filtered_prepared,
     filtered_status,
 )
-from helpers.labels import CLASS_NAMES
+from helpers.sources import CLASS_NAMES
 from helpers.sources.entry import Source
 
 

@@ -1,15 +1,21 @@
 """COURSE_DATA_SOURCE=flowers: TFDS tf_flowers, TensorFlow's tutorial photos (3,670 photos of 5 classes).
 
 TFDS downloads one archive of about 230 MB (218 MiB) from download.tensorflow.org and prepares it in the
-course cache, as it does cats_vs_dogs (helpers/tfds_cache.py). `make prefetch` fetches it only with
+course cache, as it does cats_vs_dogs (helpers/downloads.py). `make prefetch` fetches it only with
 COURSE_PREFETCH_FLOWERS=1. The data set has one split, `train`; the loader cuts it 70/15/15 into train,
 validation and test with TFDS's slicing, which is deterministic.
 """
 
-from helpers import import_tensorflow_quietly, network
-from helpers.missing import DataUnavailable
+from helpers import downloads, import_tensorflow_quietly
+from helpers.downloads import (
+    DataUnavailable,
+    tfds_data_dir,
+    tfds_host,
+    tfds_missing_message,
+    tfds_prepared,
+    tfds_status,
+)
 from helpers.sources.entry import Source
-from helpers.tfds_cache import tfds_data_dir, tfds_host, tfds_missing_message, tfds_prepared, tfds_status
 
 FLOWERS_NAME = "tf_flowers"
 PREFETCH_VARIABLE = "COURSE_PREFETCH_FLOWERS"  # =1: `make prefetch` fetches it too
@@ -35,7 +41,7 @@ def load_flowers(cache_dir, train_images, eval_images):
 
     data_dir = tfds_data_dir(cache_dir)
     host = tfds_host(FLOWERS_NAME)
-    if not tfds_prepared(cache_dir, FLOWERS_NAME) and not network.network_available(host):  # seconds, not minutes
+    if not tfds_prepared(cache_dir, FLOWERS_NAME) and not downloads.network_available(host):  # seconds, not minutes
         raise DataUnavailable(tfds_missing_message(data_dir, f"no network to {host}", FLOWERS_NAME, PREFETCH_VARIABLE))
     try:
         splits, info = tfds.load(

@@ -3,8 +3,7 @@
 The loader and the file checks are helpers.data.load_folder; nothing is downloaded.
 """
 
-from pathlib import Path
-
+from helpers.folders import image_folder_problem
 from helpers.sources.entry import Source
 
 
@@ -16,24 +15,16 @@ def load(settings):
 
 
 def status(settings):
-    """(the folder, whether it exists, what to do if not)."""
+    """(the folder, whether it is a folder, what to do if not)."""
     if not settings.data_dir:
         return "COURSE_DATA_DIR is not set", False, "Set COURSE_DATA_DIR to a folder of class folders."
-    folder = Path(settings.data_dir)
-    if folder.is_file():
-        return settings.data_dir, False, "This is a file; point COURSE_DATA_DIR at a folder of class folders."
-    found = folder.is_dir()
-    return settings.data_dir, found, "" if found else "This folder does not exist; fix COURSE_DATA_DIR."
+    problem = image_folder_problem(settings.data_dir)
+    return settings.data_dir, not problem, problem
 
 
 def problem(settings):
     """The sentence `make run` stops with when the folder cannot be used."""
-    if Path(settings.data_dir).is_file():
-        return (
-            f"COURSE_DATA_DIR={settings.data_dir} is a file, not a folder: point it at a folder of class "
-            "folders (cat/ and dog/) or of train/ and validation/ folders."
-        )
-    return f"The image folder {settings.data_dir} (COURSE_DATA_DIR) does not exist."
+    return image_folder_problem(settings.data_dir)
 
 
 SOURCE = Source(
@@ -41,6 +32,6 @@ SOURCE = Source(
     what="the image folder (COURSE_DATA_DIR)",
     load=load,
     status=status,
-    ready=lambda settings: bool(settings.data_dir) and Path(settings.data_dir).is_dir(),
+    ready=lambda settings: bool(settings.data_dir) and not image_folder_problem(settings.data_dir),
     problem=problem,
 )

@@ -1,6 +1,6 @@
 """COURSE_DATA_SOURCE=synthetic, the smoke profile's data: striped images generated in memory (helpers.data)."""
 
-from helpers.labels import CLASS_NAMES
+from helpers.sources import CLASS_NAMES
 from helpers.sources.entry import Source
 
 

@@ -1,13 +1,13 @@
 """COURSE_DATA_SOURCE=tfds, the full profile's data: the guide's TFDS cats_vs_dogs (about 800 MB).
 
-Fetched by `make prefetch` only with COURSE_PREFETCH_FULL=1. The cache layout is helpers/tfds_cache.py; the
+Fetched by `make prefetch` only with COURSE_PREFETCH_FULL=1. The cache layout is helpers/downloads.py; the
 loader (the guide's split, taught in notebook 04) is helpers.data.load_tfds.
 """
 
 from helpers import import_tensorflow_quietly
-from helpers.labels import CLASS_NAMES
+from helpers.downloads import TFDS_NAME, tfds_data_dir, tfds_host, tfds_prepared, tfds_status
+from helpers.sources import CLASS_NAMES
 from helpers.sources.entry import Source
-from helpers.tfds_cache import TFDS_NAME, tfds_data_dir, tfds_host, tfds_prepared, tfds_status
 
 PREFETCH_VARIABLE = "COURSE_PREFETCH_FULL"  # =1: `make prefetch` fetches it too
 
