@@ -54,6 +54,7 @@ wheelhouse:
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
+	$(PY) -m commands.sync --check
 
 # COURSE_TEST_FORK_KERNELS=1: the tests' notebook kernels are forked from a process that has imported
 # TensorFlow once, instead of importing it again each (tests/kernel_zygote.py; about 8 s per kernel).
@@ -92,9 +93,11 @@ student: setup
 lab: setup
 	$(PY) -m commands.lab
 
-# Rewrites whichever file of each pair is older from the newer one.
+# Rewrites whichever file of each pair is older from the newer one, then the helpers' generated code from
+# the definitions the notebooks mark "# Saved in helpers/....py for later notebooks." (commands/sync.py).
 sync: setup
 	$(BIN)/jupytext --sync notebooks/*.py
+	$(PY) -m commands.sync
 
 clean:
 	rm -rf build .pytest_cache
