@@ -13,13 +13,17 @@ endif
 PY := $(BIN)/python
 # Seconds one notebook cell may run, for `make run` and `make test` alike.
 NOTEBOOK_TIMEOUT ?= 600
-LINT_PATHS := helpers commands tests notebooks/*.py conftest.py
+# The helper modules `make sync` writes from helpers/NAME.hand.py and the notebooks (commands/sync.py). Git
+# ignores them, and so does ruff when it walks helpers/: they are linted by being named.
+HELPERS_MADE := helpers/pipelines.py helpers/models.py helpers/stats.py helpers/data.py
+LINT_PATHS := helpers $(HELPERS_MADE) commands tests notebooks/*.py conftest.py
 # ruff format would drop the `;` that hides a cell's value and fold exercise stubs, so notebooks are only checked.
-FORMAT_PATHS := helpers commands tests conftest.py
+FORMAT_PATHS := helpers $(HELPERS_MADE) commands tests conftest.py
 
 .PHONY: setup lint test run site lab sync bench prefetch predict student wheelhouse clean
 
-setup: $(ENV_STAMP)
+# Ends with the generated helpers written, so that a notebook opened in any Jupyter finds them.
+setup: $(ENV_STAMP) $(HELPERS_MADE)
 
 # uv installs the pinned versions, compiled to bytecode as pip does (without it, where PYTHONDONTWRITEBYTECODE
 # is set, every import of TensorFlow would compile it again). uv does not read pip's configuration (an index
@@ -44,6 +48,14 @@ $(ENV_STAMP): requirements.txt pyproject.toml
 	fi
 	@touch $@
 
+# Rewritten when a notebook, a template or the generator changed (touched, so that an unchanged text counts as
+# made). The student edition has no commands/sync.py: there the modules are plain files it ships.
+ifneq ($(wildcard commands/sync.py),)
+$(HELPERS_MADE) &: $(wildcard notebooks/*.py) $(wildcard helpers/*.hand.py) commands/sync.py | $(ENV_STAMP)
+	$(PY) -m commands.sync
+	@touch $(HELPERS_MADE)
+endif
+
 # Every pinned wheel, and what installing the helpers needs, in wheelhouse/, for machines without network
 # (same operating system, processor and Python version as this one). `make setup` uses it when present.
 wheelhouse:
@@ -54,6 +66,7 @@ wheelhouse:
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
+	$(PY) -m commands.sync --check
 
 # COURSE_TEST_FORK_KERNELS=1: the tests' notebook kernels are forked from a process that has imported
 # TensorFlow once, instead of importing it again each (tests/kernel_zygote.py; about 8 s per kernel).
@@ -92,9 +105,12 @@ student: setup
 lab: setup
 	$(PY) -m commands.lab
 
-# Rewrites whichever file of each pair is older from the newer one.
+# Rewrites whichever file of each pair is older from the newer one, then the generated helper modules from
+# their templates and the definitions the notebooks mark "# Saved in helpers/....py for later notebooks."
 sync: setup
 	$(BIN)/jupytext --sync notebooks/*.py
+	$(PY) -m commands.sync
+	@touch $(HELPERS_MADE)
 
 clean:
 	rm -rf build .pytest_cache

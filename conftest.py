@@ -6,9 +6,11 @@ learner's own settings cannot change the tests; the notebooks' kernels inherit t
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
+from commands import sync
 from helpers import set_course_environment
 from helpers.config import SHARED_PHOTOS as REAL_PHOTOS
 from helpers.config import SHARED_WEIGHTS as MOBILENET_WEIGHTS
@@ -123,6 +125,9 @@ def pytest_configure(config):
     """With COURSE_TEST_FORK_KERNELS=1 (make test sets it), notebook kernels are forked from a process per
     backend that has imported TensorFlow and Keras once (tests/kernel_zygote.py), in each process that runs
     tests; until a zygote is ready, and wherever it cannot serve, kernels start as usual."""
+    # First, one sentence per generated helper `make sync` has not written yet, not an ImportError per test file.
+    if missing := sync.missing(Path(__file__).resolve().parent):
+        pytest.exit("\n".join(missing), returncode=1)
     controller = getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
     if not FORK_KERNELS or controller:
         return
@@ -131,7 +136,6 @@ def pytest_configure(config):
     import subprocess
     import sys
     import time
-    from pathlib import Path
 
     zygote = Path(__file__).parent / "tests" / "kernel_zygote.py"
     spec = Path(_scratch) / "jupyter" / "kernels" / "python3"

@@ -245,13 +245,14 @@ assert models.changed(stats_head_trained, stats_after), "the guide's claim would
 
 
 # %%
+# Saved in helpers/models.py for later notebooks.
 def unfreeze_keep_batchnorm_frozen(model):
     """Make `model` trainable except its BatchNormalization layers; return how many stay frozen.
 
-    Taught in notebook 03. A frozen BatchNormalization layer runs in inference mode whatever `training`
-    says, so its moving mean and variance keep their pretrained values while the other weights train.
-    Every layer's flag is set, because on TensorFlow `model.trainable = True` on a model that is already
-    trainable does not reach layers frozen one by one (notebook 02).
+    A frozen BatchNormalization layer runs in inference mode whatever `training` says, so its moving mean
+    and variance keep their pretrained values while the other weights train. Every layer's flag is set,
+    because on TensorFlow `model.trainable = True` on a model that is already trainable does not reach
+    layers frozen one by one (notebook 02).
     """
     model.trainable = True
     batchnorm = batchnorm_layers(model)
@@ -286,10 +287,11 @@ assert not any("gamma" in key or "beta" in key for key in moved), "a frozen laye
 
 
 # %%
+# Saved in helpers/models.py for later notebooks.
 class InferenceModeBase(keras.layers.Layer):
     """Runs `base` in inference mode whatever `training` says: its BatchNormalization statistics stay.
 
-    Taught in notebook 03. Unlike freezing the BatchNormalization layers, gamma and beta still train.
+    Unlike freezing the BatchNormalization layers, gamma and beta still train.
     """
 
     def __init__(self, base, **kwargs):

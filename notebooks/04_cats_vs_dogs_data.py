@@ -48,11 +48,9 @@ AUTOTUNE = tf.data.AUTOTUNE
 import tensorflow_datasets as tfds
 
 
+# Saved in helpers/data.py for later notebooks.
 def load_guide_split(data_dir):
-    """The guide's split of TFDS cats_vs_dogs: (train, validation, test) datasets of (image, label).
-
-    Taught in notebook 04.
-    """
+    """The guide's split of TFDS cats_vs_dogs: (train, validation, test) datasets of (image, label)."""
     return tfds.load(
         "cats_vs_dogs",
         split=["train[:40%]", "train[40%:50%]", "train[50%:60%]"],
@@ -188,11 +186,9 @@ assert abs(separate_flipped - separate_not) < 0.15, "separate seeds make them in
 
 
 # %%
+# Saved in helpers/pipelines.py for later notebooks.
 def guide_pipeline(dataset, image_size, batch_size, training):
-    """The guide's pipeline, kept as written: resize, augment, batch, prefetch, cache.
-
-    Taught in notebook 04.
-    """
+    """The guide's pipeline, kept as written: resize, augment, batch, prefetch, cache."""
     import keras
 
     resize_fn = keras.layers.Resizing(image_size, image_size)
@@ -218,11 +214,9 @@ def guide_pipeline(dataset, image_size, batch_size, training):
 
 
 # %%
+# Saved in helpers/pipelines.py for later notebooks.
 def resize_image(image, image_size):
-    """Resize to a square uint8 image, bilinear: the one resize for training, evaluation and prediction.
-
-    Taught in notebook 04.
-    """
+    """Resize to a square uint8 image, bilinear: the one resize for training, evaluation and prediction."""
     resized = tf.image.resize(image, (image_size, image_size))  # bilinear
     return tf.cast(tf.round(resized), tf.uint8)
 
@@ -330,11 +324,12 @@ print(f"largest difference, on pixels of 0-255: {gap:.1e}")
 assert gap < 0.01, "flip_and_rotate applies the transform of RandomFlip, then RandomRotation"
 
 
+# Saved in helpers/pipelines.py for later notebooks.
 def augment_batch(images, seed):
     """A random horizontal flip and a random rotation of up to 10 % of a turn, for each image of a batch.
 
-    Taught in notebook 04. `seed` (two integers) decides every draw, so batches can be augmented in
-    parallel and the same seed always gives the same batch. Flip and rotation get separate seeds.
+    `seed` (two integers) decides every draw, so batches can be augmented in parallel and the same seed
+    always gives the same batch. Flip and rotation get separate seeds.
     """
     flip_seed, rotation_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
     count = tf.shape(images)[0]
@@ -343,11 +338,9 @@ def augment_batch(images, seed):
     return tf.cast(flip_and_rotate(images, flips, turns * 2 * math.pi), tf.float32)
 
 
+# Saved in helpers/pipelines.py for later notebooks.
 def pipeline(dataset, image_size, batch_size, training, seed=0):
-    """Our pipeline: resize, cache, shuffle, batch, augment, prefetch.
-
-    Taught in notebook 04.
-    """
+    """Our pipeline: resize, cache, shuffle, batch, augment, prefetch."""
     dataset = dataset.map(lambda image, label: (resize_image(image, image_size), label), num_parallel_calls=AUTOTUNE)
     dataset = dataset.cache()  # plain resized images: decoding and resizing happen once
     if training:

@@ -74,10 +74,11 @@ assert first_images.min() >= 0 and 1 < first_images.max() <= 255, "the pipeline'
 
 
 # %%
+# Saved in helpers/models.py for later notebooks.
 def build_base(base_model, image_size, weights):
     """A pretrained base without its ImageNet classifier, for square RGB images of `image_size` pixels.
 
-    Taught in notebook 05. `weights` is None (random) or the path of a weights file.
+    `weights` is None (random) or the path of a weights file.
     """
     input_shape = (image_size, image_size, 3)
     if base_model == "xception":
@@ -111,10 +112,11 @@ class_names = course_data.class_names
 class_count = len(class_names)
 
 
+# Saved in helpers/models.py for later notebooks.
 def build_model(base, image_size, class_count, scales_inputs=False):
     """The course's model around `base`: scaling, the base in inference mode, pooling, dropout, logits.
 
-    Taught in notebook 05. One logit for two classes (above 0: class 1), one logit per class for more.
+    One logit for two classes (above 0: class 1), one logit per class for more.
     `scales_inputs`: the base scales raw pixels itself (helpers/bases.py), so it gets them as they are.
     """
     inputs = keras.Input(shape=(image_size, image_size, 3))
@@ -157,11 +159,12 @@ initial_weights = model.get_weights()  # the untrained head, for the experiments
 
 
 # %%
+# Saved in helpers/models.py for later notebooks.
 def loss_and_metric(class_count):
     """The loss and the accuracy metric for the model's logits, for `class_count` classes.
 
-    Taught in notebook 05. Two classes: one logit, a sigmoid inside the loss (the guide's). More: one
-    logit per class, a softmax inside the loss. The metric is named "accuracy" either way.
+    Two classes: one logit, a sigmoid inside the loss (the guide's). More: one logit per class, a softmax
+    inside the loss. The metric is named "accuracy" either way.
     """
     if class_count == 2:
         return keras.losses.BinaryCrossentropy(from_logits=True), keras.metrics.BinaryAccuracy(
@@ -172,11 +175,9 @@ def loss_and_metric(class_count):
     )
 
 
+# Saved in helpers/models.py for later notebooks.
 def class_probabilities(logits):
-    """Each row of logits as probabilities of the classes: [1 - sigmoid, sigmoid] of one logit, else a softmax.
-
-    Taught in notebook 05.
-    """
+    """Each row of logits as probabilities of the classes: [1 - sigmoid, sigmoid] of one logit, else a softmax."""
     logits = np.asarray(logits, dtype=np.float64)
     if logits.shape[-1] == 1:
         logits = np.concatenate([np.zeros_like(logits), logits], axis=-1)  # sigmoid(z) = softmax([0, z])[1]
@@ -184,11 +185,9 @@ def class_probabilities(logits):
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+# Saved in helpers/models.py for later notebooks.
 def predicted_classes(logits):
-    """The class each row of logits names: 1 where the one logit is above 0, else the largest logit's.
-
-    Taught in notebook 05.
-    """
+    """The class each row of logits names: 1 where the one logit is above 0, else the largest logit's."""
     logits = np.asarray(logits)
     return (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(axis=-1)
 
@@ -426,11 +425,9 @@ model_path.parent.mkdir(parents=True, exist_ok=True)
 model.save(model_path)
 
 
+# Saved in helpers/models.py for later notebooks.
 def save_class_names(model_path, class_names):
-    """Add the class names, in label order, to a saved .keras file, so that the model carries them.
-
-    Taught in notebook 05.
-    """
+    """Add the class names, in label order, to a saved .keras file, so that the model carries them."""
     with zipfile.ZipFile(model_path, "a") as archive:
         archive.writestr(CLASS_NAMES_FILE, json.dumps(list(class_names)))
 
@@ -442,11 +439,9 @@ assert np.allclose(reloaded_logits, test_logits[:8], atol=1e-4), "the reloaded m
 assert models.saved_class_names(model_path) == class_names, "the saved model carries its class names"
 
 
+# Saved in helpers/pipelines.py for later notebooks.
 def image_from_file(path, image_size):
-    """An image file as training saw its images: decoded to RGB, resized by notebook 04's resize_image.
-
-    Taught in notebook 05.
-    """
+    """An image file as training saw its images: decoded to RGB, resized by notebook 04's resize_image."""
     return resize_image(decode_image(tf.io.read_file(str(path))), image_size)
 
 

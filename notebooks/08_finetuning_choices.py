@@ -89,11 +89,11 @@ print(f"here: {train_images} training images at {size} px, {validation_images} v
 Z_95 = 1.959963984540054  # the two-sided 95% quantile of the normal distribution
 
 
+# Saved in helpers/stats.py for later notebooks.
 def wilson_interval(correct, total, z=Z_95):
     """The Wilson score interval (95% by default) for an accuracy of `correct` out of `total`: (low, high).
 
-    Taught in notebook 08. Unlike accuracy +- 1.96 standard errors, it stays inside [0, 1] and is not
-    zero-width at 0 or 100%.
+    Unlike accuracy +- 1.96 standard errors, it stays inside [0, 1] and is not zero-width at 0 or 100%.
     """
     if total <= 0:
         raise ValueError("an interval needs at least one image")
@@ -111,12 +111,13 @@ def wilson_interval(correct, total, z=Z_95):
 
 
 # %%
+# Saved in helpers/stats.py for later notebooks.
 def mcnemar_exact(right_a, right_b):
     """McNemar's exact test of two models on the same images: (only A right, only B right, p-value).
 
-    Taught in notebook 08. `right_a` and `right_b` say, image by image, whether each model was right.
-    Only the images where the two disagree carry information; under "no difference" each of them is a
-    fair coin toss, so the two-sided p-value is twice the smaller binomial tail (at most 1).
+    `right_a` and `right_b` say, image by image, whether each model was right. Only the images where the two
+    disagree carry information; under "no difference" each of them is a fair coin toss, so the two-sided
+    p-value is twice the smaller binomial tail (at most 1).
     """
     right_a, right_b = np.asarray(right_a, dtype=bool), np.asarray(right_b, dtype=bool)
     if right_a.shape != right_b.shape:

@@ -19,6 +19,8 @@ def module_files():
     files = {}
     for package in PACKAGES:
         for path in sorted((REPO / package).rglob("*.py")):
+            if path.name.endswith(".hand.py"):  # a template of a generated module (commands/sync.py), read as made
+                continue
             parts = path.relative_to(REPO).with_suffix("").parts
             files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return files
