@@ -1,13 +1,14 @@
 """The guide's recipe and the course's, as the code that teaches them, and the two compared over seeds.
 
-`course_recipe` is notebook 05's cells (its model is notebook 05's `build_model`, helpers.models);
-`guide_recipe` is the guide's end-to-end example (keras-io `guides/transfer_learning.py`). Each block of lines that starts with a comment `# Notebook 05:` or
-`# The guide:` and runs to the next blank line is copied verbatim, in order, from that source:
-tests/test_taught_code.py compares them with notebook 05 and with the guide's copy in ../shared/reference.
-The lines between the blocks are glue: what the notebook reads from its run (the model, the splits) comes in
-as arguments, and the guide's fixed 150 px and epoch counts become parameters. `compare_recipes` runs both on
-the same splits for each seed and puts McNemar's exact test and Wilson intervals (helpers/stats, taught in
-notebook 08) on the same test images. `make bench` (commands/bench.py) calls it.
+`course_recipe` runs notebook 05's cells tagged "recipe" (head training, unfreezing, fine-tuning) as they
+are, on a model built by notebook 05's `build_model`: the bench trains with the lesson's own code, not a
+copy. `guide_recipe` is the guide's end-to-end example (keras-io `guides/transfer_learning.py`): each block
+of its lines that starts with a comment `# The guide:` and runs to the next blank line is copied verbatim,
+in order, from the guide (which is not in this repository); tests/test_taught_code.py compares them with the
+guide's copy in ../shared/reference. The lines between the blocks are glue: the guide's fixed 150 px and
+epoch counts become parameters. `compare_recipes` runs both on the same splits for each seed and puts
+McNemar's exact test and Wilson intervals (helpers/stats, taught in notebook 08) on the same test images.
+`make bench` (commands/bench.py) calls it.
 """
 
 import time
@@ -17,95 +18,63 @@ import keras
 import numpy as np
 
 from helpers import bases, models, stats
+from helpers.config import REPO_ROOT
 from helpers.pipelines import guide_pipeline, pipeline
 
-# fmt: off
-# The copied blocks keep the notebook's and the guide's layout, so ruff format must leave them alone.
+RECIPE_NOTEBOOK = "05_transfer_and_finetune"
+RECIPE_TAG = "recipe"
 
 
-def course_recipe(model, base_model, train_ds, validation_ds, test_ds, settings):
-    """Notebook 05's recipe on `model`, built around the frozen `base_model`; returns what it measured.
+def recipe_cells(notebook=RECIPE_NOTEBOOK, tag=RECIPE_TAG):
+    """The source of the cells of `notebook` tagged `tag`, in order: notebook 05's head training, unfreezing
+    and fine-tuning."""
+    import jupytext
 
-    Train the head (Adam 1e-3, logit loss, accuracy at 0) for `settings.epochs_head` epochs; unfreeze the
-    base with every BatchNormalization layer kept frozen; recompile at 1e-5; fine-tune for
-    `settings.epochs_finetune` epochs, restore the best validation epoch, and roll back to the trained head
-    when fine-tuning lowered validation accuracy. The notebook's asserts run too.
+    (path,) = (REPO_ROOT / "notebooks").glob(f"{notebook}.py")
+    cells = [cell.source for cell in jupytext.read(path).cells if tag in cell.metadata.get("tags", [])]
+    if not cells:
+        raise LookupError(f"no cell of {path.name} is tagged {tag!r}: the course's recipe cannot be run")
+    return cells
+
+
+def course_recipe(course_data, model, base_model, train_ds, validation_ds, test_ds, settings):
+    """Notebook 05's recipe on `model`, built around the frozen `base_model`: its cells tagged "recipe", run
+    as they are (their asserts included) on the arguments; returns what they measured.
+
+    Train the head (Adam 1e-3, logit loss); unfreeze the base with every BatchNormalization layer kept
+    frozen; recompile at 1e-5; fine-tune for `settings.epochs_finetune` epochs, restore the best
+    validation epoch, and roll back to the trained head when fine-tuning lowered validation accuracy.
+    What the cells show (tables, plots) is not shown here.
     """
-    initial_weights = model.get_weights()
-    loss_and_metric, class_count = models.loss_and_metric, max(2, model.output.shape[-1])  # one logit: two classes
-    # Notebook 05:
-    model.set_weights(initial_weights)
-    base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
-    loss, accuracy = loss_and_metric(class_count)
-    model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
-    model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
-    assert np.isclose(float(model.optimizer.learning_rate), 1e-3), "Adam's default rate is 1e-3, 100 times fine-tuning's"
+    from helpers.tables import Table
 
-    # Notebook 05:
-    base_before = models.weight_values(base_model)
-    started = time.perf_counter()
-    head_history = model.fit(train_ds, epochs=settings.epochs_head, validation_data=validation_ds, verbose=2)
-    head_seconds = time.perf_counter() - started
-    moved = models.changed(base_before, models.weight_values(base_model))
-    assert moved == [], f"only the head trains: the frozen base moved ({len(moved)} weights changed)"
-    head_trained_weights = model.get_weights()
+    def show_nothing(*args, **kwargs):
+        return None
 
-    # Notebook 05:
-    base_model.trainable = True
-    for layer in base_model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False  # frozen, it runs in inference mode: its moving statistics stay
-
-    # Notebook 05:
-    model.set_weights(head_trained_weights)  # so that running this cell again fine-tunes from the same weights
-    loss, accuracy = loss_and_metric(class_count)
-    model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list
-        optimizer=keras.optimizers.Adam(1e-5), loss=loss, metrics=[accuracy]
-    )
-    model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
-    before = model.evaluate(validation_ds, return_dict=True, verbose=0)
-    validation_before = before["accuracy"]
-    test_before = model.evaluate(test_ds, return_dict=True, verbose=0)["accuracy"]
-    statistics_before = models.moving_statistics(base_model)
-    keep_best = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", mode="max", patience=2, restore_best_weights=True
-    )
-    started = time.perf_counter()
-    finetune_history = model.fit(
-        train_ds, epochs=settings.epochs_finetune, validation_data=validation_ds, callbacks=[keep_best], verbose=2
-    )
-    finetune_seconds = time.perf_counter() - started
-    statistics_finetuned = models.moving_statistics(base_model)  # what fine-tuning did, before any roll-back
-    curve = finetune_history.history
-    best_epoch = {"loss": curve["val_loss"][keep_best.best_epoch], "accuracy": curve["val_accuracy"][
-        keep_best.best_epoch]}
-    rolled_back = best_epoch["accuracy"] < validation_before
-    kept_weights = head_trained_weights if rolled_back else model.get_weights()
-    model.set_weights(kept_weights)
-    kept = before if rolled_back else best_epoch
-    validation_after = model.evaluate(validation_ds, return_dict=True, verbose=0)  # the kept model, measured again
-    test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["accuracy"]
-
-    # Notebook 05:
-    best_seen = max(validation_before, *curve["val_accuracy"])
-    assert np.isclose(validation_after["accuracy"], best_seen, atol=1e-6) and np.isclose(
-        validation_after["loss"], kept["loss"], rtol=1e-4, atol=1e-6
-    ), "the kept model is the best one seen on validation (measured again: accuracy and loss)"
-    validation_after = validation_after["accuracy"]
-    moved = models.changed(statistics_before, statistics_finetuned)
-    assert moved == [], f"BatchNormalization moving statistics unchanged by fine-tuning ({len(moved)} moved)"
-
+    run = dict(
+        keras=keras, np=np, time=time, models=models, Table=Table, settings=settings, course_data=course_data,
+        model=model, base_model=base_model, train_ds=train_ds, validation_ds=validation_ds, test_ds=test_ds,
+        initial_weights=model.get_weights(), loss_and_metric=models.loss_and_metric,
+        class_count=max(2, model.output.shape[-1]),  # one logit: two classes
+        display=show_nothing, layer_table=show_nothing, plot_phases=show_nothing,
+    )  # fmt: skip
+    for source in recipe_cells():
+        exec(compile(source, f"notebook {RECIPE_NOTEBOOK}, a cell tagged {RECIPE_TAG}", "exec"), run)
     return dict(
-        head_validation_curve=head_history.history["val_accuracy"],
-        validation_before_finetune=validation_before,
-        finetune_validation_curve=curve["val_accuracy"],
-        rolled_back=bool(rolled_back),
-        validation_after_finetune=validation_after,
-        test_before_finetune=test_before,
-        test_accuracy=test_after,
-        training_seconds=head_seconds + finetune_seconds,
-        head_weights=head_trained_weights,  # what helpers/arms.py fine-tunes again, other ways
+        head_validation_curve=run["head_history"].history["val_accuracy"],
+        validation_before_finetune=run["validation_before"],
+        finetune_validation_curve=run["curve"]["val_accuracy"],
+        rolled_back=bool(run["rolled_back"]),
+        validation_after_finetune=run["validation_after"],
+        test_before_finetune=run["test_before"],
+        test_accuracy=run["test_after"],
+        training_seconds=run["head_seconds"] + run["finetune_seconds"],
+        head_weights=run["head_trained_weights"],  # what helpers/arms.py fine-tunes again, other ways
     )
+
+
+# fmt: off
+# The copied blocks keep the guide's layout, so ruff format must leave them alone.
 
 
 def guide_recipe(base_model, image_size, train_ds, validation_ds, head_epochs, finetune_epochs):
@@ -240,7 +209,7 @@ def course_run(course_data, settings, seed, weights, replay=False):
     test = pipeline(course_data.test, size, batch, training=False)
     base = models.build_base(settings.base_model, size, weights)
     model = models.build_model(base, size, len(course_data.class_names), bases.BASES[settings.base_model].scales_inputs)
-    figures = course_recipe(model, base, train, validation, test, settings)
+    figures = course_recipe(course_data, model, base, train, validation, test, settings)
     head_weights = figures.pop("head_weights")
     right, labels = right_and_labels(model, test)
     if abs(float(right.mean()) - figures["test_accuracy"]) > 1e-6:

@@ -212,7 +212,7 @@ assert np.allclose(class_probabilities(some_logits)[:, 1], sigmoid, atol=1e-6), 
 # Only the head trains. The base must not move. The cell starts from the untrained head and freezes
 # the base itself, so running it again trains from the same start.
 
-# %%
+# %% tags=["recipe"]
 model.set_weights(initial_weights)
 base_model.trainable = False  # again, for when this cell runs after the fine-tuning cell
 loss, accuracy = loss_and_metric(class_count)
@@ -235,7 +235,7 @@ head_trained_weights = model.get_weights()
 # cell, recompile: the next `fit()` builds a training step with the new list of trainable weights. Train
 # with a learning rate 100 times smaller, so the pretrained weights move only a little.
 
-# %%
+# %% tags=["recipe"]
 base_model.trainable = True
 for layer in base_model.layers:
     if isinstance(layer, keras.layers.BatchNormalization):
@@ -250,7 +250,7 @@ assert batchnorm_count == len(models.batchnorm_layers(base_model)) > 0, "no Batc
 # That protects *validation* accuracy only, on few images: with this run's validation split, one image
 # is worth the amount printed below. Test accuracy, measured before and after, can still fall.
 
-# %%
+# %% tags=["recipe"]
 model.set_weights(head_trained_weights)  # so that running this cell again fine-tunes from the same weights
 loss, accuracy = loss_and_metric(class_count)
 model.compile(  # after the change of `trainable`: the next fit() builds its step with the new list

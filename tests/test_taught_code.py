@@ -1,13 +1,12 @@
 """The recipes `make bench` compares (helpers/recipes.py) are notebook 05's cells and the guide's code.
 
 The functions a notebook teaches and later notebooks reuse are generated into the helpers by `make sync`
-(tests/test_sync.py); the recipes are not functions of a notebook, so their blocks are copied by hand and
-checked here.
+(tests/test_sync.py). The course's recipe is notebook 05's cells tagged "recipe", run as they are; the
+guide's is copied block by block from the guide, which is not in this repository, and checked here.
 """
 
 import inspect
 import re
-from pathlib import Path
 
 import pytest
 
@@ -15,14 +14,11 @@ from conftest import REQUIRE_REAL
 from helpers import recipes
 from helpers.config import SHARED_DIR
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
-
-# The recipes `make bench` compares are notebook 05's cells and the guide's code, not functions of their own:
-# each block of a recipe function that starts with a marker comment and runs to the next blank line must be a
-# run of consecutive lines of its source, in the same order as in the source, indentation kept.
+# The guide's recipe is the guide's code, not a function of its own: each block of it that starts with the marker
+# comment and runs to the next blank line must be a run of consecutive lines of the guide's code, in the same
+# order as in the guide, indentation kept.
 GUIDE = SHARED_DIR / "reference" / "keras_guide_transfer_learning.md"
-COPIED_FROM = {"# Notebook 05:": "notebook 05", "# The guide:": "the guide"}
+COPIED_FROM = {"# The guide:": "the guide"}
 
 
 def copied_blocks(function):
@@ -73,15 +69,19 @@ def guide_code_lines():
     return "\n\n".join(re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.S)).splitlines()
 
 
-def notebook_05_lines():
-    (path,) = NOTEBOOKS.glob("05_*.py")
-    return path.read_text().splitlines()
+def test_the_course_recipe_is_notebook_05s_tagged_cells():
+    cells = recipes.recipe_cells()
+    assert [cell.splitlines()[0] for cell in cells] == [
+        "model.set_weights(initial_weights)",
+        "base_model.trainable = True",
+        "model.set_weights(head_trained_weights)  # so that running this cell again fine-tunes from the same weights",
+    ], "head training, unfreezing, fine-tuning, in the notebook's order"
+    assert sum(".fit(" in cell for cell in cells) == 2
 
 
-@pytest.mark.parametrize("function", [recipes.course_recipe], ids=lambda f: f.__name__)
-def test_the_course_recipe_is_notebook_05s_code(function):
-    assert len(copied_blocks(function)) >= 1, "the recipe holds blocks copied from notebook 05"
-    assert block_problems(function, {"# Notebook 05:": notebook_05_lines()}) == []
+def test_a_notebook_without_the_tag_is_refused_by_name():
+    with pytest.raises(LookupError, match="no cell of 05_transfer_and_finetune.py is tagged 'nowhere'"):
+        recipes.recipe_cells(tag="nowhere")
 
 
 def test_the_guide_recipe_is_the_guides_code():
@@ -91,7 +91,7 @@ def test_the_guide_recipe_is_the_guides_code():
 
 def test_the_recipes_copy_every_line_that_trains():
     """Only glue between the blocks: no fit() or compile() of the recipes' own."""
-    for function in (recipes.course_recipe, recipes.guide_recipe):
+    for function in (recipes.guide_recipe,):
         copied = {line for _, block in copied_blocks(function) for line in block}
         own = [line for line in inspect.getsource(function).splitlines() if line not in copied]
         assert not [line for line in own if re.search(r"\.(fit|compile|trainable)\b", line)], (
@@ -99,15 +99,14 @@ def test_the_recipes_copy_every_line_that_trains():
         )
 
 
-def test_a_changed_or_reordered_block_is_caught():
-    lines = notebook_05_lines()
-    edited = [line.replace("patience=2", "patience=4") for line in lines]
-    problems = block_problems(recipes.course_recipe, {"# Notebook 05:": edited})
-    assert len(problems) == 1 and problems[0].startswith("course_recipe: 'model.set_weights(head_trained_weights)")
-    assert problems[0].endswith("is not notebook 05's code")
-    start = lines.index("base_model.trainable = True")  # the unfreezing cell, moved to the notebook's end
-    moved = lines[:start] + lines[start + 4 :] + lines[start : start + 4]
-    problems = block_problems(recipes.course_recipe, {"# Notebook 05:": moved})
-    assert problems and "model.set_weights(head_trained_weights)" in problems[0], "the blocks after it are out of order"
+def test_a_changed_or_reordered_guide_block_is_caught():
+    lines = guide_code_lines()
+    edited = [line.replace("Adam(1e-5)", "Adam(1e-4)") for line in lines]
+    problems = block_problems(recipes.guide_recipe, {"# The guide:": edited})
+    assert len(problems) == 1 and problems[0].endswith("is not the guide's code")
+    start = len(lines) - 1 - lines[::-1].index("base_model.trainable = True")  # the end-to-end example's unfreezing,
+    # moved to the guide's end
+    moved = lines[:start] + lines[start + 1 :] + lines[start : start + 1]
+    assert block_problems(recipes.guide_recipe, {"# The guide:": moved}), "the blocks after it are out of order"
     assert find_run(["    a = 1", "    if a:", "        b = 2"], ["a = 1", "if a:", "    b = 2"]) == 0
     assert find_run(["    a = 1", "    if a:", "        b = 2"], ["a = 1", "if a:", "b = 2"]) == -1
