@@ -144,6 +144,12 @@ MUTATIONS = [
         "base.summary(show_trainable=True, expand_nested=True, print_fn=lambda text, **kwargs: summary.append(text))",
         "the summary counts the thawed blocks",
     ),
+    (  # the summary without its trainable column: its rows no longer say which layers train
+        "02_recursive_freezing",
+        "full_model.summary(show_trainable=True, expand_nested=True, print_fn=lambda text, **kwargs: summary.append(text))",
+        "full_model.summary(show_trainable=False, expand_nested=True, print_fn=lambda text, **kwargs: summary.append(text))",
+        "the summary says N for the base, Y for its thawed blocks",
+    ),
     (  # the flag of the base alone, already False: skipped on TensorFlow
         "02_recursive_freezing",
         "set_trainable_everywhere(base, False)",
