@@ -545,19 +545,30 @@ def check_target_score(target_score):
     )
 
 
-def check_savable_wrapper(wrapper_class):
-    """Exercise: a subclass of InferenceModeBase that a model can be saved and loaded with."""
+def check_scaled_wrapper(wrapper_class):
+    """Exercise: `wrapper_class(base, scale)`, a subclass of InferenceModeBase that multiplies its inputs by
+    `scale` before running the base, and that a model can be saved and loaded with, its scale included."""
     import tempfile
     from pathlib import Path
 
+    from helpers.models import InferenceModeBase
+
     if _unanswered(wrapper_class):
         return False
+    if not (isinstance(wrapper_class, type) and issubclass(wrapper_class, InferenceModeBase)):
+        return _verdict(False, "", "write a class, a subclass of InferenceModeBase.")
     base_inputs = keras.Input((8, 8, 3))
     base = keras.Model(base_inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(base_inputs)))
+    try:
+        wrapper = wrapper_class(base, scale=0.5)
+    except (TypeError, ValueError) as error:  # Keras's Layer refuses an argument it does not know
+        return _verdict(False, "", f"the class must take the scale, as in wrapper_class(base, scale=0.5): {error}")
     inputs = keras.Input((8, 8, 3))
-    pooled = keras.layers.GlobalAveragePooling2D()(wrapper_class(base)(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
-    probe = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 3)).astype("float32")
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(wrapper(inputs))))
+    probe = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(base(probe * 0.5, training=False))
+    if not np.allclose(keras.ops.convert_to_numpy(wrapper(probe)), expected, atol=1e-4):
+        return _verdict(False, "", "call must run the base, in inference mode, on the inputs times the scale.")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "wrapper.keras"
         try:
@@ -565,20 +576,20 @@ def check_savable_wrapper(wrapper_class):
         except Exception as error:
             return _verdict(False, "", f"saving fails ({type(error).__name__}): write get_config, with the base in it.")
         try:
-            custom = {wrapper_class.__name__: wrapper_class}
-            reloaded = keras.models.load_model(path, custom_objects=custom)
+            reloaded = keras.models.load_model(path, custom_objects={wrapper_class.__name__: wrapper_class})
         except Exception as error:
             return _verdict(
                 False,
                 "",
-                f"it saves but does not load ({type(error).__name__}): get_config must write the base with "
-                "keras.saving.serialize_keras_object and from_config rebuild it with deserialize_keras_object.",
+                f"it saves but does not load ({type(error).__name__}): get_config must write every argument of "
+                "__init__, the base with keras.saving.serialize_keras_object, and from_config rebuild the base "
+                "with deserialize_keras_object.",
             )
-    same = np.allclose(reloaded.predict_on_batch(probe), model.predict_on_batch(probe))
+    same = np.allclose(reloaded.predict_on_batch(probe), model.predict_on_batch(probe), atol=1e-5)
     return _verdict(
         same and isinstance(reloaded.layers[1], wrapper_class),
-        "the model saves, loads, and computes the same outputs.",
-        "the reloaded model differs from the saved one: does from_config rebuild the same base?",
+        "the model saves and loads with its scale, and computes the same outputs.",
+        "the reloaded model computes other outputs: does get_config write the scale?",
     )
 
 

@@ -187,12 +187,7 @@ def class_score(logits):
     return keras.ops.abs(logits[:, 0])
 
 
-class HalfSavableWrapper(models.InferenceModeBase):  # notebook 09, exercise 2 as given: saves, does not load
-    def get_config(self):
-        return {**super().get_config(), "base": self.base}
-
-
-class SavableWrapper(models.InferenceModeBase):
+class SavableWrapper(models.InferenceModeBase):  # notebook 09's SavableInferenceModeBase: no scale
     def get_config(self):
         return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base)}
 
@@ -200,6 +195,48 @@ class SavableWrapper(models.InferenceModeBase):
     def from_config(cls, config):
         config["base"] = keras.saving.deserialize_keras_object(config["base"])
         return cls(**config)
+
+
+class ScaledWrapper(models.InferenceModeBase):
+    def __init__(self, base, scale, **kwargs):
+        super().__init__(base, **kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        return super().call(inputs * self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base), "scale": self.scale}
+
+    @classmethod
+    def from_config(cls, config):
+        config["base"] = keras.saving.deserialize_keras_object(config["base"])
+        return cls(**config)
+
+
+class ScaleLeftOut(ScaledWrapper):  # the scale not written down: reloaded, it is the default
+    def __init__(self, base, scale=1.0, **kwargs):
+        super().__init__(base, scale, **kwargs)
+
+    def get_config(self):
+        return {key: value for key, value in super().get_config().items() if key != "scale"}
+
+
+class WithoutFromConfig(models.InferenceModeBase):  # saves; loaded, the base comes back as a config
+    def __init__(self, base, scale, **kwargs):
+        super().__init__(base, **kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        return super().call(inputs * self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base), "scale": self.scale}
+
+
+class ScaleIgnored(ScaledWrapper):
+    def call(self, inputs):
+        return self.base(inputs, training=False)
 
 
 def target_score(logits, k):
@@ -244,8 +281,7 @@ CASES = [
     (exercises.check_is_it_real, (True,), (False,)),
     (exercises.check_unfreeze_top_two_blocks, (unfreeze_last_15_layers,), (unfreeze_top_two_blocks_by_name,)),
     (exercises.check_class_score, (score_as_logit,), (class_score,)),
-    (exercises.check_savable_wrapper, (HalfSavableWrapper,), (SavableWrapper,)),
-    (exercises.check_savable_wrapper, (models.InferenceModeBase,), (SavableWrapper,)),
+    (exercises.check_scaled_wrapper, (SavableWrapper,), (ScaledWrapper,)),
     (exercises.check_top_k_accuracy, (top_1_whatever_k,), (top_k_by_count,)),
     (exercises.check_target_score, (lambda logits, k: keras.ops.abs(logits[:, 0]),), (target_score,)),
 ]
@@ -299,3 +335,21 @@ def test_unfreezing_by_layer_count_is_caught(capsys):
     assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers_batchnorm_frozen) is False
     assert "only partly unfrozen: count blocks, not layers" in capsys.readouterr().out
     assert exercises.check_unfreeze_top_two_blocks(unfreeze_top_two_blocks_by_name) is True
+
+
+# ---------------------------------------------------------------- notebook 09
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (SavableWrapper, "must take the scale"),  # the class on screen in notebook 09 is not the answer
+        (models.InferenceModeBase, "must take the scale"),
+        (ScaleIgnored, "inputs times the scale"),
+        (WithoutFromConfig, "does not load"),
+        (ScaleLeftOut, "does get_config write the scale"),
+    ],
+)
+def test_a_scaled_wrapper_is_told_what_it_broke(wrong, hint, capsys):
+    assert exercises.check_scaled_wrapper(wrong) is False
+    assert hint in capsys.readouterr().out
