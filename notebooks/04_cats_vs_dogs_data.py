@@ -390,8 +390,9 @@ print("another seed, another first batch")
 # %% [markdown]
 # ## Speed
 # Images per second through each pipeline, no model attached, in epoch 1 (reading, resizing,
-# augmenting) and in epochs 2-3 (from the cache). Ours differs from the guide's layers in parallel in two
-# ways: it draws its numbers statelessly, and `flip_and_rotate` applies both draws in one resampling.
+# augmenting) and in epochs 2-3 (from the cache). In epochs 2-3 ours differs from the guide's layers in
+# parallel in two ways: it draws its numbers statelessly, and `flip_and_rotate` applies both draws in one
+# resampling.
 # One more pipeline separates the two: the layers draw as before, and `flip_and_rotate` applies their
 # draws. The sentences below the table are chosen by the measurement, on this machine and this data. It
 # is a single run over at most 256 images, the count printed, so differences of a few tens of percent
