@@ -311,16 +311,29 @@ def check_split_does_not_leak(split):
     )
 
 
-def check_fresh_pipeline(build):
-    """Exercise: `build(dataset)` caches before it shuffles and augments, so each epoch is new."""
+def _flip_state(image, plain):
+    """False where `image` is the resized image `plain`, True where it is its mirror, None where it is neither
+    (a pixel value of rounding allowed)."""
+    image = np.asarray(image, "float32")
+    for state, candidate in ((False, plain), (True, plain[:, ::-1])):
+        if image.shape == candidate.shape and np.allclose(image, candidate, atol=1.0):
+            return state
+    return None
+
+
+def check_flip_pipeline(build):
+    """Exercise: `build(dataset, seed)` resizes to 64 px, batches by 8 and mirrors each image or not at random,
+    nothing else: a new order and new flips every epoch, the source read once, the same batches for the same seed.
+    """
     if _unanswered(build):
         return False
     import tensorflow as tf
 
     from helpers.data import synthetic_images
-    from helpers.pipelines import epoch_images, share_identical
+    from helpers.pipelines import epoch_images, resize_image
 
     images, _ = synthetic_images(64, 48, seed=0)
+    resized = [resize_image(image, 64).numpy().astype("float32") for image in images]
     reads = []
 
     def source():  # the 64 images labelled with their index, counting every read
@@ -329,18 +342,38 @@ def check_fresh_pipeline(build):
             yield image, index
 
     signature = (tf.TensorSpec((48, 48, 3), tf.uint8), tf.TensorSpec((), tf.int64))
-    dataset = build(tf.data.Dataset.from_generator(source, output_signature=signature))
+    dataset = build(tf.data.Dataset.from_generator(source, output_signature=signature), 0)
     if dataset is None:
         return _verdict(False, "", "return the dataset from your function.")
     first, second = epoch_images(dataset), epoch_images(dataset)
     reads_in_two_epochs = len(reads)
     batch = next(iter(dataset))[0]
-    repeated = share_identical(first, second)
+    if sorted(first) != list(range(64)) or sorted(second) != list(range(64)):
+        return _verdict(False, "", "every one of the 64 images must come out once per epoch.")
+    if tuple(batch.shape[1:]) != (64, 64, 3):
+        return _verdict(False, "", f"resize to 64 x 64 pixels (the batch has shape {batch.shape}).")
+    states = [
+        {index: _flip_state(image, resized[index]) for index, image in epoch.items()} for epoch in (first, second)
+    ]
+    neither = [index for index in first if None in (states[0][index], states[1][index])]
+    if neither:
+        return _verdict(
+            False,
+            "",
+            f"image {neither[0]} is neither the resized image nor its mirror: mirror only, do not rotate, and "
+            "resize with resize_image.",
+        )
+    flipped = sum(states[0].values())
+    differs = sum(states[0][index] != states[1][index] for index in first)
+    identical = 64 - differs
+
+    def same_batches(other):
+        return list(other) == list(first) and all(np.array_equal(other[i], first[i]) for i in first)
+
     rules = [
-        (sorted(first) == list(range(64)), "every one of the 64 images must come out once per epoch."),
-        (tuple(batch.shape[1:]) == (64, 64, 3), f"resize to 64 x 64 pixels (the batch has shape {batch.shape})."),
         (batch.shape[0] == 8, f"batch by 8 (the first batch holds {batch.shape[0]})."),
-        (repeated < 0.5, f"{repeated:.0%} of the images repeat in epoch 2: cache before augmenting."),
+        (8 <= flipped <= 56, f"{flipped} of 64 images were mirrored in epoch 1: mirror each one with probability 1/2."),
+        (differs >= 8, f"{identical} of 64 images came back as in epoch 1: draw the flips after the cache."),
         (list(first) != list(second), "epoch 2 has the order of epoch 1: shuffle after the cache."),
         (
             reads_in_two_epochs == 64,
@@ -349,10 +382,26 @@ def check_fresh_pipeline(build):
         ),
     ]
     broken = [hint for ok, hint in rules if not ok]
+    if broken:
+        return _verdict(False, "", broken[0])
+    again = epoch_images(build(tf.data.Dataset.from_generator(source, output_signature=signature), 0))
+    if list(again) != list(first):
+        return _verdict(
+            False, "", "built again with the same seed, your pipeline gave another order: seed the shuffle."
+        )
+    if not same_batches(again):
+        return _verdict(
+            False,
+            "",
+            "built again with the same seed, your pipeline gave other flips: draw them from the seed with "
+            "stateless ops (tf.random.stateless_uniform), one seed per batch, as augment_batch does.",
+        )
+    other_seed = epoch_images(build(tf.data.Dataset.from_generator(source, output_signature=signature), 1))
     return _verdict(
-        not broken,
-        f"{repeated:.0%} of the images repeat in epoch 2, the order changes, and each image is read once.",
-        broken[0] if broken else "",
+        not same_batches(other_seed),
+        f"{identical} of 64 images came back identical in epoch 2 (a coin toss each: about half), in a new order; "
+        "each image was read once, and the same seed gave the same batches.",
+        "seed 1 gave the batches of seed 0: your pipeline must use its seed.",
     )
 
 
@@ -496,19 +545,30 @@ def check_target_score(target_score):
     )
 
 
-def check_savable_wrapper(wrapper_class):
-    """Exercise: a subclass of InferenceModeBase that a model can be saved and loaded with."""
+def check_scaled_wrapper(wrapper_class):
+    """Exercise: `wrapper_class(base, scale)`, a subclass of InferenceModeBase that multiplies its inputs by
+    `scale` before running the base, and that a model can be saved and loaded with, its scale included."""
     import tempfile
     from pathlib import Path
 
+    from helpers.models import InferenceModeBase
+
     if _unanswered(wrapper_class):
         return False
+    if not (isinstance(wrapper_class, type) and issubclass(wrapper_class, InferenceModeBase)):
+        return _verdict(False, "", "write a class, a subclass of InferenceModeBase.")
     base_inputs = keras.Input((8, 8, 3))
     base = keras.Model(base_inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(base_inputs)))
+    try:
+        wrapper = wrapper_class(base, scale=0.5)
+    except (TypeError, ValueError) as error:  # Keras's Layer refuses an argument it does not know
+        return _verdict(False, "", f"the class must take the scale, as in wrapper_class(base, scale=0.5): {error}")
     inputs = keras.Input((8, 8, 3))
-    pooled = keras.layers.GlobalAveragePooling2D()(wrapper_class(base)(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
-    probe = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 3)).astype("float32")
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(wrapper(inputs))))
+    probe = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(base(probe * 0.5, training=False))
+    if not np.allclose(keras.ops.convert_to_numpy(wrapper(probe)), expected, atol=1e-4):
+        return _verdict(False, "", "call must run the base, in inference mode, on the inputs times the scale.")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "wrapper.keras"
         try:
@@ -516,20 +576,20 @@ def check_savable_wrapper(wrapper_class):
         except Exception as error:
             return _verdict(False, "", f"saving fails ({type(error).__name__}): write get_config, with the base in it.")
         try:
-            custom = {wrapper_class.__name__: wrapper_class}
-            reloaded = keras.models.load_model(path, custom_objects=custom)
+            reloaded = keras.models.load_model(path, custom_objects={wrapper_class.__name__: wrapper_class})
         except Exception as error:
             return _verdict(
                 False,
                 "",
-                f"it saves but does not load ({type(error).__name__}): get_config must write the base with "
-                "keras.saving.serialize_keras_object and from_config rebuild it with deserialize_keras_object.",
+                f"it saves but does not load ({type(error).__name__}): get_config must write every argument of "
+                "__init__, the base with keras.saving.serialize_keras_object, and from_config rebuild the base "
+                "with deserialize_keras_object.",
             )
-    same = np.allclose(reloaded.predict_on_batch(probe), model.predict_on_batch(probe))
+    same = np.allclose(reloaded.predict_on_batch(probe), model.predict_on_batch(probe), atol=1e-5)
     return _verdict(
         same and isinstance(reloaded.layers[1], wrapper_class),
-        "the model saves, loads, and computes the same outputs.",
-        "the reloaded model differs from the saved one: does from_config rebuild the same base?",
+        "the model saves and loads with its scale, and computes the same outputs.",
+        "the reloaded model computes other outputs: does get_config write the scale?",
     )
 
 

@@ -151,6 +151,11 @@ assert base.trainable is False and base.trainable_weights == [], "the base itsel
 assert [w.path for w in full_model.trainable_weights] == thawed_and_head_weights, "the outer model collects them"
 summary_count = int(re.search(r"Trainable params: ([\d,]+)", "".join(summary)).group(1).replace(",", ""))
 assert summary_count == sum(layer.count_params() for layer in thawed_and_head), "the summary counts the thawed blocks"
+# Each row of the table: a layer's name, its type in brackets, ..., and Y or N in the last column.
+flags = dict(re.findall(r"(\w+) \(\w+\)[^\n]*?([YN])\s*│", "".join(summary)))
+thawed_names = [layer.name for layer in base.layers[-unfreeze_last_n:]]
+block_flags = {layer.name: "Y" if layer.name in thawed_names else "N" for layer in base.layers}
+assert flags == {"base": "N", **block_flags, "head": "Y"}, "the summary says N for the base, Y for its thawed blocks"
 
 before = weight_values(full_model)
 full_model.compile(optimizer="adam", loss="mse")

@@ -40,7 +40,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import bases, data, models, pretrained, stats
+from helpers import bases, data, experiments, models, pretrained, stats
 from helpers.data import decode_image
 from helpers.models import CLASS_NAMES_FILE
 from helpers.pipelines import pipeline, resize_image
@@ -104,7 +104,7 @@ print(f"{base_model.name}: output {base_model.output.shape[1:]}, {base_model.cou
 # `scales_inputs=True`, and the model then gives it the pixels as they are. Scaling twice is an easy
 # mistake: see tensorflow/tensorflow#48412.
 # The asserts check that the model feeds this run's base what the base's own `preprocess_input` makes
-# of raw pixels, and that every entry of the table agrees with its base's `preprocess_input`.
+# of raw pixels.
 
 # %%
 scales_itself = bases.BASES[settings.base_model].scales_inputs  # False for Xception and MobileNetV2
@@ -135,9 +135,6 @@ for layer in model.layers[1 : model.layers.index(base_model)]:  # what stands be
     fed_to_base = keras.ops.convert_to_numpy(layer(fed_to_base))
 preprocess = bases.preprocess_input(settings.base_model)  # keras.applications' own, for this base
 assert np.allclose(preprocess(pixels.copy()), fed_to_base, atol=1e-6), "the model scales raw pixels as its base expects"
-for name, entry in bases.BASES.items():  # every entry of the table, not only this run's base: -1..1 or as they are
-    expected = pixels if entry.scales_inputs else pixels / 127.5 - 1
-    assert np.allclose(bases.preprocess_input(name)(pixels.copy()), expected, atol=1e-6), "the table says how each base scales"
 for module in (keras.applications.mobilenet_v3, keras.applications.efficientnet):
     assert np.array_equal(module.preprocess_input(pixels.copy()), pixels), "MobileNetV3's and EfficientNet's preprocess_input pass pixels through"
 display(layer_table(model, title="Base frozen"))
@@ -456,7 +453,7 @@ def predict_file(path):
 samples = Path(settings.build_dir) / "samples"
 samples.mkdir(exist_ok=True)
 for i, (image, _) in enumerate(course_data.test.take(3)):
-    keras.utils.save_img(samples / f"test_{i}.jpg", image.numpy())
+    keras.utils.save_img(samples / f"test_{i}.jpg", image.numpy(), scale=False)  # the pixels as they are
 sample_paths = sorted(samples.glob("test_*.jpg"))
 for path in sample_paths:
     print(path.name, "->", predict_file(path))
@@ -467,15 +464,14 @@ for path in sample_paths:
 image = next(iter(course_data.test))[0].numpy()
 large = np.concatenate([np.concatenate([image, image[:, ::-1]], axis=1), np.concatenate([image[::-1], image[::-1, ::-1]], axis=1)])
 large_png = samples / "large.png"
-keras.utils.save_img(large_png, large)
+keras.utils.save_img(large_png, large, scale=False)
 print(large_png.name, "->", predict_file(large_png))
 
-file_paths = [*sample_paths, large_png]
-files = tf.data.Dataset.from_tensor_slices(([str(p) for p in file_paths], [0] * len(file_paths)))
-files = files.map(lambda path, label: (decode_image(tf.io.read_file(path)), label))
-from_pipeline = np.concatenate([x.numpy() for x, _ in pipeline(files, size, 8, False)])
-from_files = np.stack([image_from_file(p, size).numpy() for p in file_paths])
-assert np.array_equal(from_pipeline, from_files), "a file must look to the model as in training (same pixels)"
+# What the model saw of the same pixels in evaluation: the image, from memory, through notebook 04's pipeline.
+in_memory = tf.data.Dataset.from_tensor_slices((large[None], [0]))
+from_pipeline = next(iter(pipeline(in_memory, size, 1, training=False)))[0][0].numpy()
+from_file = image_from_file(large_png, size).numpy()
+assert np.array_equal(from_file, from_pipeline), "a file must look to the model as in training (same pixels)"
 
 # %% [markdown]
 # How far off would `load_img`'s default be? On the large PNG both libraries decode the same pixels,
@@ -509,63 +505,14 @@ notebook.save_results(
 )
 
 # %% [markdown]
-# ## The guide's numbers, checked
-# The guide prints parameter counts for Xception at 150 px with this head. Counts do not depend on the
-# weights' values, so we check them on an Xception with random weights, which needs no download.
-
-# %%
-xception = build_base("xception", 150, None)
-guide_inputs = keras.Input((150, 150, 3))
-guide_x = keras.layers.GlobalAveragePooling2D()(xception(keras.layers.Rescaling(1 / 127.5, offset=-1)(guide_inputs)))
-guide_model = keras.Model(guide_inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(guide_x)))
-assert xception.output.shape[1:] == (5, 5, 2048), "Xception at 150 px outputs 5x5x2048"
-xception.trainable = False
-assert models.param_counts(guide_model) == (2_049, 20_861_480), "the guide's frozen-base counts"
-xception.trainable = True
-assert models.param_counts(guide_model) == (20_809_001, 54_528), "the guide's fine-tuning counts"
-models.unfreeze_keep_batchnorm_frozen(xception)
-xception_batchnorm = models.batchnorm_layers(xception)
-frozen = [layer for layer in xception_batchnorm if not layer.trainable]
-others_trainable = all(layer.trainable for layer in models.all_layers(xception) if layer not in xception_batchnorm)
-assert len(frozen) == len(xception_batchnorm) > 0 and others_trainable, (
-    "unfreeze_keep_batchnorm_frozen leaves every BatchNormalization layer frozen and every other layer trainable"
-)
-assert models.param_counts(guide_model) == (20_754_473, 109_056), "the counts with BatchNormalization frozen"
-print(f"Xception: output 5x5x2048; frozen 2,049 / 20,861,480; unfrozen 20,809,001 / 54,528; "
-      f"unfrozen with its {len(frozen)} BatchNormalization layers frozen 20,754,473 / 109,056.")
-
-# %% [markdown]
-# Freezing the BatchNormalization layers also freezes their scale and offset, gamma and beta: another
-# 54,528 numbers, so 2 x 54,528 = 109,056 are non-trainable. Notebook 03 shows a second way to keep the
-# moving statistics, in which gamma and beta still train: a wrapper layer that always calls the base
-# with `training=False`. The wrapper changes no count: it acts on how the base runs, not on which
-# weights train. Counts come back to the guide's only when the BatchNormalization layers are made
-# trainable again, with the wrapper or without it:
-
-# %%
-for layer in xception_batchnorm:
-    layer.trainable = True  # undo the freezing above
-plain_counts = models.param_counts(keras.Model(guide_inputs, keras.layers.Dense(1)(guide_x)))
-wrapped = models.InferenceModeBase(xception)(guide_inputs)
-wrapped_outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(wrapped))
-wrapped_counts = models.param_counts(keras.Model(guide_inputs, wrapped_outputs))
-display(Table(["Xception unfrozen, BatchNormalization trainable", "trainable", "non-trainable"],
-              [["plain", *plain_counts], ["inside the wrapper", *wrapped_counts]]))
-assert wrapped_counts == plain_counts, "the wrapper changes no parameter count"
-assert plain_counts == (20_809_001, 54_528), "with BatchNormalization trainable again, the guide's counts come back"
-del xception, guide_model
-
-# %% [markdown]
 # ## Two of the guide's cautions, tested
-# The experiments train a model of their own, so the model above stays as it is. It is built and
-# compiled once. Each run gives it start weights saved above and a fresh optimizer, its variables put
-# back to their values before a first step. So running a cell again repeats the experiment from the
-# same weights and optimizer state; only the batches, their augmentation and the dropout masks are
-# drawn anew. Every run reuses the training step the first one built, where a new model or a new
-# `compile()` would build a new one each time (notebook 03). Each run trains for the same few steps,
-# then is measured on the validation split. The number of steps is printed: a small training split has
-# fewer. With random weights, as in smoke, the figures would mean nothing, so both cells say so and skip
-# the training; the quick profile runs them.
+# The experiments train a model of their own, built and compiled once, so the model above stays as it
+# is. Before each run, `helpers/experiments.py` puts its weights back to start weights saved above, and
+# its optimizer back to where a new one starts. So running a cell again repeats the experiment; only
+# the batches, their augmentation and the dropout masks are drawn anew. Every run reuses the training
+# step the first one built: a new `compile()` would build a new one each time (notebook 03). Each run
+# trains for the same few steps, printed, then is measured on the validation split. With random
+# weights the figures would mean nothing, so both cells say so and skip the training.
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate,
 # 1e-3, and with the course's, 1e-5. Both models are scored on the same validation images, so the
@@ -575,55 +522,33 @@ del xception, guide_model
 
 # %%
 experiment_steps = 20
-
-
 experiment = build_model(build_base(settings.base_model, size, None), size, class_count, scales_itself)
 models.unfreeze_keep_batchnorm_frozen(experiment.get_layer(base_model.name))  # the new base has the same name
 loss, accuracy = loss_and_metric(class_count)
 experiment.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
-experiment.optimizer.build(experiment.trainable_variables)
-optimizer_start = [keras.ops.convert_to_numpy(variable) for variable in experiment.optimizer.variables]
+restart = experiments.restarter(experiment)  # puts the weights and the optimizer back at their start
 
 
 def fine_tune_steps(start_weights, learning_rate):
-    """The experiment model from `start_weights`, base unfrozen (BatchNormalization frozen), trained by a
-    fresh Adam at `learning_rate` for at most `experiment_steps` steps; returns its weights and the
-    number of steps it took."""
-    experiment.set_weights(start_weights)
-    for variable, value in zip(experiment.optimizer.variables, optimizer_start):
-        variable.assign(value)  # step 0, no momentum: as a new optimizer starts
-    experiment.optimizer.learning_rate = learning_rate
-    # Steps counted by a callback: on TensorFlow, `optimizer.iterations` counts one step too many when
-    # tf.data does not know the dataset's length (as with image folders).
-    taken = []
-    count = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: taken.append(batch))
-    experiment.fit(train_ds.take(experiment_steps), epochs=1, callbacks=[count], verbose=0)
-    return experiment.get_weights(), len(taken)
+    """The experiment model fine-tuned from `start_weights` at `learning_rate` for at most `experiment_steps`
+    steps: its weights, and the number of steps it took."""
+    restart(start_weights, learning_rate)
+    steps = experiments.StepCount()
+    experiment.fit(train_ds.take(experiment_steps), epochs=1, callbacks=[steps], verbose=0)
+    return experiment.get_weights(), steps.count
 
 
-validation_labels = np.concatenate([labels.numpy() for _, labels in validation_ds])
-
-
-def validation_right(weights):
-    """Whether the experiment model, with `weights`, is right on each validation image, in order."""
-    experiment.set_weights(weights)
-    return predicted_classes(experiment.predict(validation_ds, verbose=0)) == validation_labels
-
-
-# From random weights, fine-tuning has no pretrained features to keep or wreck: the cells skip the training.
-RANDOM_WEIGHTS_SKIP = "Random weights (smoke): this experiment would measure noise, so it is skipped; quick runs it."
-if not settings.uses_pretrained_weights:
-    print(RANDOM_WEIGHTS_SKIP)
-else:
+if experiments.worth_running(settings):
     tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}
     steps = tuned[1e-5][1]
-    right_by_rate = {rate: validation_right(weights) for rate, (weights, _) in tuned.items()}
+    right_by_rate = {rate: experiments.right_per_image(experiment, weights, validation_ds)
+                     for rate, (weights, _) in tuned.items()}
     learning_rates = {rate: float(right.mean()) for rate, right in right_by_rate.items()}
-    head_trained = float(validation_right(head_trained_weights).mean())  # the trained head on the base as it was
+    head_trained = float(experiments.right_per_image(experiment, head_trained_weights, validation_ds).mean())
     display(Table(["fine-tuning learning rate", f"validation accuracy after {steps} steps"],
                   [["(trained head, before)", head_trained], *learning_rates.items()]))
-    # The claim needs pretrained weights and a run large enough to show it: with a few steps on a few dozen
-    # validation images, both rates may leave the head where it was, so a small run prints instead.
+    # The claim needs a run large enough to show it: with a few steps on a few dozen validation images,
+    # both rates may leave the head where it was, so a small run prints instead.
     enough = steps >= 10 and course_data.sizes["validation"] >= 64
     only_small, only_large, rate_p = stats.mcnemar_exact(right_by_rate[1e-5], right_by_rate[1e-3])
     print(f"validation images right only at 1e-5: {only_small}, only at 1e-3: {only_large}; McNemar p = {rate_p:.3g}")
@@ -650,35 +575,7 @@ else:
 # feature change is one run's measurement, without an error bar. Nothing is asserted here.
 
 # %%
-probe_images = pipeline(course_data.train, size, batch_size, training=False).take(experiment_steps)
-probe_labels = np.concatenate([labels.numpy() for _, labels in probe_images])
-
-
-pooling = next(layer for layer in experiment.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
-experiment_features = keras.Model(experiment.inputs, pooling.output)  # the experiment model up to its pooling
-
-
-def pooled_features(weights, dataset):
-    """The pooled base features the head sees, for every image of `dataset`, with the experiment model at `weights`."""
-    experiment.set_weights(weights)
-    return experiment_features.predict(dataset, verbose=0)
-
-
-def probe_right(weights):
-    """Whether a new Dense head, trained on the frozen features of the experiment model at `weights`, is
-    right on each validation image; and those features."""
-    train_features, features = pooled_features(weights, probe_images), pooled_features(weights, validation_ds)
-    head = keras.layers.Dense(outputs, kernel_initializer="zeros")  # as many outputs as the model's
-    probe = keras.Sequential([keras.Input(train_features.shape[1:]), head])
-    probe_loss, probe_metric = loss_and_metric(class_count)
-    probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss=probe_loss, metrics=[probe_metric])
-    probe.fit(train_features, probe_labels, epochs=20, batch_size=batch_size, shuffle=False, verbose=0)
-    return predicted_classes(probe.predict(features, verbose=0)) == validation_labels, features
-
-
-if not settings.uses_pretrained_weights:
-    print(RANDOM_WEIGHTS_SKIP)
-else:
+if experiments.worth_running(settings):
     untrained_head_weights, untrained_head_steps = fine_tune_steps(initial_weights, 1e-5)
     arms = {  # each arm's weights
         "untouched base (reference)": head_trained_weights,
@@ -686,12 +583,13 @@ else:
         "fine-tuned from an untrained head": untrained_head_weights,
         "fine-tuned from the trained head at 1e-3": tuned[1e-3][0],
     }
-    whole_model = [head_trained, learning_rates[1e-5], float(validation_right(untrained_head_weights).mean()),
-                   learning_rates[1e-3]]
-    probes = {name: probe_right(weights) for name, weights in arms.items()}
+    untrained_head = float(experiments.right_per_image(experiment, untrained_head_weights, validation_ds).mean())
+    whole_model = [head_trained, learning_rates[1e-5], untrained_head, learning_rates[1e-3]]
+    probe_images = pipeline(course_data.train, size, batch_size, training=False).take(experiment_steps)
+    probe = experiments.linear_prober(experiment, probe_images, validation_ds)
+    probes = {name: probe(weights) for name, weights in arms.items()}
     reference_features = probes["untouched base (reference)"][1]
-    drift = {name: float(np.abs(f - reference_features).mean() / np.abs(reference_features).mean())
-             for name, (_, f) in probes.items()}
+    drift = {name: experiments.feature_change(features, reference_features) for name, (_, features) in probes.items()}
     display(Table(
         ["base", "whole model's validation accuracy", "probe's validation accuracy", "feature change"],
         [[name, accuracy, float(probes[name][0].mean()), f"{drift[name]:.2e}"] for name, accuracy in zip(arms, whole_model)],

@@ -478,21 +478,16 @@ def target_score(logits, k):
 exercises.check_target_score(target_score);
 
 # %% [markdown]
-# **2.** Make a wrapper savable. The class below has `get_config` but keeps the base as it is. Run the
-# check (it saves and reloads a model with your class), read the hint, and fix `MyWrapper`.
+# **2.** A wrapper with a setting of its own. Write `ScaledWrapper(base, scale)`: a subclass of
+# `InferenceModeBase` whose `call` multiplies its inputs by `scale`, a number such as 1/127.5, then runs
+# the base in inference mode; Keras must save and load it with its scale. Predict first: does
+# `SavableInferenceModeBase` pass this check, and why? The check saves and reloads a model whose wrapper
+# has scale 0.5, and compares its outputs.
 
 # %%
-class HalfSavableWrapper(InferenceModeBase):
-    def get_config(self):
-        return {**super().get_config(), "base": self.base}
+ScaledWrapper = ...  # your class here: a subclass of InferenceModeBase
 
-
-exercises.check_savable_wrapper(HalfSavableWrapper)
-
-
-MyWrapper = ...  # your class here: a subclass of InferenceModeBase that saves and loads
-
-exercises.check_savable_wrapper(MyWrapper);
+exercises.check_scaled_wrapper(ScaledWrapper);
 
 # %% [markdown] tags=["solution"]
 # ### Reference solutions
@@ -509,5 +504,23 @@ def reference_target_score(logits, k):
 
 
 assert exercises.check_target_score(reference_target_score), "the reference answer to exercise 1 is accepted"
-assert not exercises.check_savable_wrapper(HalfSavableWrapper), "a base kept as an object cannot be saved"
-assert exercises.check_savable_wrapper(SavableInferenceModeBase), "the notebook's wrapper passes its check"
+
+
+class ReferenceScaledWrapper(InferenceModeBase):
+    def __init__(self, base, scale, **kwargs):
+        super().__init__(base, **kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        return super().call(inputs * self.scale)
+
+    def get_config(self):  # every argument of __init__: the base serialized, the scale as it is
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base), "scale": self.scale}
+
+    @classmethod
+    def from_config(cls, config):
+        config["base"] = keras.saving.deserialize_keras_object(config["base"])
+        return cls(**config)
+
+
+assert exercises.check_scaled_wrapper(ReferenceScaledWrapper), "the reference answer to exercise 2 is accepted"

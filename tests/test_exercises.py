@@ -63,30 +63,50 @@ def fine_tune(model, base, x, y):
     model.fit(x, y, epochs=2, verbose=0)
 
 
-def fresh_pipeline(dataset):
-    from helpers.pipelines import AUTOTUNE, augment_batch, resize_image
+def flips(dataset, seed, cache_first=True, stateless=True):
+    """Notebook 04's exercise 2: resize, cache, shuffle, batch, mirror at random; or with one thing changed."""
+    from helpers.pipelines import AUTOTUNE, resize_image
 
-    dataset = dataset.map(lambda x, y: (resize_image(x, 64), y)).cache().shuffle(64, seed=0).batch(8)
-    seeds = tf.data.Dataset.random(seed=0, rerandomize_each_iteration=True).batch(2)
-    dataset = tf.data.Dataset.zip(dataset, seeds)
-    return dataset.map(lambda batch, seed: (augment_batch(tf.cast(batch[0], "float32"), seed), batch[1])).prefetch(
-        AUTOTUNE
+    dataset = dataset.map(lambda x, y: (resize_image(x, 64), y))
+    dataset = dataset.cache() if cache_first else dataset
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    def flip(batch, batch_seed):
+        images, labels = batch
+        count = [tf.shape(images)[0]]
+        draws = tf.random.stateless_uniform(count, batch_seed) if stateless else tf.random.uniform(count)
+        return tf.where(draws[:, None, None, None] < 0.5, tf.reverse(images, axis=[2]), images), labels
+
+    dataset = tf.data.Dataset.zip(dataset.shuffle(64, seed=seed).batch(8), seeds)
+    return dataset.map(flip, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+
+def flip_pipeline(dataset, seed):
+    return flips(dataset, seed)
+
+
+def pipeline_on_screen(dataset, seed):  # notebook 04's own pipeline: it rotates too
+    from helpers.pipelines import pipeline
+
+    return pipeline(dataset, 64, 8, training=True, seed=seed)
+
+
+def flips_before_the_cache(dataset, seed):
+    from helpers.pipelines import resize_image
+
+    dataset = dataset.map(lambda x, y: (resize_image(x, 64), y)).enumerate()
+    dataset = dataset.map(
+        lambda i, example: (tf.where(i % 2 == 0, tf.reverse(example[0], [1]), example[0]), example[1])
     )
+    return dataset.cache().shuffle(64, seed=seed).batch(8)
 
 
-def stale_pipeline(dataset):
-    from helpers.pipelines import guide_pipeline
-
-    return guide_pipeline(dataset, 64, 8, training=True)
+def flips_without_a_cache(dataset, seed):
+    return flips(dataset, seed, cache_first=False)
 
 
-def uncached_pipeline(dataset):
-    """Fresh every epoch, but decodes and resizes every image again in every epoch: no cache."""
-    from helpers.pipelines import augment_batch, resize_image
-
-    dataset = dataset.map(lambda x, y: (resize_image(x, 64), y)).shuffle(64, seed=0).batch(8)
-    seeds = tf.data.Dataset.random(seed=0, rerandomize_each_iteration=True).batch(2)
-    return tf.data.Dataset.zip(dataset, seeds).map(lambda batch, seed: (augment_batch(batch[0], seed), batch[1]))
+def flips_from_a_global_state(dataset, seed):
+    return flips(dataset, seed, stateless=False)
 
 
 def leaky_split(dataset):
@@ -167,12 +187,7 @@ def class_score(logits):
     return keras.ops.abs(logits[:, 0])
 
 
-class HalfSavableWrapper(models.InferenceModeBase):  # notebook 09, exercise 2 as given: saves, does not load
-    def get_config(self):
-        return {**super().get_config(), "base": self.base}
-
-
-class SavableWrapper(models.InferenceModeBase):
+class SavableWrapper(models.InferenceModeBase):  # notebook 09's SavableInferenceModeBase: no scale
     def get_config(self):
         return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base)}
 
@@ -180,6 +195,48 @@ class SavableWrapper(models.InferenceModeBase):
     def from_config(cls, config):
         config["base"] = keras.saving.deserialize_keras_object(config["base"])
         return cls(**config)
+
+
+class ScaledWrapper(models.InferenceModeBase):
+    def __init__(self, base, scale, **kwargs):
+        super().__init__(base, **kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        return super().call(inputs * self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base), "scale": self.scale}
+
+    @classmethod
+    def from_config(cls, config):
+        config["base"] = keras.saving.deserialize_keras_object(config["base"])
+        return cls(**config)
+
+
+class ScaleLeftOut(ScaledWrapper):  # the scale not written down: reloaded, it is the default
+    def __init__(self, base, scale=1.0, **kwargs):
+        super().__init__(base, scale, **kwargs)
+
+    def get_config(self):
+        return {key: value for key, value in super().get_config().items() if key != "scale"}
+
+
+class WithoutFromConfig(models.InferenceModeBase):  # saves; loaded, the base comes back as a config
+    def __init__(self, base, scale, **kwargs):
+        super().__init__(base, **kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        return super().call(inputs * self.scale)
+
+    def get_config(self):
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base), "scale": self.scale}
+
+
+class ScaleIgnored(ScaledWrapper):
+    def call(self, inputs):
+        return self.base(inputs, training=False)
 
 
 def target_score(logits, k):
@@ -218,14 +275,13 @@ CASES = [
     (exercises.check_prepare_fine_tuning, (unfreeze_batchnorm_too,), (prepare_fine_tuning,)),
     (exercises.check_prepare_fine_tuning, (large_rate,), (prepare_fine_tuning,)),
     (exercises.check_split_does_not_leak, (leaky_split,), (split_once,)),
-    (exercises.check_fresh_pipeline, (stale_pipeline,), (fresh_pipeline,)),
+    (exercises.check_flip_pipeline, (pipeline_on_screen,), (flip_pipeline,)),
     (exercises.check_break_even, (1, 10.0, 0.5, 3.0), (math.ceil(10 / 2.5), 10.0, 0.5, 3.0)),
     (exercises.check_global_batch, ((128, 15),), ((128, 16),)),
     (exercises.check_is_it_real, (True,), (False,)),
     (exercises.check_unfreeze_top_two_blocks, (unfreeze_last_15_layers,), (unfreeze_top_two_blocks_by_name,)),
     (exercises.check_class_score, (score_as_logit,), (class_score,)),
-    (exercises.check_savable_wrapper, (HalfSavableWrapper,), (SavableWrapper,)),
-    (exercises.check_savable_wrapper, (models.InferenceModeBase,), (SavableWrapper,)),
+    (exercises.check_scaled_wrapper, (SavableWrapper,), (ScaledWrapper,)),
     (exercises.check_top_k_accuracy, (top_1_whatever_k,), (top_k_by_count,)),
     (exercises.check_target_score, (lambda logits, k: keras.ops.abs(logits[:, 0]),), (target_score,)),
 ]
@@ -243,9 +299,18 @@ def test_check_answers_hint_then_confirmation(check, wrong, right, capsys):
     assert capsys.readouterr().out.startswith("Correct: ")
 
 
-def test_a_pipeline_without_a_cache_is_told_to_cache(capsys):
-    assert exercises.check_fresh_pipeline(uncached_pipeline) is False
-    assert "cache the resized images" in capsys.readouterr().out
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (pipeline_on_screen, "do not rotate"),  # the answer on screen in notebook 04 is not this one
+        (flips_before_the_cache, "draw the flips after the cache"),
+        (flips_without_a_cache, "cache the resized images"),
+        (flips_from_a_global_state, "stateless ops"),
+    ],
+)
+def test_a_flip_pipeline_is_told_what_it_broke(wrong, hint, capsys):
+    assert exercises.check_flip_pipeline(wrong) is False
+    assert hint in capsys.readouterr().out
 
 
 def test_the_leaky_split_is_told_why(capsys):
@@ -270,3 +335,21 @@ def test_unfreezing_by_layer_count_is_caught(capsys):
     assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers_batchnorm_frozen) is False
     assert "only partly unfrozen: count blocks, not layers" in capsys.readouterr().out
     assert exercises.check_unfreeze_top_two_blocks(unfreeze_top_two_blocks_by_name) is True
+
+
+# ---------------------------------------------------------------- notebook 09
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (SavableWrapper, "must take the scale"),  # the class on screen in notebook 09 is not the answer
+        (models.InferenceModeBase, "must take the scale"),
+        (ScaleIgnored, "inputs times the scale"),
+        (WithoutFromConfig, "does not load"),
+        (ScaleLeftOut, "does get_config write the scale"),
+    ],
+)
+def test_a_scaled_wrapper_is_told_what_it_broke(wrong, hint, capsys):
+    assert exercises.check_scaled_wrapper(wrong) is False
+    assert hint in capsys.readouterr().out

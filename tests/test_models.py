@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import models
+from helpers import bases, models
 
 SIZE = 32  # the smallest MobileNetV2 accepts: its parameter counts do not depend on the image size
 
@@ -74,3 +74,32 @@ def test_all_layers_reaches_nested_models():
     inner = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, name="deep")])
     outer = keras.Sequential([keras.Input((2,)), inner, keras.layers.Dense(1, name="top")])
     assert [layer.name for layer in models.all_layers(outer)] == [inner.name, "deep", "top"]
+
+
+def test_every_base_of_the_table_says_how_its_preprocess_input_scales():
+    """Each entry of helpers/bases.py: -1..1 (the course's Rescaling), or the pixels as they are (scales_inputs)."""
+    pixels = np.linspace(0, 255, 12, dtype="float32").reshape(1, 2, 2, 3)
+    for name, entry in bases.BASES.items():
+        expected = pixels if entry.scales_inputs else pixels / 127.5 - 1
+        assert np.allclose(bases.preprocess_input(name)(pixels.copy()), expected, atol=1e-6), name
+
+
+def test_xception_has_the_guides_counts_and_the_wrapper_changes_none():
+    """The guide's Xception at 150 px with its Dense(1) head (formerly checked in notebook 05): frozen, unfrozen,
+    and unfrozen with BatchNormalization kept frozen, which freezes gamma and beta too."""
+    xception = models.build_base("xception", 150, None)
+    inputs = keras.Input((150, 150, 3))
+    features = keras.layers.GlobalAveragePooling2D()(xception(keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(features)))
+    assert xception.output.shape[1:] == (5, 5, 2048)
+    xception.trainable = False
+    assert models.param_counts(model) == (2_049, 20_861_480)
+    xception.trainable = True
+    assert models.param_counts(model) == (20_809_001, 54_528)
+    assert models.unfreeze_keep_batchnorm_frozen(xception) == len(models.batchnorm_layers(xception)) > 0
+    assert models.param_counts(model) == (20_754_473, 109_056)  # 54,528 gamma and beta frozen with the statistics
+    for layer in models.batchnorm_layers(xception):
+        layer.trainable = True
+    wrapped = models.InferenceModeBase(xception)(inputs)
+    wrapped_model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(wrapped)))
+    assert models.param_counts(wrapped_model) == models.param_counts(model) == (20_809_001, 54_528)

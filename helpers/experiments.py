@@ -1,0 +1,100 @@
+"""The scaffolding of notebook 05's two experiments: one compiled model trained again and again from saved
+weights, and what each run did, measured image by image on the validation split.
+
+The notebook keeps the Keras calls that are the lesson (the model, the unfreezing, `compile`, `fit`, the
+learning rates compared); this module puts the model and its optimizer back at their start before each run,
+counts the steps a run took, scores each image, and trains a linear probe on the base's features.
+"""
+
+import keras
+import numpy as np
+
+from helpers.models import loss_and_metric, predicted_classes
+
+SKIPPED = "Random weights (smoke): this experiment would measure noise, so it is skipped; quick runs it."
+
+
+def worth_running(settings):
+    """Whether the base has pretrained weights. Without them, fine-tuning has no features to keep or wreck:
+    the experiment would measure noise, and one printed line says it is skipped."""
+    if not settings.uses_pretrained_weights:
+        print(SKIPPED)
+    return settings.uses_pretrained_weights
+
+
+def restarter(model):
+    """A function `restart(weights, learning_rate)` that puts the compiled `model` back at `weights`, with its
+    optimizer as a new one starts (step 0, no momentum) at `learning_rate`.
+
+    The optimizer is built here for the model's trainable variables, so the first `fit()` builds its step once
+    (notebook 03), and every later run reuses that step: a new `compile()` would build a new one each time.
+    """
+    model.optimizer.build(model.trainable_variables)
+    start = [keras.ops.convert_to_numpy(variable) for variable in model.optimizer.variables]
+
+    def restart(weights, learning_rate):
+        model.set_weights(weights)
+        for variable, value in zip(model.optimizer.variables, start):
+            variable.assign(value)
+        model.optimizer.learning_rate = learning_rate
+
+    return restart
+
+
+class StepCount(keras.callbacks.Callback):
+    """Counts the training steps of a `fit()` in `count`.
+
+    On TensorFlow, `optimizer.iterations` counts one step too many per epoch when tf.data does not know the
+    dataset's length (as with image folders), so the steps are counted here instead.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.count += 1
+
+
+def labels_of(dataset):
+    """The labels of a dataset of (images, labels) batches, in order."""
+    return np.concatenate([np.asarray(labels) for _, labels in dataset])
+
+
+def right_per_image(model, weights, dataset):
+    """Whether `model`, set to `weights`, names the right class for each image of the unshuffled `dataset`."""
+    model.set_weights(weights)
+    return predicted_classes(model.predict(dataset, verbose=0)) == labels_of(dataset)
+
+
+def linear_prober(model, train_images, validation_images, epochs=20):
+    """A function `probe(weights)` -> (right, features) for `model` (a base, then GlobalAveragePooling2D).
+
+    `probe` sets `model` to `weights`, trains a new Dense head, started from zeros, on the frozen pooled
+    features of `train_images`, and returns whether it is right on each image of `validation_images`, and
+    those images' features. Both datasets are unshuffled batches of (images, labels).
+    """
+    pooling = next(layer for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+    features_model = keras.Model(model.inputs, pooling.output)  # shares the model's layers, built once
+    train_labels, validation_labels = labels_of(train_images), labels_of(validation_images)
+    outputs = model.output.shape[-1]
+    batch_size = next(iter(train_images))[0].shape[0]
+
+    def probe(weights):
+        model.set_weights(weights)
+        train_features = features_model.predict(train_images, verbose=0)
+        features = features_model.predict(validation_images, verbose=0)
+        head = keras.Sequential(
+            [keras.Input(train_features.shape[1:]), keras.layers.Dense(outputs, kernel_initializer="zeros")]
+        )
+        loss, metric = loss_and_metric(max(2, outputs))  # one output: two classes
+        head.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=[metric])
+        head.fit(train_features, train_labels, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
+        return predicted_classes(head.predict(features, verbose=0)) == validation_labels, features
+
+    return probe
+
+
+def feature_change(features, reference):
+    """How far `features` moved from `reference`: mean |features - reference| / mean |reference|."""
+    return float(np.abs(features - reference).mean() / np.abs(reference).mean())
