@@ -18,7 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
-from commands.fallback import offline_fallback
+from commands import argument_parser
 from helpers import set_course_environment
 from helpers.config import (
     DEFAULT_PROFILE,
@@ -31,6 +31,7 @@ from helpers.config import (
 )
 from helpers.downloads import DataUnavailable, WeightsUnavailable
 from helpers.folders import FolderProblem, lock_folder
+from helpers.offline import offline_fallback
 from helpers.provenance import RECORD_KEY, run_record
 from helpers.tables import Table
 
@@ -192,11 +193,21 @@ def quiet_jupyter():
         warnings.filterwarnings("ignore", module=module)
 
 
-def main(folder=REPO_ROOT / "notebooks"):
-    """Run the notebooks in `folder`; exit 2 when a setting is bad or cannot be met, 1 when a notebook fails.
+def main(argv=None):
+    """Run the notebooks (of the folder in `argv`, else notebooks/); return 2 when a setting is bad or cannot
+    be met, 1 when a notebook fails, 0 when all ran.
 
     After SIGINT or SIGTERM: 128 + the signal's number, once the summary is printed.
     """
+    parser = argument_parser("make run", __doc__)
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=REPO_ROOT / "notebooks",
+        help="another folder of notebooks to run (make run NOTEBOOKS=...; the tests use one); default notebooks/",
+    )
+    folder = parser.parse_args(argv).folder
     replaced = stop_on_signals()
     try:
         return _run(folder)
@@ -274,8 +285,7 @@ def _run_notebooks(folder, settings, timeout, fallback):
 
 
 if __name__ == "__main__":
-    # An optional argument: another folder of notebooks (the tests use one).
-    code = main(*sys.argv[1:2])
+    code = main()
     sys.stdout.flush()
     # After a signal, skip the interpreter's clean-up: nbclient's exit hook would wait on the killed kernel.
     os._exit(code) if code > 128 else sys.exit(code)
