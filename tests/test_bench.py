@@ -126,7 +126,8 @@ def test_main_runs_only_the_parts_asked_for_and_writes_them(monkeypatch, capsys)
 
 
 def test_the_shared_photo_settings_leave_the_environment_alone(tmp_path):
-    from conftest import require_shared_material
+    from support import require_shared_material
+
     from helpers import recipes
     from helpers.config import SHARED_PHOTOS
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nonroot import open_folder, run_as_nobody
+from support import use_ordinary_kernels
 
 from commands import run_course
-from conftest import use_ordinary_kernels
 from helpers import downloads
 from helpers.config import SettingsError
 
