@@ -52,12 +52,15 @@ def notebook_paths(folder=REPO_ROOT / "notebooks"):
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
+def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT, env=None):
     """Run `source` in a fresh kernel, write the executed copy to `target`; return (ok, seconds, error).
 
-    `timeout` is per cell, as nbmake's. The kernel's own stderr (transport warnings, a crash report)
-    goes to a `.kernel.log` file beside `target`, not to the terminal; cell outputs are in the copy.
+    `timeout` is per cell, as nbmake's. `env` is the kernel's environment (default: this process's), so
+    `make bench` gives a notebook its settings without changing its own. The kernel's own stderr (transport
+    warnings, a crash report) goes to a `.kernel.log` file beside `target`, not to the terminal; cell
+    outputs are in the copy.
     """
+    env = os.environ if env is None else env
     import nbformat  # here, not at the top: it takes seconds to import (its JSON-schema checks)
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -71,7 +74,7 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     error = ""
     try:
         with open(kernel_log, "wb") as log:
-            client.execute(stdout=log, stderr=log)
+            client.execute(stdout=log, stderr=log, env=env)
     except CellExecutionError as failure:
         error = _last_line(str(failure))
     except CellTimeoutError:
@@ -81,7 +84,7 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     except Exception as failure:  # a kernel that cannot start, a broken notebook file: still summarise
         error = f"{type(failure).__name__}: {_last_line(str(failure))}"
     finally:
-        notebook.metadata[RECORD_KEY] = run_record(notebook)  # how it was made, for `make site`'s banner
+        notebook.metadata[RECORD_KEY] = run_record(notebook, env)  # how it was made, for `make site`'s banner
         nbformat.write(notebook, target)
     return not error, time.perf_counter() - started, error
 
