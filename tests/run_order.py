@@ -2,8 +2,9 @@
 waits (`make test` runs two workers and lets an idle one take tests queued for the other: --dist worksteal).
 
 The seconds are the tests' own, from the runs before: conftest.py writes each run's to build/test-durations.json
-(`record`) and orders the next run by them (`order`). Where there is no such file yet (a fresh clone, CI), the
-files known to be slow come first, slowest first, then the others as collected.
+(`record`) and orders the next run by them (`order`). A test with no seconds there (every test of a fresh
+clone, as in CI; a new test; one only skipped so far) goes by its file: first when the file is one known to be
+slow, slowest first, else last, as collected.
 """
 
 import json
@@ -43,20 +44,13 @@ def record(seconds, path=DURATIONS):
 
 
 def order(items, seconds):
-    """Sort pytest's `items` in place, longest first by `seconds` ({test id: seconds}).
-
-    A test with no seconds of its own counts its file's mean (a new case of a known test), else none; ties
-    keep SLOW_FILES's order, then the order of collection.
-    """
-    by_file = {}
-    for test, s in seconds.items():
-        by_file.setdefault(test.split("::")[0], []).append(s)
-    means = {file: sum(found) / len(found) for file, found in by_file.items()}
+    """Sort pytest's `items` in place: the untimed tests of SLOW_FILES (in its order), then the timed tests,
+    longest first by `seconds` ({test id: seconds}), then the other untimed tests, as collected."""
 
     def rank(item):
-        file = item.nodeid.split("::")[0]
-        expected = seconds.get(item.nodeid, means.get(file, 0))
-        slow = SLOW_FILES.index(Path(file).name) if Path(file).name in SLOW_FILES else len(SLOW_FILES)
-        return -expected, slow
+        file = Path(item.nodeid.split("::")[0]).name
+        if item.nodeid in seconds:
+            return 1, -seconds[item.nodeid]
+        return (0, SLOW_FILES.index(file)) if file in SLOW_FILES else (2, 0)
 
     items.sort(key=rank)

@@ -28,21 +28,21 @@ def test_without_seconds_the_slow_files_come_first_slowest_first_then_the_rest_a
     ]
 
 
-def test_with_seconds_the_longest_come_first_and_a_new_test_counts_its_files_mean():
+def test_with_seconds_the_longest_come_first_and_an_untimed_test_goes_by_its_file():
     seconds = {
         "tests/test_a.py::test_fast": 1.0,
-        "tests/test_a.py::test_slow[1]": 50.0,
+        "tests/test_a.py::test_slow": 50.0,
         "tests/test_real_photos.py::test_y": 20.0,
         "tests/test_gone.py::test_old": 500.0,
     }
-    collected = ["tests/test_a.py::test_fast", "tests/test_real_photos.py::test_y", "tests/test_a.py::test_slow[2]"]
-    collected += ["tests/test_new.py::test_new", "tests/test_a.py::test_slow[1]"]
+    collected = ["tests/test_new.py::test_new", "tests/test_a.py::test_fast", "tests/test_real_photos.py::test_y"]
+    collected += ["tests/test_claims.py::test_row[new]", "tests/test_a.py::test_slow"]
     assert ordered(collected, seconds) == [
-        "tests/test_a.py::test_slow[1]",
-        "tests/test_a.py::test_slow[2]",  # test_a.py's mean, 25.5 s
+        "tests/test_claims.py::test_row[new]",  # not timed yet, in a file known to be slow
+        "tests/test_a.py::test_slow",
         "tests/test_real_photos.py::test_y",
         "tests/test_a.py::test_fast",
-        "tests/test_new.py::test_new",
+        "tests/test_new.py::test_new",  # not timed yet, in any other file
     ]
 
 
