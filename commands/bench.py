@@ -21,14 +21,15 @@ TensorFlow, Keras and JAX are imported by the parts that need them, when they ru
 idle machine.
 """
 
-import argparse
 import json
+import multiprocessing
 import os
-import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from commands import argument_parser
 from helpers.config import REPO_ROOT, SHARED_FLOWERS, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
 
@@ -161,38 +162,25 @@ def print_pipelines(report, folder):
     )
 
 
-# ---------------------------------------------------------------- notebooks, each in its own process
-
-RUN_ONE = """
-import json, sys
-from pathlib import Path
-from commands.run_course import execute_notebook
-ok, seconds, error = execute_notebook(Path(sys.argv[1]), Path(sys.argv[2]))
-print(json.dumps(dict(ok=ok, seconds=seconds, error=error)))
-"""
+# ---------------------------------------------------------------- notebooks, each in a kernel of its own
 
 
 def run_notebook(name, env, build_dir, folder=REPO_ROOT / "notebooks"):
-    """Execute notebook `name` in a process of its own with `env`'s settings; return its results file's figures.
+    """Execute notebook `name` with `env`'s settings, as `make run` does; return its results file's figures.
 
-    The notebook's kernel inherits that process's environment, so the settings reach it and this process's
-    environment stays as it was. Raises RuntimeError with the notebook's error when it fails.
+    The settings go to the notebook's kernel only (execute_notebook's `env`): this process's environment
+    stays as it was. Raises RuntimeError with the notebook's error when it fails.
     """
+    from commands.run_course import execute_notebook  # here: the process that times a backend needs none of it
+
     source = Path(folder) / f"{name}.ipynb"
     target = Path(build_dir) / "executed" / source.name
-    child = subprocess.run(
-        [sys.executable, "-c", RUN_ONE, str(source), str(target)],
-        env={**os.environ, **env, "COURSE_BUILD_DIR": str(build_dir)},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
-    lines = child.stdout.strip().splitlines()
-    outcome = json.loads(lines[-1]) if child.returncode == 0 and lines else dict(ok=False, error=child.stderr[-500:])
-    if not outcome["ok"]:
-        raise RuntimeError(f"{source.name} failed: {outcome['error']} (executed copy: {target})")
+    kernel_env = {**os.environ, **env, "COURSE_BUILD_DIR": str(build_dir)}
+    ok, seconds, error = execute_notebook(source, target, env=kernel_env)
+    if not ok:
+        raise RuntimeError(f"{source.name} failed: {error} (executed copy: {target})")
     results = json.loads((Path(build_dir) / "results" / f"{name}.json").read_text())
-    return dict(read_figures(results, name), notebook_seconds=round(outcome["seconds"], 1))
+    return dict(read_figures(results, name), notebook_seconds=round(seconds, 1))
 
 
 def read_figures(results, name):
@@ -437,23 +425,25 @@ def layer_milliseconds(batch_shape=(32, 112, 112, 32), repeats=5):
     return timings
 
 
+def layer_milliseconds_on(backend, batch_shape):
+    """`layer_milliseconds` with Keras on `backend`, in a fresh process that has not imported Keras yet.
+
+    What the process prints goes nowhere (TensorFlow's and JAX's start-up lines); an error still reaches
+    the caller, as an exception.
+    """
+    os.environ["KERAS_BACKEND"] = backend  # read once, when Keras is imported
+    with open(os.devnull, "w") as nowhere:
+        os.dup2(nowhere.fileno(), 1)
+        os.dup2(nowhere.fileno(), 2)
+    return layer_milliseconds(batch_shape)
+
+
 def bench_backends(backends=("tensorflow", "jax"), batch_shape=(32, 112, 112, 32)):
-    """`layer_milliseconds` on each backend, each in its own process (Keras picks its backend once)."""
-    code = (
-        "import json; from commands.bench import layer_milliseconds; "
-        f"print(json.dumps(layer_milliseconds({tuple(batch_shape)})))"
-    )
+    """`layer_milliseconds` on each backend, each in a fresh process of its own (Keras picks its backend once)."""
     timings = {}
     for backend in backends:
-        run = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "KERAS_BACKEND": backend},
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        timings[backend] = json.loads(run.stdout.strip().splitlines()[-1])
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as fresh:
+            timings[backend] = fresh.submit(layer_milliseconds_on, backend, tuple(batch_shape)).result()
     return timings
 
 
@@ -474,7 +464,7 @@ def print_backends(timings):
 
 def parse_parts(argv):
     """The parts named in `argv`, in PARTS's words; every part when none is named. Exits on an unknown one."""
-    parser = argparse.ArgumentParser(prog="python -m commands.bench", description=__doc__.splitlines()[0])
+    parser = argument_parser("python -m commands.bench", __doc__)
     # Checked here, not with `choices=`: Python 3.11's argparse checks an empty `nargs="*"` list against
     # `choices` and refuses it, so `make bench` with no parts named would stop at once.
     parser.add_argument("parts", nargs="*", help=f"parts to run (default: all of {', '.join(PARTS)})")
@@ -486,7 +476,7 @@ def parse_parts(argv):
 
 
 def main(argv=None):
-    """Measure the parts asked for (all by default), print tables, write build/bench.json."""
+    """Measure the parts asked for (all by default), print tables, write build/bench.json; return 0."""
     parts = parse_parts(argv)
     from helpers import quiet_expected_warnings
 

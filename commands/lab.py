@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from commands import argument_parser
 from helpers.config import REPO_ROOT
 
 HIDDEN_IN_FILE_BROWSER = ["*.py", "*.toml", "__pycache__", "*.pyc", ".ipynb_checkpoints"]
@@ -45,8 +46,10 @@ def lab_command(port=None, token=None, open_browser=True, notebook_dir=REPO_ROOT
     return command
 
 
-def main():
-    """Install the settings, start JupyterLab, and say which address to open."""
+def main(argv=None):
+    """Install the settings, start JupyterLab, and say which address to open; return JupyterLab's exit code
+    (0 after Ctrl-C). `argv` takes only --help."""
+    argument_parser("make lab", __doc__).parse_args(argv)
     install_settings()
     print(
         "Starting JupyterLab on notebooks/. Open the http://localhost:... address printed below "

@@ -10,7 +10,6 @@ write) is one sentence, said before TensorFlow is imported wherever it can be; f
 loader does. Ctrl-C stops it with one line and writes nothing.
 """
 
-import argparse
 import csv
 import datetime
 import math
@@ -19,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from commands import argument_parser
 from helpers import import_tensorflow_quietly
 from helpers.config import SettingsError, keras_backend_problem, load_settings, unknown_settings
 from helpers.folders import FolderProblem, lock_folder
@@ -464,7 +464,7 @@ def stopped_sentence(out_dir):
 
 def main(argv=None):
     """The command line: `python -m commands.predict [--model PATH] [--out DIR] PATH...`; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="make predict", description="Classify image files with a course model.")
+    parser = argument_parser("make predict", __doc__)
     parser.add_argument("paths", nargs="*", help="image files or folders (IMAGES=...)")
     parser.add_argument("--model", help="a .keras file (MODEL=...); default build/models/cats_vs_dogs.keras")
     parser.add_argument("--out", help="folder for the CSV and the contact sheet (OUT=...); default build/predictions")

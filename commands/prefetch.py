@@ -12,6 +12,7 @@ to every machine that should run the course offline.
 import os
 import sys
 
+from commands import argument_parser
 from helpers import downloads, import_tensorflow_quietly
 from helpers.bases import BASES
 from helpers.config import load_settings
@@ -42,8 +43,12 @@ def download_hosts(env=None):
     return sorted(host for host in hosts if host)
 
 
-def main():
-    """Fill the cache; print where everything went. Exit 1 with one sentence when offline."""
+def main(argv=None):
+    """Fill the cache; print where everything went; return 0, or 1 with one sentence when offline.
+
+    `argv` takes only --help: what to fetch is chosen with the COURSE_PREFETCH_* settings.
+    """
+    argument_parser("make prefetch", __doc__).parse_args(argv)
     settings = load_settings()
     cache_dir = settings.cache_dir
     fetched = fetched_sources()

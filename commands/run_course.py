@@ -18,7 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
-from commands.fallback import offline_fallback
+from commands import argument_parser
 from helpers import set_course_environment
 from helpers.config import (
     DEFAULT_PROFILE,
@@ -31,6 +31,7 @@ from helpers.config import (
 )
 from helpers.downloads import DataUnavailable, WeightsUnavailable
 from helpers.folders import FolderProblem, lock_folder
+from helpers.offline import offline_fallback
 from helpers.provenance import RECORD_KEY, run_record
 from helpers.tables import Table
 
@@ -51,12 +52,15 @@ def notebook_paths(folder=REPO_ROOT / "notebooks"):
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
+def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT, env=None):
     """Run `source` in a fresh kernel, write the executed copy to `target`; return (ok, seconds, error).
 
-    `timeout` is per cell, as nbmake's. The kernel's own stderr (transport warnings, a crash report)
-    goes to a `.kernel.log` file beside `target`, not to the terminal; cell outputs are in the copy.
+    `timeout` is per cell, as nbmake's. `env` is the kernel's environment (default: this process's), so
+    `make bench` gives a notebook its settings without changing its own. The kernel's own stderr (transport
+    warnings, a crash report) goes to a `.kernel.log` file beside `target`, not to the terminal; cell
+    outputs are in the copy.
     """
+    env = os.environ if env is None else env
     import nbformat  # here, not at the top: it takes seconds to import (its JSON-schema checks)
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -70,7 +74,7 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     error = ""
     try:
         with open(kernel_log, "wb") as log:
-            client.execute(stdout=log, stderr=log)
+            client.execute(stdout=log, stderr=log, env=env)
     except CellExecutionError as failure:
         error = _last_line(str(failure))
     except CellTimeoutError:
@@ -80,7 +84,7 @@ def execute_notebook(source, target, timeout=DEFAULT_TIMEOUT):
     except Exception as failure:  # a kernel that cannot start, a broken notebook file: still summarise
         error = f"{type(failure).__name__}: {_last_line(str(failure))}"
     finally:
-        notebook.metadata[RECORD_KEY] = run_record(notebook)  # how it was made, for `make site`'s banner
+        notebook.metadata[RECORD_KEY] = run_record(notebook, env)  # how it was made, for `make site`'s banner
         nbformat.write(notebook, target)
     return not error, time.perf_counter() - started, error
 
@@ -192,11 +196,21 @@ def quiet_jupyter():
         warnings.filterwarnings("ignore", module=module)
 
 
-def main(folder=REPO_ROOT / "notebooks"):
-    """Run the notebooks in `folder`; exit 2 when a setting is bad or cannot be met, 1 when a notebook fails.
+def main(argv=None):
+    """Run the notebooks (of the folder in `argv`, else notebooks/); return 2 when a setting is bad or cannot
+    be met, 1 when a notebook fails, 0 when all ran.
 
     After SIGINT or SIGTERM: 128 + the signal's number, once the summary is printed.
     """
+    parser = argument_parser("make run", __doc__)
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=REPO_ROOT / "notebooks",
+        help="another folder of notebooks to run (make run NOTEBOOKS=...; the tests use one); default notebooks/",
+    )
+    folder = parser.parse_args(argv).folder
     replaced = stop_on_signals()
     try:
         return _run(folder)
@@ -274,8 +288,7 @@ def _run_notebooks(folder, settings, timeout, fallback):
 
 
 if __name__ == "__main__":
-    # An optional argument: another folder of notebooks (the tests use one).
-    code = main(*sys.argv[1:2])
+    code = main()
     sys.stdout.flush()
     # After a signal, skip the interpreter's clean-up: nbclient's exit hook would wait on the killed kernel.
     os._exit(code) if code > 128 else sys.exit(code)

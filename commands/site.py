@@ -8,7 +8,6 @@ reference solutions folded behind a toggle. The site needs no network to build o
 nothing from another host, searches its own index, and works from a local web server or a copied folder.
 """
 
-import argparse
 import html.parser
 import json
 import os
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from commands import argument_parser
 from helpers.config import REPO_ROOT, SettingsError, load_settings
 from helpers.provenance import RECORD_KEY
 
@@ -204,8 +204,8 @@ def broken_links(site):
 
 
 def main(argv=None):
-    """Build the site; exit 2 when there is nothing executed to render, 1 when the build or its checks fail."""
-    parser = argparse.ArgumentParser(prog="make site", description=__doc__.splitlines()[0])
+    """Build the site; return 2 when there is nothing executed to render, 1 when the build or its checks fail, else 0."""
+    parser = argument_parser("make site", __doc__)
     parser.add_argument("--build-dir", type=Path, help="the build folder (default: COURSE_BUILD_DIR or build/)")
     args = parser.parse_args(argv)
     try:

@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from commands import argument_parser
 from commands.run_course import notebook_paths
 from helpers.config import REPO_ROOT
 
@@ -74,9 +75,11 @@ def _not_for_learners(folder, names):
     return [name for name in names if name == "__pycache__"]
 
 
-def main():
-    """Build the edition under the build folder and say where it is."""
+def main(argv=None):
+    """Build the edition under the build folder and say where it is; return 0. `argv` takes only --help."""
     from helpers.config import load_settings
+
+    argument_parser("make student", __doc__).parse_args(argv)
 
     target = load_settings().build_dir / "student"
     archive = build_student_edition(target)

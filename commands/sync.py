@@ -12,12 +12,13 @@ generated function may use whatever the template imports.
 It imports nothing from helpers/: on a fresh clone it runs before the generated modules exist.
 """
 
-import argparse
 import ast
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from commands import argument_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ".hand.py"  # helpers/NAME.hand.py is the template of helpers/NAME.py
@@ -201,8 +202,9 @@ def sync(root, check=False):
 
 
 def main(argv=None):
-    """Write the generated helper modules; with --check, exit 1 where one is missing or out of date."""
-    parser = argparse.ArgumentParser(prog="python -m commands.sync", description=__doc__.split("\n")[0])
+    """Write the generated helper modules; return 0, or with --check 1 where one is missing or out of date; 2
+    when a marker or a template is wrong."""
+    parser = argument_parser("python -m commands.sync", __doc__)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a module is missing or stale")
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
     args = parser.parse_args(argv)

@@ -7,8 +7,10 @@ importing starts none) and forks a child for each kernel; the child sets the ker
 directory and random seeds as a new process would have them, and runs ipykernel as `python -m
 ipykernel_launcher` would.
 
-    python tests/kernel_zygote.py serve SOCKET BACKEND   # the zygote (conftest.py starts one per backend)
+    python tests/kernel_zygote.py serve SOCKET BACKEND   # the zygote (`start` runs one per backend)
     python tests/kernel_zygote.py launch -f CONNECTION   # the kernelspec's command: what Jupyter starts
+
+conftest.py calls `start` in each process that runs tests when COURSE_TEST_FORK_KERNELS=1 (make test sets it).
 
 The launcher is what Jupyter watches and signals: it forwards signals to the kernel's process group and
 exits when the kernel does; a kernel whose launcher dies (SIGKILL included) exits too. Whenever the zygote
@@ -18,15 +20,52 @@ Tests only: `make run` and `make lab` start ordinary kernels.
 """
 
 import array
+import atexit
 import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets MPLBACKEND to when it is unset
 IMPORT_TIME_PREFIXES = ("KERAS_", "TF_", "JAX_", "CUDA", "PYTHON", "OMP_", "MKL", "LD_")
+BACKENDS = ("tensorflow", "jax")
+START_SECONDS = 120  # the longest `start` waits for the zygotes to listen
+
+
+def start(folder):
+    """Start a zygote per backend listening in `folder`, and make this process's notebook kernels launch through
+    them (a kernelspec in `folder` put first on JUPYTER_PATH); wait until they listen, or one has failed.
+
+    Until a zygote is ready, and wherever it cannot serve, kernels start as usual. The zygotes are killed when
+    this process exits; their logs are in `folder`.
+    """
+    spec = os.path.join(folder, "jupyter", "kernels", "python3")
+    os.makedirs(spec)
+    launcher = [sys.executable, os.path.abspath(__file__), "launch", "-f", "{connection_file}"]
+    with open(os.path.join(spec, "kernel.json"), "w") as file:
+        json.dump({"argv": launcher, "display_name": "Python 3 (ipykernel)", "language": "python"}, file)
+    jupyter_path = [os.path.join(folder, "jupyter"), os.environ.get("JUPYTER_PATH")]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, jupyter_path))
+    os.environ["KERNEL_ZYGOTES_DIR"] = folder
+    zygotes = [
+        subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "serve", socket_path(folder, backend), backend],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(folder, f"zygote-{backend}.log"), "wb"),
+        )
+        for backend in BACKENDS
+    ]
+    atexit.register(lambda: [process.kill() for process in zygotes])
+    # Waiting costs no more than the imports the first kernels would repeat, and every kernel is then forked.
+    deadline = time.monotonic() + START_SECONDS
+    while not all(os.path.exists(socket_path(folder, backend)) for backend in BACKENDS) and time.monotonic() < deadline:
+        if any(process.poll() is not None for process in zygotes):
+            break  # a zygote failed (its log is in `folder`): kernels start as usual
+        time.sleep(0.2)
 
 
 def socket_path(folder, backend):

@@ -72,6 +72,16 @@ def test_a_failing_notebook_is_named_with_its_error(tmp_path):
         bench.run_notebook("98_broken", {}, tmp_path / "build", folder=tmp_path)
 
 
+def test_each_backend_is_timed_in_a_fresh_process_and_its_errors_reach_the_caller():
+    before = dict(os.environ)
+    timings = bench.bench_backends(("jax",), batch_shape=(1, 8, 8, 2))
+    assert list(timings) == ["jax"] and set(timings["jax"]) == {"depthwise 3x3", "convolution 3x3"}
+    assert all(ms > 0 for ms in timings["jax"].values())
+    with pytest.raises(ValueError, match="no_such_backend"):  # Keras refuses it when the fresh process imports it
+        bench.bench_backends(("no_such_backend",), batch_shape=(1, 8, 8, 2))
+    assert dict(os.environ) == before, "the bench changed this process's environment"
+
+
 def test_the_recipe_table_prints_intervals_and_p_values(capsys):
     from helpers import recipes
 
@@ -126,7 +136,8 @@ def test_main_runs_only_the_parts_asked_for_and_writes_them(monkeypatch, capsys)
 
 
 def test_the_shared_photo_settings_leave_the_environment_alone(tmp_path):
-    from conftest import require_shared_material
+    from support import require_shared_material
+
     from helpers import recipes
     from helpers.config import SHARED_PHOTOS
 

@@ -14,9 +14,9 @@ import time
 import urllib.request
 
 import pytest
+from support import use_ordinary_kernels
 
 from commands import lab
-from conftest import use_ordinary_kernels
 from helpers.config import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

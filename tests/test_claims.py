@@ -33,8 +33,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from support import EAGER_STEPS, MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
 
-from conftest import EAGER_STEPS, MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
 from helpers.config import REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"

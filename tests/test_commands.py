@@ -1,5 +1,8 @@
-"""The commands (commands/) import nothing heavy at module level: TensorFlow, Keras and JAX wait for `main`."""
+"""The commands (commands/): each is a `main(argv=None) -> int` run by `python -m`, whose `--help` says what it
+does, and imports nothing heavy at module level: TensorFlow, Keras and JAX wait for `main`."""
 
+import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -20,6 +23,22 @@ importlib.import_module(sys.argv[1])
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "heavy": [m for m in sys.argv[2:] if m in sys.modules]}))
 """
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_command_is_a_main_taking_argv_whose_help_says_what_it_does(name, capsys):
+    from commands import SETTINGS_NOTE
+
+    module = importlib.import_module(f"commands.{name}")
+    argv = inspect.signature(module.main).parameters.get("argv")
+    assert argv is not None and argv.default is None, f"commands.{name}.main has no argv=None"
+    assert 'if __name__ == "__main__":' in inspect.getsource(module), f"commands.{name} cannot run as python -m"
+    with pytest.raises(SystemExit) as exit:
+        module.main(["--help"])
+    assert exit.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert shown.startswith("usage: ")
+    assert " ".join(module.__doc__.split()) in shown and " ".join(SETTINGS_NOTE.split()) in shown
 
 
 def test_every_command_is_listed():

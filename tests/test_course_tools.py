@@ -67,7 +67,7 @@ def test_every_course_variable_the_code_reads_is_a_known_setting():
     # A setting added to the code but not to known_settings() would be called a misspelling.
     from helpers.config import REPO_ROOT, known_settings
 
-    files = [*REPO_ROOT.glob("helpers/**/*.py"), *REPO_ROOT.glob("commands/*.py"), REPO_ROOT / "conftest.py"]
+    files = [*REPO_ROOT.glob("helpers/**/*.py"), *REPO_ROOT.glob("commands/*.py"), REPO_ROOT / "tests" / "support.py"]
     files += [*REPO_ROOT.glob("notebooks/*.py"), REPO_ROOT / "Makefile", REPO_ROOT / ".ci" / "run"]
     read = {name for path in files for name in re.findall(r"\bCOURSE_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())}
     assert "COURSE_PREFETCH_FLOWERS" in read
@@ -164,7 +164,7 @@ def test_save_results_refuses_what_json_cannot_hold():
 
 def test_prefetch_offline_says_so_in_one_sentence(monkeypatch, capsys):
     monkeypatch.setattr(downloads, "network_available", lambda host: False)
-    assert prefetch.main() == 1
+    assert prefetch.main([]) == 1
     output = capsys.readouterr().out.strip()
     assert output.startswith("No network to download.mlcc.google.com or storage.googleapis.com: `make prefetch`")
     assert "about 155 MB" in output and "\n" not in output
@@ -206,7 +206,7 @@ def fake_downloads(monkeypatch, tmp_path):
 
 def test_prefetch_fetches_what_quick_needs_and_says_how_to_fetch_full(monkeypatch, tmp_path, capsys):
     fetched = fake_downloads(monkeypatch, tmp_path)
-    assert prefetch.main() == 0
+    assert prefetch.main([]) == 0
     assert fetched == ["xception", "mobilenet_v2_0.35", "filtered"]
     output = capsys.readouterr().out
     assert (
@@ -219,7 +219,7 @@ def test_prefetch_fetches_what_quick_needs_and_says_how_to_fetch_full(monkeypatc
 def test_prefetch_full_fetches_tfds_too(monkeypatch, tmp_path, capsys):
     fetched = fake_downloads(monkeypatch, tmp_path)
     monkeypatch.setenv("COURSE_PREFETCH_FULL", "1")
-    assert prefetch.main() == 0
+    assert prefetch.main([]) == 0
     assert fetched == ["xception", "mobilenet_v2_0.35", "filtered", "tfds"]
     output = capsys.readouterr().out
     assert "TFDS cats_vs_dogs (full profile)" in output and "COURSE_PREFETCH_FULL=1 make" not in output
@@ -228,14 +228,14 @@ def test_prefetch_full_fetches_tfds_too(monkeypatch, tmp_path, capsys):
 def test_prefetch_fetches_tf_flowers_only_when_asked(monkeypatch, tmp_path, capsys):
     fetched = fake_downloads(monkeypatch, tmp_path)
     monkeypatch.delenv("COURSE_PREFETCH_FLOWERS", raising=False)
-    assert prefetch.main() == 0
+    assert prefetch.main([]) == 0
     assert "flowers" not in fetched
     output = capsys.readouterr().out
     assert "TFDS tf_flowers (COURSE_DATA_SOURCE=flowers, about 230 MB more) was not fetched" in output
     assert "run `COURSE_PREFETCH_FLOWERS=1 make prefetch` to fetch it too." in output
     fetched.clear()
     monkeypatch.setenv("COURSE_PREFETCH_FLOWERS", "1")
-    assert prefetch.main() == 0
+    assert prefetch.main([]) == 0
     assert fetched == ["xception", "mobilenet_v2_0.35", "filtered", "flowers"]
     output = capsys.readouterr().out
     assert f"TFDS tf_flowers (COURSE_DATA_SOURCE=flowers): {tmp_path / 'tensorflow_datasets'}" in output
@@ -245,7 +245,7 @@ def test_prefetch_fetches_tf_flowers_only_when_asked(monkeypatch, tmp_path, caps
 def test_prefetch_offline_counts_the_sources_it_was_asked_for(monkeypatch, capsys):
     monkeypatch.setattr(downloads, "network_available", lambda host: False)
     monkeypatch.setenv("COURSE_PREFETCH_FLOWERS", "1")
-    assert prefetch.main() == 1
+    assert prefetch.main([]) == 1
     output = capsys.readouterr().out.strip()
     assert "about 385 MB" in output and "download.tensorflow.org" in output and "\n" not in output
 

@@ -316,6 +316,6 @@ def test_make_prefetch_repairs_a_damaged_cache(tmp_path, served, monkeypatch, ca
     monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
     monkeypatch.setattr(downloads, "network_available", lambda host: True)
     monkeypatch.setattr(prefetch, "download_weights", lambda base, cache_dir: f"{base}.h5")
-    assert prefetch.main() == 0
+    assert prefetch.main([]) == 0
     assert f"{photo}: empty file" in capsys.readouterr().out
     assert data.check_image_file(photo) is None

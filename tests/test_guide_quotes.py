@@ -1,8 +1,8 @@
 """What docs/guide-fixes.md says the guide says is what the guide says (the copy in ../shared/reference)."""
 
 import pytest
+from support import REQUIRE_REAL
 
-from conftest import REQUIRE_REAL
 from helpers.config import REPO_ROOT, SHARED_DIR
 
 GUIDE = SHARED_DIR / "reference" / "keras_guide_transfer_learning.md"

@@ -7,9 +7,9 @@ must take raw 0-255 images like every course model, and must not scale them a se
 
 import keras
 import numpy as np
+from support import EAGER_STEPS
 
 from commands.run_course import execute_notebook
-from conftest import EAGER_STEPS
 from helpers.config import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "05_transfer_and_finetune.ipynb"

@@ -1,6 +1,6 @@
 """Where data and weights come from: hosts, the probe and the TFDS cache (downloads), weight files and their
 hashes (pretrained), notebook 00's availability table (notebook, sources) and make run's offline fallback
-(commands/fallback.py)."""
+(helpers/offline.py)."""
 
 import hashlib
 import socket
@@ -10,8 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from commands import fallback
-from helpers import bases, downloads, filtered, notebook, pretrained, sources
+from helpers import bases, downloads, filtered, notebook, offline, pretrained, sources
 from helpers.config import SHARED_WEIGHTS as SHARED_V2_WEIGHTS
 from helpers.config import load_settings
 
@@ -288,7 +287,7 @@ def quick_offline(tmp_path, monkeypatch, **env):
 
 def test_offline_defaults_are_replaced_and_each_replacement_is_named(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch)
-    overrides, sentence = fallback.offline_fallback(settings, chosen={"COURSE_CACHE_DIR"})
+    overrides, sentence = offline.offline_fallback(settings, chosen={"COURSE_CACHE_DIR"})
     assert overrides == {"COURSE_PROFILE": "smoke", "COURSE_DATA_SOURCE": "synthetic", "COURSE_WEIGHTS": "none"}
     for replaced in (
         "COURSE_PROFILE quick -> smoke",
@@ -302,19 +301,19 @@ def test_offline_defaults_are_replaced_and_each_replacement_is_named(tmp_path, m
 def test_online_nothing_is_replaced(tmp_path, monkeypatch):
     monkeypatch.setattr(downloads, "network_available", lambda host: True)
     settings = load_settings({"COURSE_CACHE_DIR": str(tmp_path)})
-    assert fallback.offline_fallback(settings, chosen=set()) == ({}, "")
+    assert offline.offline_fallback(settings, chosen=set()) == ({}, "")
 
 
 def test_the_smoke_profile_never_probes(tmp_path, monkeypatch):
     monkeypatch.setattr(downloads, "network_available", no_probe)
     settings = load_settings({"COURSE_PROFILE": "smoke", "COURSE_CACHE_DIR": str(tmp_path)})
-    assert fallback.offline_fallback(settings, chosen={"COURSE_PROFILE"}) == ({}, "")
+    assert offline.offline_fallback(settings, chosen={"COURSE_PROFILE"}) == ({}, "")
 
 
 def test_an_explicit_profile_that_needs_the_filtered_photos_stops_instead(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_PROFILE="quick")
     with pytest.raises(downloads.DataUnavailable) as error:
-        fallback.offline_fallback(settings, chosen={"COURSE_PROFILE"})
+        offline.offline_fallback(settings, chosen={"COURSE_PROFILE"})
     message = str(error.value)
     assert message.startswith("You set COURSE_PROFILE=quick, which needs the cats_and_dogs_filtered photos")
     for named in (
@@ -330,7 +329,7 @@ def test_an_explicit_profile_that_needs_the_filtered_photos_stops_instead(tmp_pa
 def test_an_explicit_profile_that_needs_tfds_stops_instead(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_PROFILE="full")
     with pytest.raises(downloads.DataUnavailable) as error:
-        fallback.offline_fallback(settings, chosen={"COURSE_PROFILE"})
+        offline.offline_fallback(settings, chosen={"COURSE_PROFILE"})
     message = str(error.value)
     assert message.startswith("You set COURSE_PROFILE=full, which needs TFDS cats_vs_dogs") and "\n" not in message
     assert downloads.tfds_host() in message
@@ -341,14 +340,14 @@ def test_explicit_imagenet_weights_stop_instead(tmp_path, monkeypatch):
     with pytest.raises(
         downloads.WeightsUnavailable, match="^You set COURSE_WEIGHTS=imagenet, which needs the ImageNet"
     ):
-        fallback.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
+        offline.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
 
 
 def test_own_photos_stay_and_only_the_weights_are_replaced(tmp_path, monkeypatch):
     for name in ("cat", "dog"):
         (tmp_path / "photos" / name).mkdir(parents=True)
     settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "photos"))
-    overrides, sentence = fallback.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
+    overrides, sentence = offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
     assert overrides == {"COURSE_PROFILE": "smoke", "COURSE_WEIGHTS": "none"}
     assert "with random weights its accuracies" in sentence and "synthetic" not in sentence
 
@@ -356,7 +355,7 @@ def test_own_photos_stay_and_only_the_weights_are_replaced(tmp_path, monkeypatch
 def test_a_folder_that_does_not_exist_is_an_error_naming_it(tmp_path, monkeypatch):
     settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "nowhere"))
     with pytest.raises(downloads.DataUnavailable, match=f"^The image folder {tmp_path / 'nowhere'} .* does not exist"):
-        fallback.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
+        offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
 
 
 # ---------------------------------------------------------------- issue 16: corrupt weights, kept photos
@@ -388,7 +387,7 @@ def test_make_runs_fallback_replaces_only_the_corrupt_weights_and_keeps_the_cach
     cached = corrupt_cache(tmp_path, monkeypatch)
     prepare_filtered(tmp_path)
     settings = quick_offline(tmp_path, monkeypatch)
-    overrides, sentence = fallback.offline_fallback(settings, chosen={"COURSE_CACHE_DIR"})
+    overrides, sentence = offline.offline_fallback(settings, chosen={"COURSE_CACHE_DIR"})
     assert overrides == {"COURSE_PROFILE": "smoke", "COURSE_WEIGHTS": "none", "COURSE_DATA_SOURCE": "filtered"}
     assert load_settings({"COURSE_CACHE_DIR": str(tmp_path), **overrides}).data_source == "filtered"
     assert "COURSE_PROFILE quick -> smoke, COURSE_WEIGHTS imagenet -> none; the filtered photos it has are kept" in (
@@ -401,7 +400,7 @@ def test_chosen_imagenet_weights_that_are_corrupt_stop_the_run_saying_so(tmp_pat
     cached = corrupt_cache(tmp_path, monkeypatch)
     settings = quick_offline(tmp_path, monkeypatch, COURSE_WEIGHTS="imagenet")
     with pytest.raises(downloads.WeightsUnavailable) as error:
-        fallback.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
+        offline.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
     assert f"but the cached {cached} is corrupt (12 bytes" in str(error.value)
 
 
@@ -409,7 +408,7 @@ def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path, monkeypatch):
     (tmp_path / "photos.zip").write_bytes(b"PK")
     settings = quick_offline(tmp_path, monkeypatch, COURSE_DATA_DIR=str(tmp_path / "photos.zip"))
     with pytest.raises(downloads.DataUnavailable, match="is a file, not a folder"):
-        fallback.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
+        offline.offline_fallback(settings, chosen={"COURSE_DATA_DIR"})
 
 
 # ---------------------------------------------------------------- issue 16: bad weights files
@@ -456,7 +455,7 @@ def test_a_bad_weights_file_is_one_sentence_naming_it_and_the_base(tmp_path, kin
     assert message.startswith(f"The weights file {path} (COURSE_WEIGHTS) cannot be loaded into mobilenet_v2_0.35: ")
     assert problem in message and "\n" not in message
     with pytest.raises(downloads.WeightsUnavailable, match="cannot be loaded into mobilenet_v2_0.35"):  # make run
-        fallback.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
+        offline.offline_fallback(settings, chosen={"COURSE_WEIGHTS"})
 
 
 def test_the_real_files_pass_the_check_and_another_networks_real_file_does_not():

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
 
 from commands import predict
 from commands.run_course import execute_notebook
-from conftest import MOBILENET_WEIGHTS, REAL_PHOTOS, require_shared_material
 from helpers.config import SHARED_FLOWERS
 from helpers.models import saved_class_names
 from helpers.stats import wilson_interval

@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nonroot import open_folder, run_as_nobody
+from support import use_ordinary_kernels
 
 from commands import run_course
-from conftest import use_ordinary_kernels
 from helpers import downloads
 from helpers.config import SettingsError
 
@@ -79,7 +79,7 @@ def test_a_timeout_and_a_dead_kernel_are_named_and_the_others_still_run(tmp_path
     write_notebook(folder / "03_fine.ipynb", "print('fine')")
     monkeypatch.setenv("COURSE_NOTEBOOK_TIMEOUT", "2")
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
-    assert run_course.main(folder) == 1
+    assert run_course.main([str(folder)]) == 1
     output = capsys.readouterr().out
     lines = output.splitlines()
     assert lines[0].startswith("running 01_slow.ipynb ... FAILED (")
@@ -106,7 +106,7 @@ def test_the_terminal_shows_only_the_courses_lines(tmp_path):
         [
             sys.executable,
             "-c",
-            f"import sys; from commands import run_course; code = run_course.main({str(folder)!r}); "
+            f"import sys; from commands import run_course; code = run_course.main([{str(folder)!r}]); "
             "assert 'tensorflow' not in sys.modules, 'the runner imported TensorFlow'; sys.exit(code)",
         ],
         env=env,
@@ -169,7 +169,7 @@ def test_what_the_user_chose_is_never_replaced(offline_machine, monkeypatch, cap
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
     for name, value in {**offline_machine, **chosen}.items():
         monkeypatch.setenv(name, value)
-    assert run_course.main() == 2
+    assert run_course.main([]) == 2
     output = capsys.readouterr().out.strip()
     assert output.startswith(error) and "\n" not in output
 
@@ -179,7 +179,7 @@ def test_a_folder_that_does_not_exist_stops_the_run_naming_it(offline_machine, m
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nonexistent"))
-    assert run_course.main() == 2
+    assert run_course.main([]) == 2
     output = capsys.readouterr().out.strip()
     assert output == (
         f"The image folder {tmp_path / 'nonexistent'} (COURSE_DATA_DIR) does not exist: point COURSE_DATA_DIR at a "
@@ -350,14 +350,14 @@ def test_a_second_run_on_the_same_build_folder_is_refused_in_one_sentence(tmp_pa
     monkeypatch.setenv("COURSE_BUILD_DIR", str(build))
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     with run_course.lock_build_dir(build):  # the first run, still going
-        assert run_course.main(folder) == 2
+        assert run_course.main([str(folder)]) == 2
         output = capsys.readouterr().out
         assert output == (
             f"Another make run (process {os.getpid()}) is writing to {build}: wait for it to end, stop it, or give "
             "this run a folder of its own with COURSE_BUILD_DIR=path.\n"
         )
     assert not (build / "executed").exists()
-    assert run_course.main(folder) == 0, "once the first run ends, the lock is free"
+    assert run_course.main([str(folder)]) == 0, "once the first run ends, the lock is free"
 
 
 # ---------------------------------------------------------------- build folders it cannot use, misspelt settings
@@ -367,7 +367,7 @@ def test_a_build_folder_that_is_a_file_is_one_sentence(tmp_path, monkeypatch, ca
     # Before: FileExistsError, with a traceback.
     (tmp_path / "notes.txt").write_text("not a folder")
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "notes.txt"))
-    assert run_course.main(tmp_path) == 2
+    assert run_course.main([str(tmp_path)]) == 2
     assert capsys.readouterr().out == (
         f"Settings problem: COURSE_BUILD_DIR='{tmp_path / 'notes.txt'}' is a file; point COURSE_BUILD_DIR at a folder.\n"
     )
@@ -384,7 +384,7 @@ def test_a_build_folder_it_cannot_write_is_one_sentence():
             patch.setenv("COURSE_PROFILE", "smoke")
             patch.setenv("COURSE_BUILD_DIR", str(build))
             patch.setenv("COURSE_CACHE_DIR", str(shared / "cache"))
-            code, out, err = run_as_nobody(run_course.main, shared)
+            code, out, err = run_as_nobody(run_course.main, [str(shared)])
         assert code == 2 and err == "", (code, out, err)
         assert out == (
             f"make run cannot write to {build} (permission denied); give this run a folder of its own with "
@@ -399,7 +399,7 @@ def test_a_misspelt_setting_is_named_before_and_after_the_run(tmp_path, monkeypa
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setenv("COURSE_EPOCH_HEAD", "1")
-    assert run_course.main(tmp_path) == 0
+    assert run_course.main([str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     warning = "Warning: COURSE_EPOCH_HEAD is not a course setting, so it is ignored; did you mean COURSE_EPOCHS_HEAD?"
     assert lines[0] == warning and lines[-1] == warning

@@ -4,9 +4,9 @@ The whole chain (every notebook, the build, Chromium) is tests/test_site.py.
 """
 
 import nbformat
+from support import use_ordinary_kernels
 
 from commands import run_course, site
-from conftest import use_ordinary_kernels
 from helpers import provenance
 from helpers.config import REPO_ROOT
 

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from commands import fallback, prefetch
-from helpers import config, downloads, notebook, sources
+from commands import prefetch
+from helpers import config, downloads, notebook, offline, sources
 from helpers.config import PROFILES, load_settings
 from helpers.sources import flowers
 
@@ -149,7 +149,7 @@ def test_make_run_offline_stops_with_one_sentence_when_flowers_were_chosen(tmp_p
     monkeypatch.setattr(downloads, "network_available", lambda host: False)
     settings = load_settings({"COURSE_DATA_SOURCE": "flowers", "COURSE_CACHE_DIR": str(tmp_path)})
     with pytest.raises(downloads.DataUnavailable) as error:
-        fallback.offline_fallback(settings, chosen={"COURSE_DATA_SOURCE", "COURSE_CACHE_DIR"})
+        offline.offline_fallback(settings, chosen={"COURSE_DATA_SOURCE", "COURSE_CACHE_DIR"})
     message = str(error.value)
     assert message.startswith("You set COURSE_DATA_SOURCE=flowers, which needs TFDS tf_flowers, but it is not in ")
     for named in (FLOWERS_HOST, "run `COURSE_PREFETCH_FLOWERS=1 make prefetch`", "or change COURSE_DATA_SOURCE."):
@@ -236,8 +236,8 @@ def test_a_source_module_is_seen_by_make_runs_fallback(fake_source, tmp_path, mo
     with pytest.raises(
         downloads.DataUnavailable, match=r"^You set COURSE_DATA_SOURCE=fake, which needs the fake photos"
     ):
-        fallback.offline_fallback(settings, chosen={"COURSE_DATA_SOURCE"})
-    overrides, sentence = fallback.offline_fallback(settings, chosen=set())  # as if it were a profile's default
+        offline.offline_fallback(settings, chosen={"COURSE_DATA_SOURCE"})
+    overrides, sentence = offline.offline_fallback(settings, chosen=set())  # as if it were a profile's default
     assert overrides["COURSE_DATA_SOURCE"] == "synthetic" and "no usable cached copy of the fake photos" in sentence
 
 
@@ -249,12 +249,12 @@ def test_a_source_module_is_seen_by_make_prefetch(fake_source, tmp_path, monkeyp
     filtered = replace(sources.SOURCES["filtered"], prefetch=lambda cache_dir: "the filtered photos")
     monkeypatch.setitem(sources.SOURCES, "filtered", filtered)
     assert "fake.example.org" not in prefetch.download_hosts()
-    assert prefetch.main() == 0
+    assert prefetch.main([]) == 0
     assert fake_source.fetched == []
     assert "run `COURSE_PREFETCH_FAKE=1 make prefetch` to fetch it too." in capsys.readouterr().out
     monkeypatch.setenv("COURSE_PREFETCH_FAKE", "1")
     assert "fake.example.org" in prefetch.download_hosts()
-    assert prefetch.main() == 0
+    assert prefetch.main([]) == 0
     assert fake_source.fetched == [tmp_path]
     output = capsys.readouterr().out
     assert f"the fake photos (COURSE_DATA_SOURCE=fake): {tmp_path}" in output and "PREFETCH_FAKE=1 make" not in output

@@ -10,6 +10,8 @@ the input pipeline: it feeds every Keras backend. Where the backends behave diff
 the backend in force.
 """
 
+import subprocess
+import sys
 import zipfile
 
 import jupytext
@@ -63,6 +65,16 @@ def test_the_edition_holds_the_notebooks_helpers_and_setup_only(edition):
     assert "## Two commands" in (target / "README.md").read_text()
     with zipfile.ZipFile(archive) as zipped:
         assert "student/notebooks/05_transfer_and_finetune.ipynb" in zipped.namelist()
+
+
+def test_the_editions_commands_run_from_the_edition_alone(edition):
+    # Before: its `make run` stopped with ModuleNotFoundError (commands.fallback, which the edition left out).
+    target, _ = edition
+    for command in ("run_course", "lab"):
+        shown = subprocess.run(
+            [sys.executable, "-m", f"commands.{command}", "--help"], cwd=target, capture_output=True, text=True
+        )
+        assert shown.returncode == 0 and shown.stdout.startswith("usage: make "), (command, shown.stderr)
 
 
 def test_no_solution_leaks_into_the_edition(edition):

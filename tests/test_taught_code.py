@@ -9,8 +9,8 @@ import inspect
 import re
 
 import pytest
+from support import REQUIRE_REAL
 
-from conftest import REQUIRE_REAL
 from helpers import recipes
 from helpers.config import SHARED_DIR
 

@@ -1,6 +1,6 @@
 """`make run` without network: which settings left at their defaults it replaces, and which choices it refuses.
 
-Asked before any notebook starts; nothing here imports TensorFlow.
+commands/run_course.py asks it before any notebook starts; nothing here imports TensorFlow.
 """
 
 from helpers.downloads import PREFETCH_ADVICE, DataUnavailable, WeightsUnavailable, prefetch_advice, stand_ins
