@@ -18,13 +18,22 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from commands import argument_parser
+from commands.student import SOLUTION_TAG
 from helpers.config import REPO_ROOT, SettingsError, load_settings
 from helpers.provenance import RECORD_KEY
 
-SOLUTION_TAG = "solution"  # the cell tag of reference solutions (commands/student.py leaves them out)
 RECORD_FIELDS = ("profile", "data", "base", "weights", "backend", "commit", "date")
 # The menu's order of docs/ pages, as the README lists them; a page not named here comes after, by name.
-DOC_ORDER = ("settings", "troubleshooting", "guide-fixes", "using-the-model", "checks", "backends", "benchmarks")
+DOC_ORDER = (
+    "settings",
+    "troubleshooting",
+    "guide-fixes",
+    "using-the-model",
+    "checks",
+    "backends",
+    "benchmarks",
+    "maintaining",
+)
 
 CONF_PY = '''"""Sphinx settings of the course's site, written by commands/site.py (edit them there)."""
 

@@ -16,7 +16,7 @@ from commands import argument_parser
 from commands.run_course import notebook_paths
 from helpers.config import REPO_ROOT
 
-SOLUTION_TAG = "solution"
+SOLUTION_TAG = "solution"  # the cell tag of reference solutions: left out here, hidden on the site (commands/site.py)
 # Top-level entries beside notebooks/ and helpers/: set-up, what `make run` and `make lab` need, and the
 # pages of docs/ that the README's set-up part links.
 SETUP_FILES = ("Makefile", "requirements.txt", "pyproject.toml", "commands", "lab", "docs")
