@@ -1,7 +1,9 @@
-"""Is a difference real? Accuracy as an interval, two models compared on the same images, spread over seeds.
+"""Is a difference real? Accuracy as an interval, two models compared on the same images, spread over seeds,
+many tests corrected together (Holm).
 
 The first two are taught in notebook 08 (tests/test_taught_code.py keeps them identical). Plain Python
-and NumPy, no SciPy at run time; tests/test_stats.py checks each function against SciPy's.
+and NumPy, no SciPy at run time; tests/test_stats.py checks each function against SciPy's, and `holm`
+against a table computed by hand.
 """
 
 import math
@@ -57,3 +59,19 @@ def seed_spread(values):
     values = np.asarray(values, dtype=float)
     spread = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
     return float(values.mean()), spread, len(values)
+
+
+def holm(p_values):
+    """Holm's step-down correction of a family of tests: the adjusted p-values, as floats, in the order given.
+
+    Sorted from the smallest, the k-th p-value (k from 0) is multiplied by (number of tests - k), capped at 1,
+    and raised to the adjusted value before it. A test is measurable at `alpha` when its adjusted p-value is
+    below `alpha`; this holds the chance of any false "measurable" in the family at `alpha`, whatever the
+    dependence between the tests.
+    """
+    order = sorted(range(len(p_values)), key=lambda index: p_values[index])
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * float(p_values[index])))
+        adjusted[index] = running
+    return adjusted
