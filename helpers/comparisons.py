@@ -233,9 +233,9 @@ def verdict(found, alpha=0.05):
         sides = ", ".join(f"{name} on {winners.count(name)}" for name in dict.fromkeys(winners))
         return f"measurable after Holm's correction on {len(winners)} of {len(seeds)} seed(s), in favour of {sides}; {average}"
     gaps = [
-        "none, too few disagreements"
+        f"none with so few disagreements (seed {seed['seed']})"
         if seed["detectable"] is None
-        else f"{(seed['detectable'][0] - seed['detectable'][1]) / seed['images']:.4f}"
+        else f"{(seed['detectable'][0] - seed['detectable'][1]) / seed['images']:.4f} (seed {seed['seed']})"
         for seed in seeds
     ]
     return (
