@@ -269,10 +269,11 @@ def bench_notebook_08(build_dir):
 
 
 def print_notebook_08(figures):
-    """Notebook 08's recipes (mean over seeds, the first seed's Wilson interval) and its paired tests."""
+    """Notebook 08's recipes (means over seeds, the first seed's Wilson interval) and its paired tests, seed by
+    seed, Holm-corrected together, each comparison's verdict after them."""
     print(
         Table(
-            ["recipe", "trainable", "s/step", "validation", "test (mean)", "test (sd)", "test 95% (first seed)"],
+            ["recipe", "trainable", "s/step", "validation", "test (mean)", "test 95% (first seed)"],
             [
                 [
                     name,
@@ -280,7 +281,6 @@ def print_notebook_08(figures):
                     round(r["step_seconds"], 3),
                     round(r["validation"], 4),
                     round(r["test_mean"], 4),
-                    "one seed" if r["test_sd"] is None else round(r["test_sd"], 4),
                     f"{r['test_low']:.3f}-{r['test_high']:.3f}",
                 ]
                 for name, r in figures["recipes"].items()
@@ -294,10 +294,24 @@ def print_notebook_08(figures):
     )
     print(
         Table(
-            ["paired test (first seed)", "only A right", "only B right", "McNemar exact p"],
-            [[name, t["only_a"], t["only_b"], f"{t['p']:.3f}"] for name, t in figures["paired"].items()],
+            ["paired test", "seed", "A minus B", "only A right", "only B right", "McNemar exact p", "p, Holm"],
+            [
+                [
+                    name,
+                    s["seed"],
+                    f"{s['difference']:+.4f}",
+                    s["only_a"],
+                    s["only_b"],
+                    f"{s['p']:.3f}",
+                    f"{s['p_holm']:.3f}",
+                ]
+                for name, t in figures["paired"].items()
+                for s in t["seeds"]
+            ],
         )
     )
+    for name, t in figures["paired"].items():
+        print(f"{name}: {t['verdict']}")
     lora = figures["lora"]
     print(
         f"LoRA: {lora['adapter_kb']:,.0f} kB of adapters and head per task against {lora['whole_model_mb']:.2f} MB "

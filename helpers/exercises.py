@@ -464,32 +464,54 @@ def _block_of(name):
     return match.group(1) if match else None
 
 
-def check_unfreeze_top_two_blocks(unfreeze):
-    """Exercise: unfreeze MobileNetV2's top two blocks, whole, with BatchNormalization kept frozen."""
-    if _unanswered(unfreeze):
+def check_unfreeze_from(unfreeze_from):
+    """Exercise: unfreeze MobileNetV2 from the block that holds layer `fine_tune_at` to the top, whole blocks,
+    BatchNormalization kept frozen; tried with several values of `fine_tune_at`, a block's first layer among them."""
+    if _unanswered(unfreeze_from):
         return False
-    base = keras.applications.MobileNetV2(alpha=0.35, weights=None, input_shape=(96, 96, 3), include_top=False)
-    base.trainable = False
-    unfreeze(base)
+
+    def frozen_base():
+        base = keras.applications.MobileNetV2(alpha=0.35, weights=None, input_shape=(96, 96, 3), include_top=False)
+        base.trainable = False
+        return base
+
+    base = frozen_base()
     owners, current = [], "stem"
     for layer in base.layers:  # a layer whose name names no block belongs to the block before it
         current = _block_of(layer.name) or current
         owners.append(current)
-    top_two = set(list(dict.fromkeys(owners))[-2:])
+    order = list(dict.fromkeys(owners))
     batchnorm = [isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers]
-    expected = [owner in top_two and not bn for owner, bn in zip(owners, batchnorm)]
-    actual = [layer.trainable for layer in base.layers]
-    if any(flag and bn for flag, bn in zip(actual, batchnorm)):
-        return _verdict(False, "", "a BatchNormalization layer is trainable: keep every one frozen (notebook 03).")
-    thawed_blocks = {owner for owner, flag in zip(owners, actual) if flag}
-    cut = [b for b in thawed_blocks if any(o == b and not f and not bn for o, f, bn in zip(owners, actual, batchnorm))]
-    if cut:
-        return _verdict(False, "", f"block {sorted(cut)[0]} is only partly unfrozen: count blocks, not layers.")
-    return _verdict(
-        actual == expected,
-        f"{sum(expected)} layers of {sorted(top_two)} trainable, every BatchNormalization layer frozen.",
-        f"the top two blocks are {sorted(top_two)}: exactly their layers (BatchNormalization aside) should train.",
-    )
+    for fine_tune_at in (100, 60, owners.index("block_16"), 131):
+        # a new base each time: on TensorFlow, setting a model's `trainable` to the value it already has leaves
+        # its layers' own flags as they are
+        base = frozen_base()
+        unfreeze_from(base, fine_tune_at)
+        actual = [layer.trainable for layer in base.layers]
+        first = order.index(owners[fine_tune_at])
+        expected = [order.index(owner) >= first and not bn for owner, bn in zip(owners, batchnorm)]
+        if any(flag and bn for flag, bn in zip(actual, batchnorm)):
+            return _verdict(False, "", "a BatchNormalization layer is trainable: keep every one frozen (notebook 03).")
+        if actual[fine_tune_at] != expected[fine_tune_at]:
+            return _verdict(
+                False, "", f"with fine_tune_at={fine_tune_at}, layer {base.layers[fine_tune_at].name} stays frozen."
+            )
+        cut = [o for o in order if len({f for own, f, bn in zip(owners, actual, batchnorm) if own == o and not bn}) > 1]
+        if cut:
+            return _verdict(
+                False,
+                "",
+                f"with fine_tune_at={fine_tune_at}, block {cut[0]} is only partly unfrozen: start at the first layer "
+                "of the block that holds layer fine_tune_at.",
+            )
+        if actual != expected:
+            return _verdict(
+                False,
+                "",
+                f"with fine_tune_at={fine_tune_at}, exactly the blocks from {owners[fine_tune_at]} up should "
+                "train, BatchNormalization aside.",
+            )
+    return _verdict(True, "each time the block of layer fine_tune_at and every block above it train, whole.", "")
 
 
 # ---------------------------------------------------------------- notebook 09

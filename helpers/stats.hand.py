@@ -1,7 +1,9 @@
-"""Is a difference real? Accuracy as an interval, two models compared on the same images, spread over seeds.
+"""Is a difference real? Accuracy as an interval, two models compared on the same images, spread over seeds,
+many tests corrected together (Holm).
 
 The first two are notebook 08's cells, written here by `make sync` (commands/sync.py). Plain Python
-and NumPy, no SciPy at run time; tests/test_stats.py checks each function against SciPy's.
+and NumPy, no SciPy at run time; tests/test_stats.py checks each function against SciPy's, and `holm`
+against a table computed by hand.
 """
 
 import math
@@ -33,15 +35,16 @@ def seed_spread(values):
 
 
 def holm(p_values):
-    """Holm's step-down adjustment of several tests' p-values, in the order given.
+    """Holm's step-down correction of a family of tests: the adjusted p-values, as floats, in the order given.
 
-    Compare each adjusted p-value with the level you chose (0.05, say): the chance that any of the tests
-    calls a difference measurable when none is real stays at or below that level. Less strict than
-    Bonferroni's p x count, and as safe.
+    Sorted from the smallest, the k-th p-value (k from 0) is multiplied by (number of tests - k), capped at 1,
+    and raised to the adjusted value before it. A test is measurable at `alpha` when its adjusted p-value is
+    below `alpha`; this holds the chance of any false "measurable" in the family at `alpha`, whatever the
+    dependence between the tests.
     """
-    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    order = sorted(range(len(p_values)), key=lambda index: p_values[index])
     adjusted, running = [0.0] * len(p_values), 0.0
     for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        running = max(running, min(1.0, (len(p_values) - rank) * float(p_values[index])))
         adjusted[index] = running
     return adjusted

@@ -10,19 +10,18 @@
 # # 08 · Fine-tuning in practice: how much to unfreeze, which schedule, LoRA, and is it real?
 #
 # **What you will learn**
-# - to tell whether a difference between two recipes is real: an accuracy as an interval (Wilson),
-#   two models compared on the same images (McNemar's exact test), and the spread over seeds;
-# - to unfreeze a base by whole blocks, read from its layer names, and what each depth costs and buys;
-# - to fine-tune with a warm-up and cosine decay (`keras.optimizers.schedules.CosineDecay`);
-# - parameter-efficient fine-tuning with Keras 3's built-in LoRA (`layer.enable_lora(rank)`): what it
-#   trains, what it stores per task, and how to merge the adapters back into plain weights;
-# - what keeping BatchNormalization frozen during fine-tuning changes against letting its statistics move
-#   or training its gamma and beta with the statistics kept (notebook 03's wrapper), on the photos and
-#   (the first two) on a colour-shifted copy, and why MobileNetV2's momentum of 0.999 matters there.
+# - to tell whether a difference between two recipes is real: an accuracy as an interval, two models
+#   compared on the same images, seed by seed, and many tests corrected together;
+# - to unfreeze a base by whole blocks, read from its layer names;
+# - to fine-tune with a warm-up and cosine decay, `keras.optimizers.schedules.CosineDecay`;
+# - to fine-tune with Keras 3's built-in LoRA, `layer.enable_lora(rank)`, then store the adapters and merge
+#   them back;
+# - what freezing BatchNormalization changes, against letting its statistics move or training only its
+#   gamma and beta.
 #
-# Every measured figure below comes from this run (one CI timing in a comment is marked as from another).
-# Which recipe wins depends on the data, the base and the budget; the point of this notebook is the method
-# that tells you, and the honesty to say "no measurable difference" when that is what the numbers say.
+# Every figure below is measured in this run. Which recipe wins depends on the data, the base and the
+# budget. This notebook teaches the method that tells you. When the numbers show no difference, it says so,
+# and says how large a difference they could have shown.
 
 # %%
 from helpers import notebook
@@ -32,57 +31,45 @@ settings = notebook.start()
 # %%
 import math
 import re
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import bases, data, models, pretrained
+from helpers import bases, comparisons, data, models, pretrained
 from helpers.pipelines import pipeline
 from helpers.plots import plot_by_step
+from helpers.stats import detectable_split, holm
 from helpers.tables import Table
 
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
     weights = pretrained.resolve_weights(settings)
-# This notebook fine-tunes about a dozen recipes, each over three seeds outside smoke, so it caps what each
-# one sees: at most EXPERIMENT_IMAGES training images at EXPERIMENT_SIZE pixels, and validation accuracy on
-# at most CURVE_IMAGES validation images (the test split stays whole). Our choice for a CPU; the caps are
-# printed below, and every comparison is on the same images. The smoke profile checks the mechanics only:
-# one training step per epoch, one batch for the curves, the smallest input the base accepts, one seed, and
-# Keras running each step eagerly (a choice for CI time: our reading, not measured in this notebook, is that
-# building a compiled training step on a CPU costs more than a few eager steps do).
-EXPERIMENT_IMAGES, EXPERIMENT_SIZE, CURVE_IMAGES = 128, 96, 200
-SMOKE = settings.profile == "smoke"
-if SMOKE:
-    EXPERIMENT_IMAGES, CURVE_IMAGES = settings.batch_size, settings.batch_size
-    EXPERIMENT_SIZE = bases.base_info(settings.base_model).min_size  # the least keras.applications takes
-size, batch_size = min(settings.image_size, EXPERIMENT_SIZE), settings.batch_size
-train_images = min(course_data.sizes["train"], EXPERIMENT_IMAGES)
+# how many images, seeds and pixels each run gets: comparisons.plan says why
+plan = comparisons.plan(settings, course_data.sizes, bases.base_info(settings.base_model).min_size, keras.backend.backend())
+size, batch_size, train_images, SEEDS = plan.image_size, settings.batch_size, plan.train_images, plan.seeds
 train_split = course_data.train.take(train_images)
 # a folder's split skips unreadable files (`ignore_errors()`), so tf.data cannot know its length: we tell it,
-# or TensorFlow's compiled fit() counts one extra optimizer step per epoch, which shifts a schedule
+# so that fit() counts exactly the steps a schedule plans for (asserted with the schedules)
 train_split = train_split.apply(tf.data.experimental.assert_cardinality(train_images)).cache()  # decoded once
 assert int(train_split.cardinality()) == train_images, "tf.data knows the training split's length"
 head_epochs = max(settings.epochs_head, 20)  # on cached features (see The runs): a few steps of one Dense layer
-validation_images = min(course_data.sizes["validation"], CURVE_IMAGES)
+validation_images = plan.validation_images
 validation_ds = pipeline(course_data.validation.take(validation_images), size, batch_size, training=False)
 test_ds = pipeline(course_data.test, size, batch_size, training=False)
 ORIGINAL = dict(train=train_split, validation=validation_ds, test=test_ds)  # the photos as they are
-SEEDS = [settings.seed + k for k in range(1 if SMOKE else 3)]
 print(course_data.description, course_data.sizes)
 print(f"here: {train_images} training images at {size} px, {validation_images} validation images, "
       f"batch {batch_size}, head {head_epochs} epoch(s), fine-tuning {settings.epochs_finetune} epoch(s), seeds {SEEDS}"
-      + (", steps run eagerly" if SMOKE else ""))
+      + (", steps run eagerly" if plan.eager else ""))
 
 # %% [markdown]
 # ## Is the difference real?
-# An accuracy measured on *n* test images is one draw: on other images of the same kind it would come
-# out a little different. The **Wilson interval** gives the range of accuracies that this result is
-# compatible with (95% here). We use it rather than "accuracy ± 1.96 standard errors" because it never
-# leaves 0-100% and is not zero-wide at 100%.
+# An accuracy measured on *n* test images is one draw: other images of the same kind would give a slightly
+# different one. The **Wilson interval** gives the accuracies that this result is compatible with, at 95%
+# here. We prefer it to "accuracy ± 1.96 standard errors": it stays within 0-100% and is not zero-wide at
+# 100%.
 
 
 # %%
@@ -130,9 +117,9 @@ def mcnemar_exact(right_a, right_b):
 
 
 # %% [markdown]
-# An example with 360 test photos (the quick profile's test split of the shared 2,400-photo folder,
-# as in `make bench`), where one photo is 0.28 points: say two recipes get 350 and 354 of them right. The cell below computes the interval of the first, and the
-# paired test for two ways the four-photo gap could come about.
+# An example with 360 test photos, where one photo is 0.28 points: say two recipes get 350 and 354 of them
+# right. The cell below computes the first one's interval, and the paired test for two ways the four-photo
+# gap could come about.
 
 # %%
 low, high = wilson_interval(350, 360)
@@ -154,23 +141,44 @@ assert p_five > 0.05 > p_six, "the paired test needs at least 6 disagreements, a
 # %% [markdown]
 # Even four of four disagreements on one side is not enough at the 5% level: p = 2/16 = 0.125. Nor is
 # five of five. The test only sees the disagreements. So however many test images there are, a recipe
-# must win on at least six of them, with none going the other way, before the numbers can tell; more
-# when the disagreements are split. A different seed, with its own shuffle, augmentation and head
-# initialisation, can move a result too. We repeat each run over the seeds printed above and report mean
-# and spread: three seeds in the quick and full profiles, one in smoke, which checks the mechanics only.
+# must win on at least six of them, with none going the other way, before the numbers can tell. It needs
+# more when the disagreements are split.
 #
+# A "no measurable difference" needs its scale. `detectable_split` gives the most even split of the
+# disagreements that the test would call measurable. For the 16 disagreements above, the cell below
+# prints it.
+#
+# A seed can move a result too: it brings its own head, shuffle and augmentation. So we compare two recipes
+# seed by seed, on models that share the seed's head. Each seed gives a paired difference in test accuracy
+# and a paired test; the mean and spread of the differences show how stable a gap is.
+#
+# Many tests bring one more trap. If no recipe made any difference, each test would still fall below 0.05
+# about one time in twenty. **Holm's correction** guards the whole family. Sort the p-values, multiply the
+# smallest by the number of tests, the next by one fewer, and so on; each adjusted value is at least the one
+# before. An adjusted p-value below 0.05 is measurable.
+
+# %%
+more, fewer = detectable_split(16, 0.05)
+print(f"16 disagreements: the most even measurable split is {more} to {fewer}, a gap of {more - fewer} images")
+assert more - fewer > 10 - 6, "the 10-to-6 split above is more even than any measurable split of 16"
+adjusted = holm([0.01, 0.04, 0.03])
+print("three tests, p = 0.01, 0.04 and 0.03; after Holm's correction:", [round(p, 3) for p in adjusted])
+assert np.allclose(adjusted, [0.03, 0.06, 0.06]), "Holm: the smallest p times 3, the next times 2, the last raised to it"
+assert sum(p < 0.05 for p in adjusted) == 1, "after Holm's correction only p = 0.01 stays below 0.05"
+
+# %% [markdown]
 # ## The runs
 # Every run starts from the same pretrained base and a head trained on it with the base frozen, as in
-# notebook 05's first stage: one head per seed. Within a seed, the runs differ only in the recipe being
-# compared: what is fine-tuned, at which rate, for how many epochs. They see the same images in the same
-# order, with the same augmentation. Not everything random is reset, though. Keras keeps Dropout's random
-# state outside the weights, so the Dropout masks differ from run to run, and two runs of one recipe need
-# not agree exactly. So where a recipe comes back in a later section with the same epochs, its runs are
-# reused, not repeated. The head trains on **cached features**: the
-# frozen base runs in inference mode, so its output for an image never changes, and computing it once per
-# image is exact. That holds only for images that are not augmented, so the head here trains without
-# augmentation (notebook 05 augments; the fine-tuning runs below do), and the base runs once over the
-# training images instead of once per epoch and seed.
+# notebook 05's first stage: one head per seed. Within a seed, the runs differ only in the recipe: what is
+# fine-tuned, at which rate, for how many epochs. They see the same images in the same order, with the same
+# augmentation. Not everything random is reset, though. Keras keeps Dropout's random state outside the
+# weights, as asserted below, so two runs of one recipe need not agree exactly. A recipe that comes back
+# later with the same epochs therefore reuses its runs.
+#
+# The head trains on **cached features**. The frozen base runs in inference mode, so its output for an
+# image never changes, and computing it once per image is exact. That holds only for images that are not
+# augmented. So the head here trains without augmentation, unlike notebook 05's; the fine-tuning runs
+# below augment.
 
 
 # %%
@@ -179,9 +187,9 @@ scales_itself = bases.BASES[settings.base_model].scales_inputs  # as in notebook
 
 
 def compile_model(model, learning_rate):
-    """Adam, the logit loss and accuracy of notebook 05; eager steps in smoke (see above)."""
+    """Adam, the logit loss and accuracy of notebook 05."""
     loss, accuracy = models.loss_and_metric(class_count)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[accuracy], run_eagerly=SMOKE)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[accuracy], run_eagerly=plan.eager)
 
 
 keras.utils.set_random_seed(settings.seed)
@@ -219,101 +227,42 @@ seed_states = [variable.path for variable in model.variables if "seed_generator"
 assert seed_states and not any("seed_generator" in weight.path for weight in model.weights), (
     "Dropout's random state is a variable outside the weights: set_weights does not reset it"
 )
-
-
 steps_per_epoch = math.ceil(train_images / batch_size)
+PHOTOS = {"photos": (restart, ORIGINAL)}  # one version of the data: the photos, from each seed's start
 
 
-def fine_tune(model, epochs, learning_rate, restart, every_epoch=False):
-    """Compile `model` (the caller unfroze what it wants), then train it from each seed's start on the
-    photos: one result per seed, with what the tables below show. `fine_tune_on` does the work."""
-    return fine_tune_on(model, epochs, learning_rate, {"photos": (restart, ORIGINAL)}, every_epoch)["photos"]
-
-
-def fine_tune_on(model, epochs, learning_rate, versions, every_epoch=False):
-    """Compile `model`, then train it from each seed's start on each version of the data:
-    `versions` maps a name to (restart, {train, validation, test}); returns {name: one result per seed}.
-
-    One compile per recipe, not per seed or version: `restart(seed)` puts the seed's starting weights back
-    and the optimizer's variables go back to their values before its first step (step 0, no momentum), as
-    a new optimizer would start, so Keras builds the training step once. Validation accuracy is measured
-    with `predict_on_batch` at the end, and after each epoch with `every_epoch` (`predict_on_batch` builds
-    a predict step once per compile; `validation_data` would build an evaluation step besides). Seconds
-    per step are the last epoch's training time: with one epoch, the first seed's include building the step.
-    """
+def fine_tune(model, learning_rate, epochs, versions, every_epoch=False):
+    """One arm: compile `model` (the caller unfroze what it trains), then fit it from each seed's start on each
+    version of the data. Returns {version: one run per seed} (comparisons.run_arm)."""
     compile_model(model, learning_rate)
-    model.optimizer.build(model.trainable_variables)
-    fresh = [keras.ops.convert_to_numpy(variable) for variable in model.optimizer.variables]
-    results = {}
-    for version, (restart, photos) in versions.items():
-        runs = results[version] = []
-        for seed in SEEDS:
-            restart(seed)
-            for variable, value in zip(model.optimizer.variables, fresh):
-                variable.assign(value)
-            starts, seconds, curve = [], [], []
 
-            def epoch_end(epoch, logs):
-                seconds.append(time.perf_counter() - starts[-1])
-                if every_epoch or epoch == epochs - 1:
-                    curve.append(float(right_on(model, photos["validation"]).mean()))
+    def fit(seed, train, callbacks):
+        model.fit(pipeline(train, size, batch_size, training=True, seed=seed), epochs=epochs, callbacks=callbacks, verbose=0)
 
-            clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
-                                                   on_epoch_end=epoch_end)
-            model.fit(pipeline(photos["train"], size, batch_size, True, seed), epochs=epochs, callbacks=[clock], verbose=0)
-            assert int(model.optimizer.iterations) == epochs * steps_per_epoch, "the optimizer counted the planned steps"
-            runs.append(dict(trainable=models.param_counts(model)[0], step_seconds=seconds[-1] / steps_per_epoch,
-                             validation=curve[-1], curve=curve, right=right_on(model, photos["test"])))
-    return results
+    return comparisons.run_arm(model, fit, versions, SEEDS, every_epoch)
 
 
-def right_on(model, dataset):
-    """Whether `model` is right on each image of an unshuffled split, in order."""
-    logits = np.concatenate([model.predict_on_batch(images.numpy()) for images, _ in dataset])
-    labels = np.concatenate([labels.numpy() for _, labels in dataset])
-    return models.predicted_classes(logits) == labels
-
-
-def summary_rows(runs_by_name):
-    """One row per recipe: trainable parameters, seconds per step, validation and test accuracy (mean, sd),
-    and the Wilson interval of the first seed's test accuracy."""
-    rows = []
-    for name, runs in runs_by_name.items():
-        test = [float(run["right"].mean()) for run in runs]
-        low, high = wilson_interval(int(runs[0]["right"].sum()), len(runs[0]["right"]))
-        rows.append([name, runs[0]["trainable"], np.mean([run["step_seconds"] for run in runs]),
-                     np.mean([run["validation"] for run in runs]), np.mean(test),
-                     np.std(test, ddof=1) if len(test) > 1 else "one seed", f"{low:.3f}-{high:.3f}"])
-    return rows
-
-
-HEADER = ["recipe", "trainable", "s/step (last epoch)", "validation", "test (mean)", "test (sd over seeds)", "test 95% (first seed)"]
-def verdict(name_a, right_a, name_b, right_b):
-    """One sentence: McNemar's test between two recipes on the same test images."""
-    only_a, only_b, p_value = mcnemar_exact(right_a, right_b)
-    better = name_a if only_a > only_b else name_b
-    finding = f"a measurable difference, in favour of {better}" if p_value < 0.05 else "no measurable difference on this data"
-    return f"{name_a} vs {name_b}, first seed: {only_a} images only the first gets right, {only_b} only the second; p = {p_value:.3f}: {finding}"
-
-
+PAIRED = {}  # every paired comparison of this notebook, corrected together at the end
 
 # %% [markdown]
 # ## How much to unfreeze: by blocks, not by layer index
-# TensorFlow's tutorial fine-tunes MobileNetV2 from `fine_tune_at = 100` ("Fine-tune from this layer
-# onwards"); a layer index is easy to write and easy to get wrong, because it can cut a block in half
-# (there: block 11's expansion frozen, its projection not; printed below). The layer names of
-# `keras.applications` bases say which block each layer belongs to: `block_13_expand`,
-# `block_13_depthwise_BN`, ... in MobileNetV2, `block13_sepconv1` in
-# Xception. A layer whose name names no block (MobileNetV2's final `Conv_1`, Xception's residual
-# convolutions, auto-named `conv2d_1`, ...) belongs to the block before it in `base_model.layers`.
+# TensorFlow's tutorial fine-tunes MobileNetV2 from `fine_tune_at = 100`, "Fine-tune from this layer
+# onwards". A layer index is easy to write and easy to get wrong: it can cut a block in half, as printed
+# below. The layer names of `keras.applications` bases say which block each layer belongs to:
+# `block_13_expand` or `block_13_depthwise_BN` in MobileNetV2, `block13_sepconv1` in Xception. A layer whose
+# name names no block, such as MobileNetV2's final `Conv_1`, joins the block before it. Read this way, the
+# names give the papers' counts, asserted below: 17 bottleneck blocks in MobileNetV2, 14 modules in Xception.
 
 
 # %%
+BLOCK_NAME = re.compile(r"(block_?\d+|expanded_conv)")  # the start of a layer name that names its block
+
+
 def blocks(base_model):
     """The base's layers grouped into blocks, in order, from their names: [(block name, [layers])]."""
     groups = []
     for layer in base_model.layers:
-        match = re.match(r"(block_?\d+|expanded_conv)", layer.name)
+        match = BLOCK_NAME.match(layer.name)
         if match and (not groups or groups[-1][0] != match.group(1)):
             groups.append((match.group(1), []))
         elif not groups:
@@ -330,39 +279,45 @@ def unfreeze_top_blocks(base_model, count):
         layer.trainable = layer.name in thawed and not isinstance(layer, keras.layers.BatchNormalization)
 
 
-def whole_blocks(base_model):
-    """Whether each block's layers, BatchNormalization aside, are all trainable or all frozen."""
-    return all(
-        len({layer.trainable for layer in layers if not isinstance(layer, keras.layers.BatchNormalization)}) <= 1
-        for _, layers in blocks(base_model)
-    )
+def cut_blocks(base_model):
+    """The blocks, by the names of their layers, that are partly trainable and partly frozen (BatchNormalization aside)."""
+    flags = {}
+    for layer in base_model.layers:
+        match = BLOCK_NAME.match(layer.name)
+        if match and not isinstance(layer, keras.layers.BatchNormalization):
+            flags.setdefault(match.group(1), set()).add(layer.trainable)
+    return [name for name, seen in flags.items() if len(seen) > 1]
 
 
+# %%
 groups = blocks(base_model)
 print(f"{base_model.name}: {len(base_model.layers)} layers in {len(groups)} blocks:",
       ", ".join(f"{name} ({len(layers)})" for name, layers in groups[:3]), "...",
       ", ".join(f"{name} ({len(layers)})" for name, layers in groups[-2:]))
-assert [layer for _, layers in groups for layer in layers] == base_model.layers, "every layer in one block, in order"
-assert all(len({re.match(r"(block_?\d+)?", layer.name).group(0) for layer in layers} - {""}) <= 1
-           for _, layers in groups), "no block holds layers named for another block"
+PAPER_BLOCKS = {"mobilenet_v2_0.35": 17, "xception": 14}  # MobileNetV2's bottleneck blocks, Xception's modules
+if settings.base_model in PAPER_BLOCKS:
+    assert len([name for name, _ in groups if name != "stem"]) == PAPER_BLOCKS[settings.base_model], (
+        "the layer names give the paper's count of blocks"
+    )
 if settings.base_model.startswith("mobilenet_v2"):  # the tutorial's base: it freezes layers[:100]
-    owner = {layer.name: name for name, layers in groups for layer in layers}
-    cut_block = owner[base_model.layers[100].name]
-    convs = [layer for layer in base_model.layers if owner[layer.name] == cut_block and "conv" in type(layer).__name__.lower()]
-    print(f"from layer 100 on: {cut_block} is cut, frozen", [c.name for c in convs if base_model.layers.index(c) < 100],
-          "trained", [c.name for c in convs if base_model.layers.index(c) >= 100])
-    assert owner[base_model.layers[99].name] == cut_block, "unfreezing from layer 100 cuts a block of MobileNetV2 in half"
+    for index, layer in enumerate(base_model.layers):
+        layer.trainable = index >= 100  # the tutorial's cut, set layer by layer
+    cut = cut_blocks(base_model)
+    print(f"layers[:100] frozen, blocks cut: {cut};", [(layer.name, layer.trainable) for layer in base_model.layers
+          if layer.weights and not isinstance(layer, keras.layers.BatchNormalization) and layer.name.startswith(tuple(f"{name}_" for name in cut))])
+    assert cut_blocks(base_model) == ["block_11"], "freezing layers[:100] cuts MobileNetV2's block_11 in half"
 trainable_by_count = []
 for count in range(len(groups) + 1):  # ours, at every depth
     unfreeze_top_blocks(base_model, count)
-    assert whole_blocks(base_model), f"the top {count} block(s) unfrozen: a block is cut in half"
+    assert cut_blocks(base_model) == [], f"the top {count} block(s) unfrozen: a block is cut in half"
     trainable_by_count.append(models.param_counts(model)[0])
 assert trainable_by_count == sorted(set(trainable_by_count)), "each depth trains more parameters than the one before"
 
 # %% [markdown]
-# Four depths, each fine-tuned for the same epochs at the same learning rate (1e-5, notebook 05's)
-# from the same trained head: the head only (nothing of the base), the top block, the top half of the
-# blocks, and every block. BatchNormalization stays frozen in each (notebook 03).
+# Four depths, each fine-tuned for the same epochs at notebook 05's rate, 1e-5, from the same heads: the head
+# only, the top block, the top half of the blocks, and every block. BatchNormalization stays frozen in each,
+# as in notebook 03. The paired test below is on every seed; its p-values are corrected with all the
+# others at the end.
 
 # %%
 DEPTHS = {"head only": 0, "top block": 1, "top half": len(groups) // 2, "every block": len(groups)}
@@ -372,33 +327,25 @@ start_statistics = models.moving_statistics(base_model)
 depth_runs = {}
 for name, count in DEPTHS.items():
     unfreeze_top_blocks(base_model, count)
-    assert whole_blocks(base_model), f"{name}: a block is cut in half"
-    depth_runs[name] = fine_tune(model, FINETUNE_EPOCHS, 1e-5, restart, every_epoch=name == "every block")  # its curve: below
+    depth_runs[name] = fine_tune(model, 1e-5, FINETUNE_EPOCHS, PHOTOS, every_epoch=name == "every block")["photos"]
     assert models.changed(start_statistics, models.moving_statistics(base_model)) == [], (
         f"{name}: the frozen BatchNormalization statistics moved"
     )
 trainable_by_depth = [runs[0]["trainable"] for runs in depth_runs.values()]
 assert trainable_by_depth == sorted(set(trainable_by_depth)), "each depth trains more parameters than the one before"
-
-
-display(Table(HEADER, summary_rows(depth_runs), title=f"{len(SEEDS)} seed(s), {course_data.sizes['test']} test images each"))
-
-# %% [markdown]
-# Is the deepest unfreezing better than training the head alone? The paired test on the first seed's
-# models answers for this data and that seed; the sentence below it is computed, not written in advance.
-
-# %%
-print(verdict("every block", depth_runs["every block"][0]["right"], "head only", depth_runs["head only"][0]["right"]))
+display(Table(comparisons.RECIPE_HEADER, comparisons.recipe_rows(depth_runs),
+              title=f"{len(SEEDS)} seed(s), {course_data.sizes['test']} test images each"))
+found = comparisons.paired("every block", depth_runs["every block"], "head only", depth_runs["head only"])
+PAIRED.update(found)
+display(Table(comparisons.PAIRED_HEADER, comparisons.paired_rows(found)))
 
 # %% [markdown]
 # ## Learning rate and schedule
-# Notebook 05 fine-tunes at a constant, small rate (1e-5). A common alternative is a **warm-up**, the rate
-# climbing from 0 over the first steps, followed by a **cosine decay** to 0. The usual argument for the
-# warm-up: the first updates, when Adam's running averages rest on few gradients and a new head's
-# gradients are largest, stay small, which should let a larger peak rate start gently. That is
-# advice from practice;
-# the runs below measure what each does here. In Keras a schedule is an object passed to the optimizer
-# in place of the learning rate:
+# Notebook 05 fine-tunes at a constant, small rate of 1e-5. A common alternative is a **warm-up**, the rate
+# climbing from 0 over the first steps, then a **cosine decay** to 0. The usual argument is advice from
+# practice: Adam's running averages rest on few gradients at first, so small first updates let a larger peak
+# rate start gently. The runs below measure what each does here. In Keras a schedule is an object passed to
+# the optimizer in place of the learning rate:
 
 # %%
 SCHEDULE_EPOCHS = max(2, settings.epochs_finetune)  # at least two points per curve
@@ -409,7 +356,7 @@ def warmup_cosine(peak):
     """0 up to `peak` over the first epoch, then a cosine decay that reaches 0 just after the last step.
 
     The optimizer reads the rate before it counts the step, so the very first step runs at rate 0. The rate
-    follows `optimizer.iterations`: every run must count exactly the planned steps (asserted in `fine_tune_on`).
+    follows `optimizer.iterations`: every run must count exactly the planned steps (asserted after the runs).
     """
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=total_steps - steps_per_epoch,
@@ -442,45 +389,47 @@ for name, learning_rate in SCHEDULES.items():
     if name == "constant 1e-5" and SCHEDULE_EPOCHS == FINETUNE_EPOCHS:  # the "every block" recipe: its runs, reused
         schedule_runs[name] = depth_runs["every block"]
     else:
-        schedule_runs[name] = fine_tune(model, SCHEDULE_EPOCHS, learning_rate(), restart, every_epoch=True)
+        schedule_runs[name] = fine_tune(model, learning_rate(), SCHEDULE_EPOCHS, PHOTOS, every_epoch=True)["photos"]
+assert all(run["steps"] == total_steps for runs in schedule_runs.values() for run in runs), (
+    "every run took the planned steps: the schedule ends at 0 on its last one"
+)
 plot_by_step(
     {name: dict(enumerate(np.mean([run["curve"] for run in runs], axis=0), start=1))
      for name, runs in schedule_runs.items()},
     ylabel="validation accuracy (mean over seeds)", title="Fine-tuning every block, by schedule", xlabel="epoch",
 );
-display(Table(HEADER, summary_rows(schedule_runs), title=f"{SCHEDULE_EPOCHS} epochs, {len(SEEDS)} seed(s)"))
-print(verdict("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"][0]["right"],
-              "constant 1e-5", schedule_runs["constant 1e-5"][0]["right"]))
+display(Table(comparisons.RECIPE_HEADER, comparisons.recipe_rows(schedule_runs), title=f"{SCHEDULE_EPOCHS} epochs, {len(SEEDS)} seed(s)"))
+found = comparisons.paired("peak 1e-4", schedule_runs["warm-up + cosine, peak 1e-4"], "constant 1e-5", schedule_runs["constant 1e-5"])
+PAIRED.update(found)
+display(Table(comparisons.PAIRED_HEADER, comparisons.paired_rows(found)))
 
 # %% [markdown]
 # ## BatchNormalization during fine-tuning: frozen, moving, or gamma and beta only
 # Here the anchors disagree. The guide means to keep BatchNormalization's statistics fixed while gamma, beta
 # and the rest of the base train. It calls the base with `training=False`, which on Keras 3 no longer does
-# that (notebook 03). This course freezes the layers outright, since frozen statistics cannot drift. fastai
-# trains BatchNormalization layers by default, `train_bn=True`. And in an icevision discussion,
+# that, as notebook 03 shows. This course freezes the layers outright, since frozen statistics cannot drift.
+# fastai trains BatchNormalization layers by default, `train_bn=True`. And in an icevision discussion,
 # airctic/icevision#32, a maintainer answers that unfreezing them gives better accuracy, because ImageNet's
 # statistics are "off" for other images. Three arms, each fine-tuning every block at 1e-5 for the same
 # epochs from the same heads:
-# - **frozen**: notebook 03's `unfreeze_keep_batchnorm_frozen`. On the photos this is the "every block"
-#   recipe of the depth section, so its runs are reused, not trained again (the same number of trainable
-#   parameters, asserted);
+# - **frozen**: notebook 03's `unfreeze_keep_batchnorm_frozen`. On the photos this is the depth section's
+#   "every block" recipe, so its runs are reused; the trainable counts match, as asserted.
 # - **statistics moving**: every BatchNormalization layer trainable too, as the guide's
-#   `base_model.trainable = True` leaves them. The model calls the base with `training=False`, but in
-#   Keras 3 `fit()`'s `training=True` reaches the layers inside it all the same (notebook 03): they
-#   normalise each batch with its own statistics, update their moving mean and variance (asserted), and
-#   train gamma and beta;
+#   `base_model.trainable = True` leaves them. The model calls the base with `training=False`, but
+#   `fit()`'s `training=True` reaches the layers inside it all the same. So their moving mean and variance
+#   change, as asserted, and their gamma and beta train.
 # - **gamma and beta only**: notebook 03's wrapper, `InferenceModeBase`, calls the base with
-#   `training=False` inside its own `call`, where `fit()` cannot override it: the statistics stay
-#   (asserted) while gamma and beta (asserted) and the kernels train. "Only" is about BatchNormalization's
-#   weights: the convolution kernels train in every arm (the trainable column of the table below).
+#   `training=False` inside its own `call`, where `fit()` cannot override it. The statistics stay while
+#   gamma and beta train, both asserted. The convolution kernels train in every arm: see the trainable
+#   column of the table.
 #
-# Re-estimated statistics can help, we reason, only where the new data's statistics differ from those the
-# base was pretrained on (the idea behind AdaBN). So the first two arms run twice: on the photos, and on a
-# **shifted copy** of them, every split (training, validation, test) changed the same way: half the contrast
-# and a warm colour cast. The shifted copy gets heads of its own, trained as above on cached features of its
-# training images. First, how far the shift moves what the pretrained base sees: the channel means of
-# the inputs of its first BatchNormalization layer, over the training images, in units of that layer's
-# moving standard deviation (averaged over its channels), and their variances against its moving variances.
+# Our reasoning, not a measurement: re-estimated statistics can help only where the new data's statistics
+# differ from those of pretraining. That is the idea behind AdaBN. So the first two arms also run on a
+# **shifted copy** of every split: half the contrast and a warm colour cast. The shifted copy gets heads of
+# its own, trained as above on cached features. First, how far the shift moves what the pretrained base
+# sees. We take the inputs of its first BatchNormalization layer over the training images. We compare their
+# channel means with its moving means, in units of its moving standard deviation, and their variances with
+# its moving variances.
 
 # %%
 CONTRAST, CAST = 0.5, (100.0, 60.0, 20.0)  # the contrast factor, and what is added to red, green and blue
@@ -527,7 +476,7 @@ shifted_features = feature_model.predict(plain_shifted, verbose=0)
 assert np.array_equal(np.concatenate([labels.numpy() for _, labels in plain_shifted]), train_labels), (
     "the shifted copy holds the same training images, in the same order"
 )
-shifted_heads = {seed: train_head(seed, shifted_features) for seed in ([] if SMOKE else SEEDS)}  # smoke: see below
+shifted_heads = {seed: train_head(seed, shifted_features) for seed in (SEEDS if plan.shifted_copy else [])}
 
 
 def restart_shifted(seed):
@@ -537,11 +486,9 @@ def restart_shifted(seed):
 
 
 # %% [markdown]
-# The three arms, the third on the photos only (for the quick profile's time; the shifted copy asks
-# whether moving statistics help). One compile per arm serves both versions of the data (`fine_tune_on`). The wrapped
-# model shares the base and the head with `model`, so `restart` and `restart_shifted` reset it too. The
-# smoke profile fine-tunes on the photos only (CI time; the shifted copy's statistics above still run
-# there, its heads do not), and on JAX runs only the frozen arm, whose runs are the depth section's (see the cell).
+# The three arms follow. The third runs on the photos only: the shifted copy asks whether moving statistics
+# help. The wrapped model shares the base and the head with `model`, so `restart` and `restart_shifted`
+# reset it too.
 
 # %%
 def gamma_and_beta(base_model):
@@ -549,29 +496,25 @@ def gamma_and_beta(base_model):
     return {w.path: keras.ops.convert_to_numpy(w) for layer in models.batchnorm_layers(base_model) for w in (layer.gamma, layer.beta)}
 
 
-VERSIONS = {"photos": (restart, ORIGINAL)} if SMOKE else {"photos": (restart, ORIGINAL), "shifted": (restart_shifted, SHIFTED)}
+VERSIONS = {**PHOTOS, "shifted": (restart_shifted, SHIFTED)} if plan.shifted_copy else PHOTOS
 start_gamma_beta = gamma_and_beta(base_model)  # the pretrained values (the base was reset above)
 bn_runs = {}
 
 # 1. frozen: the "every block" runs on the photos; trained here on the shifted copy only
 models.unfreeze_keep_batchnorm_frozen(base_model)
 assert models.param_counts(model)[0] == depth_runs["every block"][0]["trainable"], "frozen is the every-block recipe"
-bn_runs["frozen"] = {"photos": depth_runs["every block"],
-                     **fine_tune_on(model, FINETUNE_EPOCHS, 1e-5, {k: v for k, v in VERSIONS.items() if k != "photos"})}
+bn_runs["frozen"] = {"photos": depth_runs["every block"]}
+if plan.shifted_copy:
+    bn_runs["frozen"].update(fine_tune(model, 1e-5, FINETUNE_EPOCHS, {"shifted": VERSIONS["shifted"]}))
 assert models.changed(start_statistics, models.moving_statistics(base_model)) == [], "frozen: the statistics stay"
-
 share = steps = None  # how far the statistics moved, measured in arm 2
-# CI time: on JAX in smoke, where every step runs eagerly, the operations of arms 2 and 3 that the runs above
-# did not use are compiled one by one on first use (arm 2's one-step run took 80 s in one of our runs): TensorFlow's smoke
-# run and the quick profile train them, JAX's smoke run skips them.
-BN_ARMS_TRAIN = not (SMOKE and keras.backend.backend() == "jax")
 
 # %%
-if BN_ARMS_TRAIN:
+if plan.batchnorm_arms:
     # 2. statistics moving: every layer trainable, BatchNormalization too; the model is unchanged
     for layer in models.all_layers(base_model):
         layer.trainable = True
-    bn_runs["statistics moving"] = fine_tune_on(model, FINETUNE_EPOCHS, 1e-5, VERSIONS)
+    bn_runs["statistics moving"] = fine_tune(model, 1e-5, FINETUNE_EPOCHS, VERSIONS)
     moved_means = keras.ops.convert_to_numpy(first_batchnorm.moving_mean) - moving_mean  # the last run's
     assert models.changed(start_statistics, models.moving_statistics(base_model)), (
         "with BatchNormalization trainable, fit() moves its statistics despite base_model(x, training=False)"
@@ -585,7 +528,7 @@ if BN_ARMS_TRAIN:
     assert share < 0.1, "at MobileNetV2's momentum, a short fine-tuning moves the statistics less than a tenth of the way"
 
 # %%
-if BN_ARMS_TRAIN:
+if plan.batchnorm_arms:
     # 3. gamma and beta only: notebook 03's wrapper around the same base, every layer trainable
     for layer in models.all_layers(base_model):
         layer.trainable = True  # as in arm 2, also when this cell runs again after another
@@ -593,8 +536,7 @@ if BN_ARMS_TRAIN:
     x = wrapped_inputs if scales_itself else keras.layers.Rescaling(scale=1 / 127.5, offset=-1)(wrapped_inputs)
     x = models.InferenceModeBase(base_model)(x)  # calls base_model(x, training=False) inside its call
     wrapped_model = keras.Model(wrapped_inputs, head(keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x))))
-    # on the photos only: the quick profile's time (the shifted copy asks whether moving statistics help)
-    bn_runs["gamma and beta only"] = fine_tune_on(wrapped_model, FINETUNE_EPOCHS, 1e-5, {"photos": VERSIONS["photos"]})
+    bn_runs["gamma and beta only"] = fine_tune(wrapped_model, 1e-5, FINETUNE_EPOCHS, PHOTOS)
     assert models.changed(start_statistics, models.moving_statistics(base_model)) == [], "the wrapper keeps the statistics"
     assert set(start_gamma_beta) <= {w.path for w in wrapped_model.trainable_weights}, "the wrapper trains gamma and beta"
     trained = models.changed(start_gamma_beta, gamma_and_beta(base_model))
@@ -606,60 +548,36 @@ if BN_ARMS_TRAIN:
 
 # %%
 bn_table = {f"{arm}, {version}": runs for arm, by_version in bn_runs.items() for version, runs in by_version.items()}
-display(Table(HEADER, summary_rows(dict(sorted(bn_table.items(), key=lambda item: item[0].endswith("shifted")))),
+display(Table(comparisons.RECIPE_HEADER,
+              comparisons.recipe_rows(dict(sorted(bn_table.items(), key=lambda item: item[0].endswith("shifted")))),
               title=f"BatchNormalization, every block at 1e-5, {FINETUNE_EPOCHS} epoch(s), {len(SEEDS)} seed(s)"))
-
-# %% [markdown]
-# Is any arm measurably different from freezing? McNemar's test on every seed's models (the same test
-# images within a version), and the sentence after it, are computed from this run.
-
-# %%
-bn_tests = {}
+found = {}
 for version in VERSIONS:
     for arm in [arm for arm in bn_runs if arm != "frozen" and version in bn_runs[arm]]:
-        frozen_runs, arm_runs = bn_runs["frozen"][version], bn_runs[arm][version]
-        print(verdict(f"{arm} ({version})", arm_runs[0]["right"], f"frozen ({version})", frozen_runs[0]["right"]))
-        tests = [mcnemar_exact(a["right"], f["right"]) for a, f in zip(arm_runs, frozen_runs)]
-        bn_tests[f"{arm} vs frozen, {version}"] = tests
-        print(f"  every seed: {[f'{only_a} against {only_b}, p = {p:.3f}' for only_a, only_b, p in tests]}")
-measurable = {name: [only_a > only_b for only_a, only_b, p in tests if p < 0.05] for name, tests in bn_tests.items()}
-if not bn_tests:
-    print("Only the frozen arm ran here (see above): nothing to compare.")
-elif not any(measurable.values()):
-    print(f"In none of the {len(bn_tests) * len(SEEDS)} paired tests is an arm measurably different from freezing: "
-          f"no measurable difference on this data ({' or '.join(VERSIONS)}).")
-else:
-    for name, wins in measurable.items():
-        if wins:
-            print(f"{name}: measurable in {len(wins)} of {len(SEEDS)} seed(s), the arm better in {sum(wins)} of them")
-    print(f"Even if no arm made any difference, up to one test in twenty could come out below 0.05 by chance "
-          f"(here {len(bn_tests) * len(SEEDS) / 20:.1f} of {len(bn_tests) * len(SEEDS)} tests): a single such test is weak evidence.")
+        found.update(comparisons.paired(f"{arm}, {version}", bn_runs[arm][version], f"frozen, {version}", bn_runs["frozen"][version]))
+PAIRED.update(found)
+display(Table(comparisons.PAIRED_HEADER, comparisons.paired_rows(found)))
 
 # %% [markdown]
-# What these runs can and cannot say. The sentences above are the finding on this data, at these
-# settings. One more fact explains part of it. MobileNetV2's BatchNormalization layers average with
-# momentum 0.999, so each step moves a moving statistic 0.1% of the way toward the batch's. Then *n* steps
-# give the new batches a weight of only 1 - 0.999^n in every layer. The cell above prints it with the
-# measured share of the first layer, asserted under a tenth. At evaluation the "statistics moving" arm
-# therefore normalises almost as the frozen arm does; during training it normalises each batch with that
-# batch's own statistics and trains gamma and beta. Re-estimating the statistics for the shifted copy, the
-# AdaBN idea, takes one forward pass over all the new images as a single batch with momentum 0: notebook
-# 03's `set_statistics`. Through `fit()` at 0.999 it would take about 2,300 steps for 90% of the way, as
-# printed above, or a lower momentum; PyTorch's default corresponds to Keras's 0.9. That is a different
-# recipe, not measured here.
-# Where the anchors disagree, these numbers support only the sentences printed above, for this base and
-# these settings.
+# One fact explains part of what these runs can show. MobileNetV2's BatchNormalization layers average with
+# momentum 0.999: each step moves a moving statistic 0.1% of the way toward the batch's. After *n* steps the
+# new batches weigh only 1 - 0.999^n, printed above with the measured share of the first layer. At
+# evaluation the "statistics moving" arm therefore normalises almost as the frozen arm does. Re-estimating
+# the statistics for new data, the AdaBN idea, takes one forward pass over the new images at momentum 0:
+# notebook 03's `set_statistics`. Through `fit()` at 0.999, 90% of the way takes about 2,300 steps, as
+# printed above. That is a different recipe, not measured here.
 
 # %% [markdown]
 # ## LoRA: fine-tune a small fraction of the parameters
-# LoRA (low-rank adaptation) leaves a layer's kernel *W* frozen and learns a correction *A·B* of low
-# rank *r*: the layer computes with *W + (α/r)·A·B*, where α, `lora_alpha`, scales the correction. Keras
-# sets α = r unless told otherwise, as printed below, so here α/r = 1. *B* starts at zero, so training starts
-# from the pretrained layer exactly. Keras 3 has it built in: `layer.enable_lora(rank)`, on `Dense`,
-# `EinsumDense`, `Embedding` and, in the pinned Keras, `Conv2D`, but not on the depthwise and separable
-# convolutions (printed below). We enable it on the base's pointwise (1x1) convolutions, which hold most
-# of MobileNetV2's weights (measured below). `enable_lora` freezes the kernel itself, but freezing and
-# unfreezing the layer afterwards thaws it again (printed below): set the flags first, then enable LoRA.
+# LoRA, low-rank adaptation, leaves a layer's kernel *W* frozen and learns a correction *A·B* of low rank
+# *r*. The layer computes with `W + (alpha / r)·A·B`, where `alpha`, `lora_alpha`, scales the correction.
+# Keras sets `alpha = r` unless told otherwise, as printed below, so the scale is 1 here. *B* starts at zero,
+# so training starts from the pretrained layer exactly. Keras 3 has it built in: `layer.enable_lora(rank)`.
+# The pinned Keras offers it on `Dense`, `EinsumDense`, `Embedding` and `Conv2D`, not on the depthwise and
+# separable convolutions, as printed below. We enable it on the base's pointwise 1x1 convolutions, which
+# hold most of MobileNetV2's weights, as measured below. `enable_lora` freezes the kernel itself. But
+# freezing and unfreezing the layer afterwards thaws it again, as printed below: set the flags first, then
+# enable LoRA.
 
 # %%
 RANK = 4
@@ -691,6 +609,12 @@ def enable_lora_on_pointwise(base_model, rank):
 sample = next(iter(test_ds))[0].numpy()
 
 
+# %% [markdown]
+# LoRA runs at 1e-3, a hundred times the rate of full fine-tuning. That LoRA needs a larger rate is advice
+# from practice, not measured here. So the two arms differ in rate as well as in method. Whatever their
+# paired test finds, it cannot be put on LoRA alone.
+
+# %%
 lora_model = keras.models.clone_model(model)  # a copy, so the model above stays free of LoRA
 lora_base = next(layer for layer in lora_model.layers if isinstance(layer, keras.Model))
 lora_base.set_weights(base_start)
@@ -711,8 +635,7 @@ def restart_lora(seed):
     lora_model.layers[-1].set_weights(head_weights[seed])
 
 
-# advice from practice, not measured here: LoRA takes a larger learning rate than full fine-tuning
-lora_runs = {"LoRA rank 4 (pointwise convolutions)": fine_tune(lora_model, FINETUNE_EPOCHS, 1e-3, restart_lora)}
+lora_runs = {"LoRA rank 4 at 1e-3": fine_tune(lora_model, 1e-3, FINETUNE_EPOCHS, {"photos": (restart_lora, ORIGINAL)})["photos"]}
 # below: the last seed's LoRA model, stored and merged
 pointwise_share = sum(int(np.prod(layer.kernel.shape)) for layer in lora_layers) / base_model.count_params()  # no adapters
 lora_share = models.param_counts(lora_model)[0] / depth_runs["every block"][0]["trainable"]
@@ -720,16 +643,17 @@ print(f"the pointwise kernels hold {pointwise_share:.0%} of the base's parameter
       f"{lora_share:.1%} of what fine-tuning every block trains")
 assert pointwise_share > 0.5, "the pointwise convolutions hold most of the base's weights"
 assert lora_share < 0.1, "LoRA trains a small fraction of the parameters"
-display(Table(HEADER, summary_rows({**lora_runs, "every block": depth_runs["every block"]}),
+display(Table(comparisons.RECIPE_HEADER, comparisons.recipe_rows({**lora_runs, "every block at 1e-5": depth_runs["every block"]}),
               title=f"LoRA against full fine-tuning ({FINETUNE_EPOCHS} epoch(s), {len(SEEDS)} seed(s))"))
-print(verdict("LoRA", lora_runs["LoRA rank 4 (pointwise convolutions)"][0]["right"],
-              "every block", depth_runs["every block"][0]["right"]))
+found = comparisons.paired("LoRA at 1e-3", lora_runs["LoRA rank 4 at 1e-3"], "every block at 1e-5", depth_runs["every block"])
+PAIRED.update(found)
+display(Table(comparisons.PAIRED_HEADER, comparisons.paired_rows(found)))
 
 # %% [markdown]
-# What must be kept per task is only the adapters and the head; the base is shared by every task.
-# Saving the whole LoRA model to `.keras` does not keep the adapters: each LoRA layer stores its merged
-# kernel *W + (α/r)·A·B* as its kernel, and loading builds LoRA layers again with fresh adapters (*B* zero)
-# on top of it. The reloaded model predicts the same, but the trained *A* and *B* are gone (checked below).
+# What must be kept per task is only the adapters and the head; the base is shared by every task. Saving
+# the whole LoRA model to `.keras` does not keep the adapters. Each LoRA layer stores its merged kernel,
+# `W + (alpha / r)·A·B`, as its kernel, and loading builds LoRA layers again with fresh adapters on top of
+# it. The reloaded model predicts the same, but the trained *A* and *B* are gone, as checked below.
 
 # %%
 build_dir = Path(settings.build_dir) / "lora"
@@ -749,10 +673,9 @@ assert np.array_equal(keras.ops.convert_to_numpy(saved_layer.kernel), keras.ops.
 assert not np.any(keras.ops.convert_to_numpy(saved_layer.lora_kernel_b)), "reloaded, the adapters start again at zero"
 
 # %% [markdown]
-# **Merging.** For serving, the adapters can be folded back into plain kernels: the merged kernel is
-# `layer.kernel`, which on a LoRA layer already returns *W + (α/r)·A·B*. A model built without LoRA and
-# given those kernels predicts what the LoRA model predicts, with no adapters left to compute.
-
+# **Merging.** For serving, the adapters can be folded back into plain kernels. The merged kernel is
+# `layer.kernel`, which on a LoRA layer already returns `W + (alpha / r)·A·B`. A model built without LoRA
+# and given those kernels predicts what the LoRA model predicts, with no adapters left to compute.
 
 # %%
 def merged_copy(model):
@@ -787,8 +710,8 @@ assert logit_gap <= 1e-5, "the merged model predicts what the LoRA model predict
 
 # %% [markdown]
 # **Xception, the guide's base.** Parameter counts need no training, so `weights=None` gives them. Its
-# pointwise convolutions live inside `SeparableConv2D`, which (as printed above) has no `enable_lora` in
-# the pinned Keras: LoRA there reaches only Xception's few plain `Conv2D` layers.
+# pointwise convolutions live inside `SeparableConv2D`, which has no `enable_lora` in the pinned Keras, as
+# printed above. LoRA there reaches only Xception's few plain `Conv2D` layers.
 
 # %%
 xception = keras.applications.Xception(weights=None, input_shape=(150, 150, 3), include_top=False)
@@ -804,50 +727,32 @@ display(Table(["Xception, 150 px", "count"], [
 assert len(separable) > len(plain_convs), "most of Xception's convolutions are separable"
 
 # %% [markdown]
-# The figures of this run go to a results file (`results/08_finetuning_choices.json` in the build folder),
-# where `make bench` reads them (the README's tables are copied from one such run).
-
+# ## Every comparison, corrected together
+# Each paired test above, on each seed, belongs to one family. The table below gives every test its
+# Holm-adjusted p-value; a comparison is measurable on a seed where that value is below 0.05. The sentences
+# after the table are computed from these numbers. Where a comparison shows no measurable difference, they
+# give its scale. That is the smallest gap the seed's disagreements could have shown: the most even
+# measurable split, at 0.05 divided by the number of tests. Below that level Holm calls a test measurable
+# whatever the others say.
 
 # %%
-def recipe_figures(runs):
-    """One recipe's figures over the seeds, as the tables above show them."""
-    test = [float(run["right"].mean()) for run in runs]
-    low, high = wilson_interval(int(runs[0]["right"].sum()), len(runs[0]["right"]))
-    return dict(trainable=runs[0]["trainable"], step_seconds=float(np.mean([run["step_seconds"] for run in runs])),
-                validation=float(np.mean([run["validation"] for run in runs])), test_mean=float(np.mean(test)),
-                test_sd=float(np.std(test, ddof=1)) if len(test) > 1 else None, test_low=low, test_high=high)
+verdicts = comparisons.corrected(PAIRED)
+display(Table(comparisons.CORRECTED_HEADER, comparisons.corrected_rows(verdicts),
+              title=f"{sum(len(found['seeds']) for found in verdicts.values())} paired tests, Holm-corrected together"))
+for name, found in verdicts.items():
+    print(f"{name}: {found['verdict']}")
 
-
-def paired(runs_a, runs_b):
-    """McNemar's test between two recipes' first seeds."""
-    only_a, only_b, p_value = mcnemar_exact(runs_a[0]["right"], runs_b[0]["right"])
-    return dict(only_a=only_a, only_b=only_b, p=p_value)
-
-
-# Keys (stable, read by `make bench`): seeds, train_images, validation_images, test_images, image_size,
-# head_epochs, finetune_epochs, schedule_epochs; recipes: {recipe name as in the tables: {trainable,
-# step_seconds, validation, test_mean, test_sd (None with one seed), test_low, test_high (the first seed's
-# Wilson 95%)}}; paired: {"A vs B": {only_a, only_b, p}} (first seed); lora: {adapter_kb, whole_model_mb,
-# logit_gap (merged against LoRA)}; BatchNormalization's arms are recipes ("BatchNormalization statistics moving,
-# shifted", ...; frozen on the photos is "every block") and paired entries ("BatchNormalization gamma and beta
-# only vs frozen, photos"); batchnorm: {the shift, its effect on the first layer's inputs, the moving share,
-# p_by_seed}.
+# %%
 all_runs = {**depth_runs, **schedule_runs, **lora_runs,
             **{f"BatchNormalization {name}": runs for name, runs in bn_table.items() if name != "frozen, photos"}}
 notebook.save_results(
     settings, "08_finetuning_choices", seeds=SEEDS, train_images=train_images, validation_images=validation_images,
     test_images=course_data.sizes["test"], image_size=size, head_epochs=head_epochs, finetune_epochs=FINETUNE_EPOCHS,
-    schedule_epochs=SCHEDULE_EPOCHS, recipes={name: recipe_figures(runs) for name, runs in all_runs.items()},
-    paired={
-        "every block vs head only": paired(depth_runs["every block"], depth_runs["head only"]),
-        "peak 1e-4 vs constant 1e-5": paired(schedule_runs["warm-up + cosine, peak 1e-4"], schedule_runs["constant 1e-5"]),
-        "LoRA vs every block": paired(lora_runs["LoRA rank 4 (pointwise convolutions)"], depth_runs["every block"]),
-        **{f"BatchNormalization {name}": dict(zip(("only_a", "only_b", "p"), tests[0])) for name, tests in bn_tests.items()},
-    },
+    schedule_epochs=SCHEDULE_EPOCHS, recipes={name: comparisons.recipe_figures(runs) for name, runs in all_runs.items()},
+    paired=verdicts,
     batchnorm=dict(contrast=CONTRAST, cast=CAST, layer=first_batchnorm.name, away_from_moving_means=away,
                    variance_ratio=variance_ratio, shift_distance=shift_distance, momentum=first_batchnorm.momentum,
-                   steps=steps, moving_share=share, shifted_trained=not SMOKE,
-                   p_by_seed={name: [p for _, _, p in tests] for name, tests in bn_tests.items()}),
+                   steps=steps, moving_share=share, shifted_trained=plan.shifted_copy),
     lora=dict(adapter_kb=adapter_file.stat().st_size / 1e3, whole_model_mb=whole_file.stat().st_size / 1e6,
               logit_gap=logit_gap),
 )
@@ -855,18 +760,18 @@ notebook.save_results(
 # %% [markdown]
 # ## Summary
 # - Before believing that one recipe beats another, put an interval on each accuracy and run the paired
-#   test on the same images; repeat over seeds. On 360 images, a gap of four photos is no measurable
-#   difference, even with all four disagreements on one side (asserted above).
-# - Unfreeze by blocks, read from the layer names, not by a layer index; deeper unfreezing trains more
-#   parameters (asserted); what it costs per step and whether it pays, the tables and tests above say.
-# - A schedule is an object given to the optimizer; a warm-up starts even a larger peak rate from 0.
-#   Whether that helps on this data, the table and the paired test above say.
-# - BatchNormalization frozen, with its statistics moving, or with its gamma and beta training while its
-#   statistics stay (the kernels train in all three): the paired tests above say, per version of the
-#   data, whether any arm differs from freezing. With MobileNetV2's momentum (0.999), a short fine-tuning
-#   moves the moving statistics only a small part of the way to the new data's (asserted in the first layer).
-# - LoRA trains a small fraction of the parameters and stores only the adapters and the head per task
-#   (the sizes printed above); merged back, the model predicts the same.
+#   test on the same images, seed by seed. Correct for the number of tests, and give each "no measurable
+#   difference" its scale. On 360 images, a gap of four photos is no measurable difference, even with all
+#   four disagreements on one side.
+# - Unfreeze by blocks read from the layer names, not by a layer index. Deeper unfreezing trains more
+#   parameters; the tables say what it costs per step, and the corrected tests whether it pays.
+# - A schedule is an object given to the optimizer, and a warm-up starts even a larger peak rate from 0.
+#   The corrected tests say whether that helps on this data.
+# - BatchNormalization frozen, with its statistics moving, or with only gamma and beta training: the
+#   corrected tests say, per version of the data, whether an arm differs from freezing. At momentum 0.999 a
+#   short fine-tuning moves the moving statistics only a small part of the way to the new data's.
+# - LoRA trains a small fraction of the parameters and stores only the adapters and the head per task.
+#   Merged back, the model predicts the same. Compared at its own rate, its test mixes method and rate.
 #
 # ## Exercises
 # **1. Is it real?** Two fine-tuned models were scored on the same 400 test photos: A got 388 right,
@@ -880,24 +785,19 @@ a_measurably_better = ...
 exercises.check_is_it_real(a_measurably_better);
 
 # %% [markdown]
-# **2. Spot the bug.** This function, in the style of a popular tutorial, "unfreezes the top two blocks"
-# of MobileNetV2 by counting layers from the end. What does it get wrong? Write `unfreeze_top_two_blocks`
-# that does it right (BatchNormalization stays frozen). The check runs it on a MobileNetV2 0.35.
-#
-# ```python
-# def unfreeze_top_two_blocks(base_model):
-#     base_model.trainable = True
-#     for layer in base_model.layers[:-15]:
-#         layer.trainable = False
-# ```
+# **2. Unfreeze from a layer, whole blocks only.** TensorFlow's tutorial unfreezes every layer from
+# `fine_tune_at = 100` on, which cuts block 11 in half. Keep its interface and fix it: write
+# `unfreeze_from(base_model, fine_tune_at)`, which unfreezes the block that holds layer `fine_tune_at`
+# and every block above it, whole, with BatchNormalization kept frozen. The check runs it on a MobileNetV2
+# 0.35 with several values of `fine_tune_at`.
 
 
 # %%
-def unfreeze_top_two_blocks(base_model):
+def unfreeze_from(base_model, fine_tune_at):
     ...  # your code here
 
 
-exercises.check_unfreeze_top_two_blocks(unfreeze_top_two_blocks);
+exercises.check_unfreeze_from(unfreeze_from);
 
 # %% [markdown] tags=["solution"]
 # ### Reference solutions
@@ -907,8 +807,10 @@ _, _, p_value = mcnemar_exact([True] * 7 + [False] * 4, [False] * 7 + [True] * 4
 assert exercises.check_is_it_real(p_value < 0.05), "the reference answer to exercise 1 is accepted"
 
 
-def reference_unfreeze_top_two_blocks(base_model):
-    unfreeze_top_blocks(base_model, 2)
+def reference_unfreeze_from(base_model, fine_tune_at):
+    groups = blocks(base_model)
+    owner = {layer.name: index for index, (_, layers) in enumerate(groups) for layer in layers}
+    unfreeze_top_blocks(base_model, len(groups) - owner[base_model.layers[fine_tune_at].name])
 
 
-assert exercises.check_unfreeze_top_two_blocks(reference_unfreeze_top_two_blocks), "the reference answer to exercise 2 is accepted"
+assert exercises.check_unfreeze_from(reference_unfreeze_from), "the reference answer to exercise 2 is accepted"

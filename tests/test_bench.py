@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from commands import bench
@@ -155,20 +156,28 @@ def test_the_shared_photo_settings_leave_the_environment_alone(tmp_path):
 
 
 def test_notebook_08s_figures_are_printed_with_intervals_and_p_values(capsys):
+    from helpers import comparisons
+
     recipe = dict(trainable=2_049, step_seconds=0.1, validation=0.9, test_mean=0.95, test_low=0.92, test_high=0.97)
+    right = [True] * 90 + [False] * 10
+    runs_a = [dict(seed=1337, right=np.array(right[:84] + [False] * 6 + right[90:]))]
+    runs_b = [dict(seed=1337, right=np.array(right))]
     figures = dict(
         seeds=[1337],
         train_images=480,
         validation_images=360,
-        test_images=360,
+        test_images=100,
         image_size=128,
         head_epochs=3,
         finetune_epochs=2,
-        recipes={"head only": dict(recipe, test_sd=None), "every block": dict(recipe, test_sd=0.01)},
-        paired={"every block vs head only": dict(only_a=6, only_b=0, p=0.03125)},
+        recipes={"head only": recipe, "every block": recipe},
+        paired=comparisons.corrected(comparisons.paired("every block", runs_a, "head only", runs_b)),
         lora=dict(adapter_kb=120.0, whole_model_mb=2.5, logit_gap=1e-6),
     )
-    bench.print_notebook_08(bench.read_figures(figures, "08_finetuning_choices"))
+    bench.print_notebook_08(bench.read_figures(json.loads(json.dumps(figures)), "08_finetuning_choices"))
     printed = capsys.readouterr().out
-    assert "0.920-0.970" in printed and "one seed" in printed and "0.031" in printed
+    assert "0.920-0.970" in printed and "-0.0600" in printed and "0.031" in printed, "interval, difference, p"
+    assert "every block vs head only: measurable after Holm's correction on 1 of 1 seed(s), in favour of head only" in (
+        printed
+    )
     assert "480 training photos at 128 px" in printed and "120 kB" in printed

@@ -393,6 +393,30 @@ MUTATIONS = [
         "_, _, p_one_sided = mcnemar_exact([False] * 8, [True] * 8)",
         "4 photos in 360 is no measurable difference either way",
     ),
+    (  # the detectable split read at p < 0.5: 10 to 6 would count
+        "08_finetuning_choices",
+        "more, fewer = detectable_split(16, 0.05)",
+        "more, fewer = detectable_split(16, 0.5)",
+        "the 10-to-6 split above is more even than any measurable split of 16",
+    ),
+    (  # the p-values left uncorrected: all three below 0.05
+        "08_finetuning_choices",
+        "adjusted = holm([0.01, 0.04, 0.03])",
+        "adjusted = [0.01, 0.04, 0.03]",
+        "Holm: the smallest p times 3",
+    ),
+    (  # block names without MobileNetV2's first block, expanded_conv: one block short of the paper's 17
+        "08_finetuning_choices",
+        'BLOCK_NAME = re.compile(r"(block_?\\d+|expanded_conv)")  # the start of a layer name that names its block',
+        'BLOCK_NAME = re.compile(r"(block_?\\d+)")',
+        "the layer names give the paper's count of blocks",
+    ),
+    (  # the tutorial's cut moved to a block boundary: no block is cut
+        "08_finetuning_choices",
+        "layer.trainable = index >= 100  # the tutorial's cut, set layer by layer",
+        "layer.trainable = index >= 98",
+        "freezing layers[:100] cuts MobileNetV2's block_11 in half",
+    ),
     (  # unfreezing by a layer count, as a popular tutorial does, cuts the top block in half
         "08_finetuning_choices",
         "thawed = {layer.name for _, layers in blocks(base_model)[len(blocks(base_model)) - count :] for layer in layers}",
@@ -410,6 +434,12 @@ MUTATIONS = [
         "warmup_target=peak, warmup_steps=steps_per_epoch,",
         "warmup_target=peak, warmup_steps=0,",
         "the warm-up starts at 0",
+    ),
+    (  # one epoch more than the schedule planned: the rate stays at 0 after its last planned step
+        "08_finetuning_choices",
+        'schedule_runs[name] = fine_tune(model, learning_rate(), SCHEDULE_EPOCHS, PHOTOS, every_epoch=True)["photos"]',
+        'schedule_runs[name] = fine_tune(model, learning_rate(), SCHEDULE_EPOCHS + 1, PHOTOS, every_epoch=True)["photos"]',
+        "every run took the planned steps",
     ),
     (  # an optimizer that counted its step before reading the rate would take the first step at schedule(1) > 0
         "08_finetuning_choices",

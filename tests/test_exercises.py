@@ -1,6 +1,7 @@
 """Every exercise check says 'Not yet' to a wrong or missing answer and 'Correct' to a right one."""
 
 import math
+import re
 
 import keras
 import numpy as np
@@ -159,24 +160,41 @@ def prepare_fine_tuning(model, base):
     _compile(model)
 
 
-def unfreeze_last_15_layers(base_model):  # the tutorial's way: counting layers from the end
+def unfreeze_from_layer(base_model, fine_tune_at):  # the tutorial's way: every layer from fine_tune_at on
     base_model.trainable = True
-    for layer in base_model.layers[:-15]:
+    for layer in base_model.layers[:fine_tune_at]:
         layer.trainable = False
 
 
-def unfreeze_last_15_layers_batchnorm_frozen(base_model):
-    unfreeze_last_15_layers(base_model)
-    for layer in base_model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
+def unfreeze_from_layer_batchnorm_frozen(base_model, fine_tune_at):
+    unfreeze_from_layer(base_model, fine_tune_at)
+    for layer in models.batchnorm_layers(base_model):
+        layer.trainable = False
 
 
-def unfreeze_top_two_blocks_by_name(base_model):
+def unfreeze_top_two_blocks(base_model, fine_tune_at):  # notebook 08's unfreeze_top_blocks(base_model, 2), on screen
     base_model.trainable = True
     for layer in base_model.layers:
         in_top = layer.name.startswith(("block_15", "block_16", "Conv_1", "out_relu"))
         layer.trainable = in_top and not isinstance(layer, keras.layers.BatchNormalization)
+
+
+def unfreeze_from_block(base_model, fine_tune_at):  # back to the first layer named for the same block
+    names = [layer.name for layer in base_model.layers]
+    block = re.match(r"block_\d+_", names[fine_tune_at]).group(0)
+    start = fine_tune_at
+    while names[start - 1].startswith(block):
+        start -= 1
+    base_model.trainable = True
+    for index, layer in enumerate(base_model.layers):
+        layer.trainable = index >= start and not isinstance(layer, keras.layers.BatchNormalization)
+
+
+def unfreeze_from_next_block(base_model, fine_tune_at):  # rounds up: layer fine_tune_at's own block stays frozen
+    names = [layer.name for layer in base_model.layers]
+    block = re.match(r"block_\d+_", names[fine_tune_at]).group(0)
+    end = next(index for index in range(fine_tune_at, len(names)) if not names[index].startswith(block))
+    unfreeze_from_block(base_model, end)
 
 
 def score_as_logit(logits):  # notebook 09, exercise 1 as given: the dog score for cats too
@@ -279,7 +297,7 @@ CASES = [
     (exercises.check_break_even, (1, 10.0, 0.5, 3.0), (math.ceil(10 / 2.5), 10.0, 0.5, 3.0)),
     (exercises.check_global_batch, ((128, 15),), ((128, 16),)),
     (exercises.check_is_it_real, (True,), (False,)),
-    (exercises.check_unfreeze_top_two_blocks, (unfreeze_last_15_layers,), (unfreeze_top_two_blocks_by_name,)),
+    (exercises.check_unfreeze_from, (unfreeze_from_layer,), (unfreeze_from_block,)),
     (exercises.check_class_score, (score_as_logit,), (class_score,)),
     (exercises.check_scaled_wrapper, (SavableWrapper,), (ScaledWrapper,)),
     (exercises.check_top_k_accuracy, (top_1_whatever_k,), (top_k_by_count,)),
@@ -329,12 +347,16 @@ def test_a_gap_that_looks_big_is_not_measurable(capsys):
     assert exercises.check_is_it_real(False) is True
 
 
-def test_unfreezing_by_layer_count_is_caught(capsys):
-    assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers) is False
+def test_unfreezing_from_a_layer_index_or_the_top_two_blocks_is_caught(capsys):
+    assert exercises.check_unfreeze_from(unfreeze_from_layer) is False
     assert "BatchNormalization layer is trainable" in capsys.readouterr().out
-    assert exercises.check_unfreeze_top_two_blocks(unfreeze_last_15_layers_batchnorm_frozen) is False
-    assert "only partly unfrozen: count blocks, not layers" in capsys.readouterr().out
-    assert exercises.check_unfreeze_top_two_blocks(unfreeze_top_two_blocks_by_name) is True
+    assert exercises.check_unfreeze_from(unfreeze_from_layer_batchnorm_frozen) is False
+    assert "block_11 is only partly unfrozen" in capsys.readouterr().out
+    assert exercises.check_unfreeze_from(unfreeze_top_two_blocks) is False, "the call on screen above the exercise"
+    assert "with fine_tune_at=100, layer block_11_expand_relu stays frozen" in capsys.readouterr().out
+    assert exercises.check_unfreeze_from(unfreeze_from_next_block) is False
+    assert "stays frozen" in capsys.readouterr().out
+    assert exercises.check_unfreeze_from(unfreeze_from_block) is True
 
 
 # ---------------------------------------------------------------- notebook 09

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from helpers.stats import detectable_split, mcnemar_exact, seed_spread, wilson_interval
+from helpers.stats import detectable_split, holm, mcnemar_exact, seed_spread, wilson_interval
 
 
 @pytest.mark.parametrize("correct, total", [(0, 10), (1, 10), (81, 263), (350, 360), (360, 360), (1, 1)])
@@ -65,3 +65,26 @@ def test_detectable_split_is_the_most_even_measurable_one(disagreements, expecte
         assert scipy_stats.binomtest(fewer, disagreements).pvalue < alpha
         if fewer + 1 <= disagreements // 2:
             assert scipy_stats.binomtest(fewer + 1, disagreements).pvalue >= alpha
+
+
+@pytest.mark.parametrize(
+    "p_values, adjusted",
+    [
+        # by hand: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> 0.04 raised to 0.06
+        ([0.01, 0.04, 0.03, 0.005], [0.03, 0.06, 0.06, 0.02]),
+        ([0.5, 0.6], [1.0, 1.0]),  # capped at 1, then the larger p raised to it
+        ([0.02, 0.02], [0.04, 0.04]),
+        ([0.2], [0.2]),  # one test: nothing to correct
+        ([], []),
+    ],
+)
+def test_holm_by_hand(p_values, adjusted):
+    result = holm(p_values)
+    assert isinstance(result, list) and all(isinstance(p, float) for p in result)
+    assert result == pytest.approx(adjusted, abs=1e-12)
+
+
+def test_holm_lies_between_the_raw_p_values_and_bonferroni():
+    p_values = list(np.random.default_rng(0).uniform(0, 0.2, 12))
+    for raw, adjusted in zip(p_values, holm(p_values)):
+        assert raw <= adjusted <= min(1.0, 12 * raw)
