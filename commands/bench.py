@@ -408,7 +408,8 @@ def print_arms(results):
         )
     )
     for name in (name for name in arms.ARMS if name in summary):
-        print(f"- {name} ({arms.ARMS[name]}): {summary[name]['verdict']}")
+        verdict = summary[name]["verdict"]
+        print(f"- {name}: {arms.ARMS[name]}. {verdict[0].upper()}{verdict[1:]}.")
     rolled = summary["course_rolled_back"]
     print(
         f"The course's fine-tuning was rolled back in {rolled} of {len(config['seeds'])} seeds ({config['seconds']} s)"

@@ -14,10 +14,10 @@ import numpy as np
 from helpers import models, recipes, stats
 
 ARMS = {
-    "statistics move": "BatchNormalization trainable in fine-tuning, so its statistics move (the guide's)",
-    "last epoch kept": "no best-epoch restore and no roll-back: the last fine-tuning epoch is kept (the guide's)",
-    "epoch 1 replayed": "training batches cached after augmenting: later epochs replay epoch 1 (the guide's)",
-    "guide": "the guide's recipe and pipeline as written (all of the above, and its own resizing)",
+    "statistics move": "BatchNormalization left trainable in fine-tuning, so its statistics move, as in the guide",
+    "last epoch kept": "the last fine-tuning epoch kept, with no best-epoch restore and no roll-back, as in the guide",
+    "epoch 1 replayed": "training batches cached after augmenting, so later epochs replay epoch 1, as in the guide",
+    "guide": "the guide's recipe and pipeline as written: all of the above, and its own resizing",
 }
 
 
@@ -165,8 +165,8 @@ def arm_verdict(arm, alpha):
         side = "better" if arm["mean"] > 0 else "worse"
         return f"measurably {side} than the course's recipe (Holm-adjusted p = {arm['holm_p']:.3f})"
     return (
-        f"no measurable difference (Holm-adjusted p = {arm['holm_p']:.3f}); the 95% interval, "
-        f"{low * 100:+.1f} to {high * 100:+.1f} points, is what these seeds can rule out beyond"
+        f"no measurable difference (Holm-adjusted p = {arm['holm_p']:.3f}); the 95% interval of the mean "
+        f"difference is {low * 100:+.1f} to {high * 100:+.1f} points: a larger effect would likely have shown"
     )
 
 
