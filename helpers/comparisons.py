@@ -4,8 +4,8 @@ An arm is one recipe: a model the notebook has compiled, and a `fit` of its own.
 each seed's start on each version of the data and keeps, per seed, what the notebook's tables show.
 `paired` compares two arms seed by seed: the paired difference in test accuracy and McNemar's exact test,
 on models that share the seed's head. `corrected` puts Holm's correction over every paired test of the
-notebook and says, per comparison, whether it is measurable and, when it is not, the smallest gap these
-disagreements could have shown. `plan` sets how large the experiments are in each profile.
+notebook and says, per comparison, whether it is measurable and, when it is not, the gap that would have
+counted on each seed, whatever the other tests. `plan` sets how large the experiments are in each profile.
 
 The results file (notebook.save_results) holds `recipe_figures` per recipe and `corrected`'s entries.
 """
@@ -239,8 +239,8 @@ def verdict(found, alpha=0.05):
         for seed in seeds
     ]
     return (
-        f"no measurable difference after Holm's correction; {average}; the smallest gap each seed's "
-        f"disagreements could have shown: {', '.join(gaps)}"
+        f"no measurable difference after Holm's correction; {average}; the gap that would have counted on each "
+        f"seed, whatever the other tests: {', '.join(gaps)}"
     )
 
 

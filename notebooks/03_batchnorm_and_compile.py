@@ -333,13 +333,12 @@ frozen_extra = counts["BatchNormalization frozen"][1] - counts["wrapper"][1]
 assert frozen_extra == gamma_and_beta, "freezing BN makes gamma and beta non-trainable too"
 
 # %% [markdown]
-# The guide's own counts for Xception (20,809,001 trainable, 54,528 non-trainable once unfrozen;
-# notebook 05 asserts them) have the shape of the first and last rows: only the moving statistics are
-# non-trainable, gamma and beta train. They fit the wrapper as well as the guide's model, not the frozen
-# layers: freezing moves gamma and beta to the non-trainable side too (Xception: 20,754,473 / 109,056,
-# also asserted in notebook 05). The course freezes the
-# layers (simple, and nothing to wrap); the wrapper also lets gamma and beta adapt to the new data. Either
-# way, not `training=False` in the functional model alone.
+# The guide's own counts for Xception (20,809,001 trainable, 54,528 non-trainable once unfrozen) have the
+# shape of the first and last rows: only the moving statistics are non-trainable, gamma and beta train.
+# They fit the wrapper as well as the guide's model, not the frozen layers: freezing moves gamma and beta,
+# as many numbers as the statistics, to the non-trainable side too (Xception: 20,754,473 / 109,056). The
+# course freezes the layers (simple, and nothing to wrap); the wrapper also lets gamma and beta adapt to the
+# new data. Either way, not `training=False` in the functional model alone.
 
 # %% [markdown]
 # ## What drifting statistics do to a pretrained model

@@ -507,8 +507,8 @@ notebook.save_results(
 # %% [markdown]
 # ## Two of the guide's cautions, tested
 # The experiments train a model of their own, built and compiled once, so the model above stays as it
-# is. Before each run, `helpers/experiments.py` puts its weights back to start weights saved above, and
-# its optimizer back to where a new one starts. So running a cell again repeats the experiment; only
+# is. Before each run, `helpers/experiments.py` puts its weights back to the start weights saved above,
+# and its optimizer back to where a new one starts. So running a cell again repeats the experiment; only
 # the batches, their augmentation and the dropout masks are drawn anew. Every run reuses the training
 # step the first one built: a new `compile()` would build a new one each time (notebook 03). Each run
 # trains for the same few steps, printed, then is measured on the validation split. With random

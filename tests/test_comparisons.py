@@ -83,10 +83,10 @@ def test_a_difference_that_is_not_measurable_gets_its_scale():
     results = comparisons.corrected(comparison("A", "B", [(12, 8)], images=200))
     (seed,) = results["A vs B"]["seeds"]
     assert seed["detectable"] == [15, 5]
-    assert "disagreements could have shown: 0.0500 (seed 0)" in results["A vs B"]["verdict"]
+    assert "whatever the other tests: 0.0500 (seed 0)" in results["A vs B"]["verdict"]
     few = comparisons.corrected(comparison("A", "B", [(3, 1)]))["A vs B"]
     assert few["seeds"][0]["detectable"] is None and few["verdict"].endswith(
-        "could have shown: none with so few disagreements (seed 0)"
+        "whatever the other tests: none with so few disagreements (seed 0)"
     )
     rows = comparisons.corrected_rows(results)
     assert rows == [["A vs B", "0", "+0.0200", 12, 8, seed["p"], seed["p_holm"], 10]]
