@@ -1,6 +1,6 @@
 """`make bench`: where the time goes, and whether the guide's faults cost accuracy.
 
-Seven parts, printed as tables and written to build/bench.json (`python -m commands.bench PART ...` runs some):
+Eight parts, printed as tables and written to build/bench.json (`python -m commands.bench PART ...` runs some):
 - pipelines: the guide's input pipeline and ours, on real JPEGs with no model attached;
 - models: notebooks 06 and 05 themselves, in the quick profile on ../shared's photos with the MobileNetV2
   file, each in a process of its own; the figures are read from the results files they write;
@@ -10,6 +10,9 @@ Seven parts, printed as tables and written to build/bench.json (`python -m comma
 - arms: the course's recipe with one thing changed toward the guide's, arm by arm (helpers/arms.py), over
   five seeds at 150 and 224 px, each arm against the course's on the same test photos, with Holm's
   correction for the number of arms (the longest part: about an hour on 2 cores);
+- finetune: notebook 05's recipe in the quick profile on ../shared's photos over the same five seeds: how
+  often fine-tuning raises validation accuracy and is kept, with BatchNormalization frozen (the course's)
+  and moving;
 - backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
   convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here);
 - notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file;
@@ -33,7 +36,7 @@ from commands import argument_parser
 from helpers.config import REPO_ROOT, SHARED_FLOWERS, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
 
-PARTS = ("pipelines", "models", "recipes", "arms", "backends", "notebook08", "flowers")
+PARTS = ("pipelines", "models", "recipes", "arms", "finetune", "backends", "notebook08", "flowers")
 
 # The recipe comparison's size: three seeds of both recipes fit in about 15-20 minutes on a loaded 2-core CPU.
 RECIPE_SEEDS = (1337, 1338, 1339)
@@ -416,6 +419,67 @@ def print_arms(results):
     )
 
 
+def bench_finetune(build_dir, seeds=ARM_SEEDS):
+    """Notebook 05's recipe in the quick profile on the shared photos over `seeds`, and the same fine-tuning
+    with BatchNormalization moving (helpers/arms.py): is fine-tuning kept or rolled back?"""
+    from helpers import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from helpers import arms, data, pretrained
+
+    settings = load_settings(quick_real_photo_env(build_dir))
+    course_data = data.load_folder(settings.data_dir, settings.train_images, settings.eval_images, settings.seed)
+    started = time.perf_counter()
+    weights = pretrained.resolve_weights(settings)
+    results = arms.run_arms(course_data, settings, seeds, weights, arms=("statistics move",))
+    results["config"] = dict(
+        image_size=settings.image_size, sizes=course_data.sizes, seeds=list(seeds), batch_size=settings.batch_size,
+        epochs_head=settings.epochs_head, epochs_finetune=settings.epochs_finetune,
+        seconds=round(time.perf_counter() - started),
+    )  # fmt: skip
+    return results
+
+
+def print_finetune(results):
+    """Per seed: validation accuracy before fine-tuning and at its best epoch, kept or rolled back, for both."""
+    config, rows = results["config"], []
+    for run in results["seeds"]:
+        row = [run["seed"]]
+        for name in ("course", "statistics move"):
+            arm = run["arms"][name]
+            row += [
+                f"{arm['validation_before_finetune']:.4f} -> {max(arm['finetune_validation_curve']):.4f}",
+                "rolled back" if arm["rolled_back"] else "kept",
+                f"{arm['test_accuracy']:.4f}",
+            ]
+        rows.append(row)
+    print(
+        Table(
+            ["seed"]
+            + [f"{name}: {what}" for name in ("frozen", "moving") for what in ("validation", "fine-tuning", "test")],
+            rows,
+            title=(
+                f"\nNotebook 05's fine-tuning, quick profile on the shared photos ({config['image_size']} px, "
+                f"{config['epochs_head']} head + {config['epochs_finetune']} fine-tuning epochs, split "
+                f"{config['sizes']}): BatchNormalization frozen (the course's) and moving"
+            ),
+        )
+    )
+    kept = {
+        name: sum(not run["arms"][name]["rolled_back"] for run in results["seeds"])
+        for name in ("course", "statistics move")
+    }
+    moving = results["summary"]["statistics move"]
+    low, high = moving["interval_95"]
+    print(
+        f"Fine-tuning kept in {kept['course']} of {len(rows)} seeds with BatchNormalization frozen, "
+        f"{kept['statistics move']} with it moving; test accuracy, moving minus frozen: {moving['mean'] * 100:+.2f} "
+        f"points (95% interval {low * 100:+.1f} to {high * 100:+.1f}, p = {moving['p_value']:.3f}) "
+        f"({config['seconds']} s)",
+        flush=True,
+    )
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -506,7 +570,9 @@ def main(argv=None):
         folder = bench_folder(build_dir)
         report["pipelines"] = dict(folder=str(folder), **bench_pipelines(folder))
         print_pipelines(report["pipelines"], folder)
-    shared_parts = [part for part in parts if part in ("models", "recipes", "arms", "notebook08", "flowers")]
+    shared_parts = [
+        part for part in parts if part in ("models", "recipes", "arms", "finetune", "notebook08", "flowers")
+    ]
     if shared_parts and not shared_material():
         print(f"Skipped ({', '.join(shared_parts)}): they need ../shared's photos and MobileNetV2 file.")
         shared_parts = []
@@ -519,6 +585,9 @@ def main(argv=None):
         print_recipes(report["recipes"])
     if "arms" in shared_parts:
         report["arms"] = bench_arms(build_dir / "bench-arms")
+    if "finetune" in shared_parts:
+        report["finetune"] = bench_finetune(build_dir / "bench-finetune")
+        print_finetune(report["finetune"])
     if "backends" in parts:
         report["backends"] = bench_backends()
         print_backends(report["backends"])

@@ -181,3 +181,38 @@ def test_notebook_08s_figures_are_printed_with_intervals_and_p_values(capsys):
         printed
     )
     assert "480 training photos at 128 px" in printed and "120 kB" in printed
+
+
+def arm_results(names):
+    """Two seeds of fake arms, as helpers.arms.run_arms returns them, with a config as bench adds it."""
+    from test_arms import fake_runs
+
+    from helpers import arms
+
+    runs = fake_runs({name: [1, 2] for name in names}, seeds=2)
+    for run in runs:
+        for figures in run["arms"].values():
+            figures.update(validation_before_finetune=0.9, finetune_validation_curve=[0.91, 0.92])
+            figures.setdefault("rolled_back", False)
+    config = dict(
+        image_size=150, sizes={"train": 8, "validation": 4, "test": 20}, seeds=[0, 1], base_model="mobilenet_v2_0.35",
+        batch_size=4, epochs_head=1, epochs_finetune=2, seconds=3,
+    )  # fmt: skip
+    return dict(seeds=runs, summary=arms.summarise(runs), config=config)
+
+
+def test_the_arms_table_has_a_row_per_arm_and_each_verdict(capsys):
+    from helpers import arms
+
+    bench.print_arms(arm_results(list(arms.ARMS)))
+    out = capsys.readouterr().out
+    assert all(f"- {name}: {arms.ARMS[name]}." in out for name in arms.ARMS)
+    assert "+5.0, +10.0" in out, "each seed's difference, in points"
+    assert "rolled back in 1 of 2 seeds" in out
+
+
+def test_the_finetune_table_says_how_often_fine_tuning_was_kept(capsys):
+    bench.print_finetune(arm_results(["statistics move"]))
+    out = capsys.readouterr().out
+    assert "0.9000 -> 0.9200" in out and "rolled back" in out and "kept" in out
+    assert "Fine-tuning kept in 1 of 2 seeds with BatchNormalization frozen, 2 with it moving" in out
