@@ -143,7 +143,10 @@ def summarise(runs, alpha=0.05):
 
 
 def mean_difference(differences):
-    """Mean of paired differences over seeds, its 95% t-interval and the two-sided t-test's p (SciPy)."""
+    """Mean of paired differences over seeds, its 95% t-interval and the two-sided t-test's p (SciPy).
+
+    When every seed gives the same difference, the p-value is the sign test's: every seed on one side.
+    """
     from scipy import stats as scipy_stats
 
     values = np.asarray(differences, dtype=float)
@@ -151,8 +154,8 @@ def mean_difference(differences):
     if len(values) < 2:
         return mean, float("nan"), float("nan"), float("nan")
     error = float(values.std(ddof=1)) / np.sqrt(len(values))
-    if error == 0:
-        return mean, mean, mean, 1.0 if mean == 0 else 0.0
+    if error == 0:  # every seed gave the same difference: no spread for a t-test; the sign test's p instead
+        return mean, mean, mean, 1.0 if mean == 0 else min(1.0, 2 * 0.5 ** len(values))
     half = float(scipy_stats.t.ppf(0.975, len(values) - 1)) * error
     p_value = float(2 * scipy_stats.t.sf(abs(mean) / error, len(values) - 1))
     return mean, mean - half, mean + half, p_value

@@ -111,3 +111,10 @@ def test_holm_matches_a_worked_example():
     assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert stats.holm([0.5, 0.9]) == [1.0, 1.0]
     assert stats.holm([]) == []
+
+
+def test_the_same_difference_on_every_seed_gets_the_sign_tests_p_not_zero():
+    mean, low, high, p_value = arms.mean_difference([0.01] * 5)
+    assert (mean, low, high) == pytest.approx((0.01, 0.01, 0.01))
+    assert p_value == pytest.approx(2 / 2**5)  # all five on one side: not measurable at 0.05 on its own
+    assert arms.mean_difference([0.0, 0.0])[3] == 1.0
