@@ -365,8 +365,9 @@ def print_recipes(results):
 # ---------------------------------------------------------------- the arms
 
 
-def bench_arms(build_dir, seeds=ARM_SEEDS, sizes=ARM_SIZES):
-    """helpers/arms.py's arms on the shared photos at each image size; saved to build_dir/arms.json as it goes."""
+def bench_arms(build_dir, seeds=ARM_SEEDS, sizes=ARM_SIZES, arm_names=None):
+    """helpers/arms.py's arms (all, or `arm_names`) on the shared photos at each image size; saved to
+    build_dir/arms.json as it goes."""
     from helpers import import_tensorflow_quietly
 
     import_tensorflow_quietly()
@@ -388,7 +389,8 @@ def bench_arms(build_dir, seeds=ARM_SEEDS, sizes=ARM_SIZES):
             results[key] = dict(partial, config=dict(config, seconds=round(time.perf_counter() - started)))
             path.write_text(json.dumps(results, indent=1) + "\n")
 
-        save(arms.run_arms(course_data, settings, seeds, pretrained.resolve_weights(settings), after_each_seed=save))
+        weights = pretrained.resolve_weights(settings)
+        save(arms.run_arms(course_data, settings, seeds, weights, arm_names or tuple(arms.ARMS), after_each_seed=save))
         print_arms(results[str(size)])
     return results
 

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from helpers import models, recipes, stats
+from helpers.pipelines import pipeline
 
 ARMS = {
     "statistics move": "BatchNormalization left trainable in fine-tuning, so its statistics move, as in the guide",
@@ -78,16 +79,31 @@ KEPT_FIGURES = (
 )
 
 
+# The arms that fine-tune the course's trained head again, and how: (statistics_move, keep_best). They are
+# compared with CONTROL, the course's own fine-tuning run again the same way, not with the course's first run:
+# each run again gets the same fresh training stream and seed, so the arm's change is the only difference.
+FORKS = {"statistics move": (True, True), "last epoch kept": (False, False)}
+CONTROL = "course again"
+
+
+def baseline(name):
+    """What arm `name` is compared with: the control for the arms that fine-tune again, else the course's run."""
+    return CONTROL if name in FORKS else "course"
+
+
 def run_seed(course_data, settings, seed, weights, arms):
     """Every arm in `arms` (names of ARMS) and the course's recipe, from `seed`: {arm: figures}."""
     course = recipes.course_run(course_data, settings, seed, weights)
     results = {"course": arm_figures(course.right, course.figures)}
-    for name, statistics_move, keep_best in (("statistics move", True, True), ("last epoch kept", False, False)):
-        if name in arms:
-            keras.utils.set_random_seed(seed)
-            figures = fine_tune_again(course, settings, statistics_move, keep_best)
-            right, labels = recipes.right_and_labels(course.model, course.test)
-            results[name] = arm_figures(right, figures)
+    forks = [name for name in FORKS if name in arms]
+    for name, (statistics_move, keep_best) in ([(CONTROL, (False, True))] if forks else []) + [
+        (name, FORKS[name]) for name in forks
+    ]:
+        keras.utils.set_random_seed(seed)
+        train = pipeline(course_data.train, settings.image_size, settings.batch_size, training=True, seed=seed)
+        figures = fine_tune_again(course._replace(train=train), settings, statistics_move, keep_best)
+        right, labels = recipes.right_and_labels(course.model, course.test)
+        results[name] = arm_figures(right, figures)
     if "epoch 1 replayed" in arms:
         replayed = recipes.course_run(course_data, settings, seed, weights, replay=True)
         results["epoch 1 replayed"] = arm_figures(replayed.right, replayed.figures)
@@ -116,14 +132,15 @@ def run_arms(course_data, settings, seeds, weights, arms=tuple(ARMS), after_each
 
 
 def summarise(runs, alpha=0.05):
-    """Each arm against the course's recipe: per-seed differences, their mean with a 95% interval over seeds,
-    a t-test over seeds with Holm's correction for the number of arms, and McNemar's test per seed."""
-    names = [name for name in runs[0]["arms"] if name != "course"]
+    """Each arm against its baseline (the course's run, or for the arms that fine-tune again, the course's
+    fine-tuning run again): per-seed differences, their mean with a 95% interval over seeds, a t-test over
+    seeds with Holm's correction for the number of arms, and McNemar's test per seed."""
+    names = [name for name in runs[0]["arms"] if name not in ("course", CONTROL)]
     summary = {}
     for name in names:
         differences, tests = [], []
         for run in runs:
-            arm, course = run["arms"][name], run["arms"]["course"]
+            arm, course = run["arms"][name], run["arms"][baseline(name)]
             differences.append(arm["test_accuracy"] - course["test_accuracy"])
             only_course, only_arm, p_value = stats.mcnemar_exact(course["right"], arm["right"])
             tests.append(dict(only_course_right=only_course, only_arm_right=only_arm, p_value=p_value))
@@ -162,11 +179,11 @@ def mean_difference(differences):
 
 
 def arm_verdict(arm, alpha):
-    """One sentence: is the arm measurably better or worse than the course's recipe, after Holm's correction?"""
+    """One sentence: is the arm measurably better or worse than its baseline, after Holm's correction?"""
     low, high = arm["interval_95"]
     if arm["holm_p"] < alpha:
         side = "better" if arm["mean"] > 0 else "worse"
-        return f"measurably {side} than the course's recipe (Holm-adjusted p = {arm['holm_p']:.3f})"
+        return f"measurably {side} than its baseline (Holm-adjusted p = {arm['holm_p']:.3f})"
     return (
         f"no measurable difference (Holm-adjusted p = {arm['holm_p']:.3f}); the 95% interval of the mean "
         f"difference is {low * 100:+.1f} to {high * 100:+.1f} points: a larger effect would likely have shown"
@@ -180,7 +197,7 @@ ARM_HEADER = [
     "mean (95% interval), points",
     "p (t over seeds)",
     "Holm p",
-    "photos only the arm / only the course right",
+    "photos only the arm / only its baseline right",
 ]
 
 
@@ -190,6 +207,11 @@ def arm_rows(results):
     accuracy = summary["accuracy"]
     course = accuracy["course"]
     rows = [["course (notebook 05)", f"{course['mean']:.4f} ({course['sd']:.4f})"] + [""] * 5]
+    if CONTROL in accuracy:
+        control = accuracy[CONTROL]
+        rows.append(
+            [f"{CONTROL} (the baseline of the next two)", f"{control['mean']:.4f} ({control['sd']:.4f})"] + [""] * 5
+        )
     for name in (name for name in ARMS if name in summary):
         arm = summary[name]
         low, high = arm["interval_95"]

@@ -37,7 +37,7 @@ def test_every_arm_runs_and_changes_what_it_says():
     results, saved = tiny_arms()
     assert len(saved) == 1 and saved[0]["seeds"] == results["seeds"], "saved after each seed"
     (run,) = results["seeds"]
-    assert set(run["arms"]) == {"course", *arms.ARMS}
+    assert set(run["arms"]) == {"course", arms.CONTROL, *arms.ARMS}
     for figures in run["arms"].values():
         assert len(figures["right"]) == 8
         assert figures["test_accuracy"] == pytest.approx(np.mean(figures["right"]))
@@ -49,12 +49,19 @@ def test_every_arm_runs_and_changes_what_it_says():
     assert isinstance(course["rolled_back"], bool)
     guide = run["arms"]["guide"]
     assert guide["batchnorm_arrays_moved"] > 0 and 0 <= guide["own_pipeline_agreement"] <= 1
+    control = run["arms"][arms.CONTROL]
+    assert control["batchnorm_arrays_moved"] == 0 and isinstance(control["rolled_back"], bool)
     for name in arms.ARMS:
         test = results["summary"][name]["per_seed"][0]
-        right_arm, right_course = (np.array(f["right"], bool) for f in (run["arms"][name], course))
-        assert test["only_arm_right"] == int(np.sum(right_arm & ~right_course))
+        baseline = control if name in arms.FORKS else course
+        right_arm, right_baseline = (np.array(f["right"], bool) for f in (run["arms"][name], baseline))
+        assert test["only_arm_right"] == int(np.sum(right_arm & ~right_baseline))
     rows = arms.arm_rows(results)
-    assert [row[0] for row in rows] == ["course (notebook 05)", *arms.ARMS]
+    assert [row[0] for row in rows] == [
+        "course (notebook 05)",
+        f"{arms.CONTROL} (the baseline of the next two)",
+        *arms.ARMS,
+    ]
 
 
 def test_an_unknown_arm_is_refused_by_name():
@@ -75,11 +82,13 @@ def test_the_replayed_pipeline_repeats_epoch_one_and_ours_does_not():
 
 
 def fake_runs(differences_by_arm, seeds=5, images=20):
-    """Runs where the course gets the first half of the images right and each arm `d` more (or fewer)."""
+    """Runs where the course (and its fine-tuning run again) gets the first half of the images right and
+    each arm `d` more (or fewer)."""
     runs = []
     for seed in range(seeds):
         course = np.arange(images) < images // 2
         run = {"course": dict(right=course.tolist(), test_accuracy=course.mean(), rolled_back=seed == 0)}
+        run[arms.CONTROL] = dict(run["course"])  # the course fine-tuned again: here, the same answers
         for name, differences in differences_by_arm.items():
             right = np.arange(images) < images // 2 + differences[seed]
             run[name] = dict(right=right.tolist(), test_accuracy=right.mean())
