@@ -193,7 +193,7 @@ def arm_verdict(arm, alpha):
 ARM_HEADER = [
     "arm (one change toward the guide's)",
     "test accuracy, mean (sd)",
-    "arm - course per seed, points",
+    "arm - baseline per seed, points",
     "mean (95% interval), points",
     "p (t over seeds)",
     "Holm p",
