@@ -1,9 +1,10 @@
-"""What makes the guide's recipe score higher than the course's: one difference at a time, on the same photos.
+"""The course's recipe and the guide's, one difference at a time, measured on the same photos.
 
 Each arm starts from the course's recipe (notebook 05's cells, helpers/recipes.py) and changes one thing
-toward the guide's; the last arm is the guide's recipe as written. Every arm of a seed is scored on the
-same test tensors (the course's test pipeline), so two arms are compared photo by photo. `make bench arms`
-(commands/bench.py) runs them over seeds at two image sizes.
+toward the guide's; the last arm is the guide's recipe as written. The arms that fine-tune the course's
+trained head again are compared with a control that fine-tunes it again the course's way (FORKS, CONTROL).
+Every arm of a seed is scored on the same test tensors (the course's test pipeline), so two arms are
+compared photo by photo. `make bench` (commands/bench.py, parts arms and finetune) runs them over seeds.
 """
 
 import time
