@@ -422,8 +422,9 @@ def print_arms(results):
 
 
 def bench_finetune(build_dir, seeds=ARM_SEEDS):
-    """Notebook 05's recipe in the quick profile on the shared photos over `seeds`, and the same fine-tuning
-    with BatchNormalization moving (helpers/arms.py): is fine-tuning kept or rolled back?"""
+    """Notebook 05's recipe in the quick profile on the shared photos over `seeds`, and its fine-tuning run
+    again with BatchNormalization moving, against the same run again the course's way (helpers/arms.py):
+    is fine-tuning kept or rolled back?"""
     from helpers import import_tensorflow_quietly
 
     import_tensorflow_quietly()
@@ -475,7 +476,8 @@ def print_finetune(results):
     low, high = moving["interval_95"]
     print(
         f"Fine-tuning kept in {kept['course']} of {len(rows)} seeds with BatchNormalization frozen, "
-        f"{kept['statistics move']} with it moving; test accuracy, moving minus frozen: {moving['mean'] * 100:+.2f} "
+        f"{kept['statistics move']} with it moving; test accuracy, moving minus the course's fine-tuning run again: "
+        f"{moving['mean'] * 100:+.2f} "
         f"points (95% interval {low * 100:+.1f} to {high * 100:+.1f}, p = {moving['p_value']:.3f}) "
         f"({config['seconds']} s)",
         flush=True,

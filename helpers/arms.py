@@ -109,8 +109,8 @@ def run_seed(course_data, settings, seed, weights, arms):
         replayed = recipes.course_run(course_data, settings, seed, weights, replay=True)
         results["epoch 1 replayed"] = arm_figures(replayed.right, replayed.figures)
     if "guide" in arms:
-        own_right, labels, figures = recipes.run_guide(course_data, settings, seed, weights)
-        right = figures.pop("right_course_pipeline")
+        own_right, labels, figures, model = recipes.run_guide(course_data, settings, seed, weights)
+        right, _ = recipes.right_and_labels(model, course.test)  # the same test tensors as every other arm
         figures["test_accuracy_own_pipeline"] = float(np.mean(own_right))
         figures["own_pipeline_agreement"] = float(np.mean(own_right == right))
         if not np.array_equal(labels, course.labels):

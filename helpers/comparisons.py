@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from helpers import models
+from helpers.experiments import optimizer_resetter
 from helpers.recipes import right_and_labels
 from helpers.stats import detectable_split, holm, mcnemar_exact, seed_spread, wilson_interval
 
@@ -93,15 +94,13 @@ def run_arm(model, fit, versions, seeds, every_epoch=False):
     compile (`validation_data` would build an evaluation step besides). With one epoch, the first seed's
     seconds include building the step.
     """
-    model.optimizer.build(model.trainable_variables)
-    fresh = [keras.ops.convert_to_numpy(variable) for variable in model.optimizer.variables]
+    reset_optimizer = optimizer_resetter(model)
     results = {}
     for version, (restart, splits) in versions.items():
         runs = results[version] = []
         for seed in seeds:
             restart(seed)
-            for variable, value in zip(model.optimizer.variables, fresh):
-                variable.assign(value)
+            reset_optimizer()
             clock = _EpochClock(splits["validation"], every_epoch)
             fit(seed, splits["train"], [clock])
             steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))

@@ -22,9 +22,9 @@ def worth_running(settings):
     return settings.uses_pretrained_weights
 
 
-def restarter(model):
-    """A function `restart(weights, learning_rate)` that puts the compiled `model` back at `weights`, with its
-    optimizer as a new one starts (step 0, no momentum) at `learning_rate`.
+def optimizer_resetter(model):
+    """A function `reset()` that puts the compiled `model`'s optimizer back as a new one starts (step 0, no
+    momentum).
 
     The optimizer is built here for the model's trainable variables, so the first `fit()` builds its step once
     (notebook 03), and every later run reuses that step: a new `compile()` would build a new one each time.
@@ -32,10 +32,21 @@ def restarter(model):
     model.optimizer.build(model.trainable_variables)
     start = [keras.ops.convert_to_numpy(variable) for variable in model.optimizer.variables]
 
-    def restart(weights, learning_rate):
-        model.set_weights(weights)
+    def reset():
         for variable, value in zip(model.optimizer.variables, start):
             variable.assign(value)
+
+    return reset
+
+
+def restarter(model):
+    """A function `restart(weights, learning_rate)` that puts the compiled `model` back at `weights`, with its
+    optimizer as a new one starts (optimizer_resetter) at `learning_rate`."""
+    reset_optimizer = optimizer_resetter(model)
+
+    def restart(weights, learning_rate):
+        model.set_weights(weights)
+        reset_optimizer()
         model.optimizer.learning_rate = learning_rate
 
     return restart

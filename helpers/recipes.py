@@ -39,7 +39,8 @@ def recipe_cells(notebook=RECIPE_NOTEBOOK, tag=RECIPE_TAG):
 
 def course_recipe(course_data, model, base_model, train_ds, validation_ds, test_ds, settings):
     """Notebook 05's recipe on `model`, built around the frozen `base_model`: its cells tagged "recipe", run
-    as they are (their asserts included) on the arguments; returns what they measured.
+    as they are (their asserts included) on the arguments; returns what they measured, and the weights of
+    the trained head (what helpers/arms.py fine-tunes again, other ways).
 
     Train the head (Adam 1e-3, logit loss); unfreeze the base with every BatchNormalization layer kept
     frozen; recompile at 1e-5; fine-tune for `settings.epochs_finetune` epochs, restore the best
@@ -69,8 +70,7 @@ def course_recipe(course_data, model, base_model, train_ds, validation_ds, test_
         test_before_finetune=run["test_before"],
         test_accuracy=run["test_after"],
         training_seconds=run["head_seconds"] + run["finetune_seconds"],
-        head_weights=run["head_trained_weights"],  # what helpers/arms.py fine-tunes again, other ways
-    )
+    ), run["head_trained_weights"]
 
 
 # fmt: off
@@ -150,12 +150,7 @@ def right_and_labels(model, dataset):
 
 
 def run_guide(course_data, settings, seed, weights):
-    """The guide's recipe, with its pipeline, from `seed`: (per-image test right, test labels, figures).
-
-    The figures include how the model does on the course's test pipeline too (`right_course_pipeline`):
-    the same photos, resized without the guide's Keras layer, so that every recipe can be scored on
-    the very same input tensors.
-    """
+    """The guide's recipe, with its pipeline, from `seed`: (per-image test right, test labels, figures, model)."""
     keras.utils.set_random_seed(seed)
     size, batch = settings.image_size, settings.batch_size
     train, validation, test = (
@@ -168,16 +163,14 @@ def run_guide(course_data, settings, seed, weights):
     model, curves = guide_recipe(base, size, train, validation, settings.epochs_head, settings.epochs_finetune)
     seconds = time.perf_counter() - started
     right, labels = right_and_labels(model, test)
-    right_course_pipeline, _ = right_and_labels(model, pipeline(course_data.test, size, batch, training=False))
     figures = dict(
         head_validation_curve=curves["head"],
         finetune_validation_curve=curves["finetune"],
         training_seconds=seconds,
         batchnorm_arrays_moved=len(models.changed(statistics, models.moving_statistics(base))),
         batchnorm_arrays=len(statistics),
-        right_course_pipeline=right_course_pipeline,
     )
-    return right, labels, figures
+    return right, labels, figures, model
 
 
 class CourseRun(NamedTuple):
@@ -209,8 +202,7 @@ def course_run(course_data, settings, seed, weights, replay=False):
     test = pipeline(course_data.test, size, batch, training=False)
     base = models.build_base(settings.base_model, size, weights)
     model = models.build_model(base, size, len(course_data.class_names), bases.BASES[settings.base_model].scales_inputs)
-    figures = course_recipe(course_data, model, base, train, validation, test, settings)
-    head_weights = figures.pop("head_weights")
+    figures, head_weights = course_recipe(course_data, model, base, train, validation, test, settings)
     right, labels = right_and_labels(model, test)
     if abs(float(right.mean()) - figures["test_accuracy"]) > 1e-6:
         raise AssertionError("the per-image scores disagree with notebook 05's evaluate()")
@@ -231,11 +223,10 @@ def compare_recipes(course_data, settings, seeds, weights):
     """
     runs = []
     for seed in seeds:
-        guide_right, guide_labels, guide = run_guide(course_data, settings, seed, weights)
+        guide_right, guide_labels, guide, _ = run_guide(course_data, settings, seed, weights)
         course_right, course_labels, course = run_course(course_data, settings, seed, weights)
         if not np.array_equal(guide_labels, course_labels):
             raise AssertionError("the two pipelines do not give the test images in the same order")
-        guide.pop("right_course_pipeline")
         runs.append(seed_result(seed, guide_right, course_right, guide, course))
     return dict(seeds=runs, summary=summarise(runs))
 
