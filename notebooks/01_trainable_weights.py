@@ -214,7 +214,7 @@ exercises.check_freeze_all_but_last(freeze_all_but_last);
 # Try first, then compare. These cells run in CI, so the solutions cannot rot.
 
 # %% tags=["solution"]
-assert exercises.check_frozen_batchnorm_counts((4, 0, 4)), "the reference answer passes its check"
+assert exercises.check_frozen_batchnorm_counts((4, 0, 4)), "the reference counts pass their check"
 
 
 def reference_freeze_all_but_last(model):
@@ -222,4 +222,4 @@ def reference_freeze_all_but_last(model):
         layer.trainable = False
 
 
-assert exercises.check_freeze_all_but_last(reference_freeze_all_but_last), "the reference solution passes its check"
+assert exercises.check_freeze_all_but_last(reference_freeze_all_but_last), "the reference freeze_all_but_last passes its check"

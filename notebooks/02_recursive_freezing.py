@@ -272,7 +272,7 @@ def reference_unfreeze_last(model, n):
         layer.trainable = False
 
 
-assert exercises.check_unfreeze_last(reference_unfreeze_last), "the reference solution passes its check"
+assert exercises.check_unfreeze_last(reference_unfreeze_last), "the reference unfreeze_last passes its check"
 assert not exercises.check_fine_tune(reported_fine_tune), "the reported recipe never trains the base"
 
 
@@ -285,4 +285,4 @@ def reference_fine_tune(model, base, x, y):
     model.fit(x, y, epochs=2, verbose=0)
 
 
-assert exercises.check_fine_tune(reference_fine_tune), "the reference solution passes its check"
+assert exercises.check_fine_tune(reference_fine_tune), "the reference fine_tune passes its check"

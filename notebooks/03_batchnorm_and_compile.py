@@ -596,5 +596,5 @@ def reference_unfreeze_last_keep_batchnorm_frozen(model, n):
 
 
 assert exercises.check_unfreeze_last_keep_batchnorm_frozen(reference_unfreeze_last_keep_batchnorm_frozen), (
-    "the reference solution passes its check"
+    "the reference unfreeze_last_keep_batchnorm_frozen passes its check"
 )

@@ -675,5 +675,5 @@ def reference_prepare_fine_tuning(model, base):
                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
 
 
-assert exercises.check_dog_probabilities(reference_dog_probabilities), "the reference answer to exercise 1 is accepted"
-assert exercises.check_prepare_fine_tuning(reference_prepare_fine_tuning), "the reference answer to exercise 2 is accepted"
+assert exercises.check_dog_probabilities(reference_dog_probabilities), "the reference dog_probabilities is accepted"
+assert exercises.check_prepare_fine_tuning(reference_prepare_fine_tuning), "the reference prepare_fine_tuning is accepted"

@@ -295,4 +295,4 @@ import math
 assert exercises.check_break_even(
     math.ceil(extraction_seconds / (slow_seconds_per_epoch - fast_seconds_per_epoch)),
     extraction_seconds, fast_seconds_per_epoch, slow_seconds_per_epoch,
-), "the reference answer passes its check"
+), "the reference break-even epoch count passes its check"

@@ -384,4 +384,4 @@ exercises.check_global_batch((my_global_batch, my_updates_per_epoch));
 # ### Reference solution
 
 # %% tags=["solution"]
-assert exercises.check_global_batch((4 * 32, -(-2000 // (4 * 32)))), "the reference answer passes its check"
+assert exercises.check_global_batch((4 * 32, -(-2000 // (4 * 32)))), "the reference global batch and step count pass their check"

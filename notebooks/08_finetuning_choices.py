@@ -312,7 +312,7 @@ for count in range(len(groups) + 1):  # ours, at every depth
     unfreeze_top_blocks(base_model, count)
     assert cut_blocks(base_model) == [], f"the top {count} block(s) unfrozen: a block is cut in half"
     trainable_by_count.append(models.param_counts(model)[0])
-assert trainable_by_count == sorted(set(trainable_by_count)), "each depth trains more parameters than the one before"
+assert trainable_by_count == sorted(set(trainable_by_count)), "each count of blocks trains more parameters than a smaller count"
 
 # %% [markdown]
 # Four depths, each fine-tuned for the same epochs at notebook 05's rate, 1e-5, from the same heads: the head
@@ -538,7 +538,7 @@ if plan.batchnorm_arms:
     x = models.InferenceModeBase(base_model)(x)  # calls base_model(x, training=False) inside its call
     wrapped_model = keras.Model(wrapped_inputs, head(keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x))))
     bn_runs["gamma and beta only"] = fine_tune(wrapped_model, 1e-5, FINETUNE_EPOCHS, PHOTOS)
-    assert models.changed(start_statistics, models.moving_statistics(base_model)) == [], "the wrapper keeps the statistics"
+    assert models.changed(start_statistics, models.moving_statistics(base_model)) == [], "fine-tuning through the wrapper keeps the statistics"
     assert set(start_gamma_beta) <= {w.path for w in wrapped_model.trainable_weights}, "the wrapper trains gamma and beta"
     trained = models.changed(start_gamma_beta, gamma_and_beta(base_model))
     print(f"gamma and beta only: {len(trained)} of {len(start_gamma_beta)} gamma and beta arrays changed")
@@ -805,7 +805,7 @@ exercises.check_unfreeze_from(unfreeze_from);
 
 # %% tags=["solution"]
 _, _, p_value = mcnemar_exact([True] * 7 + [False] * 4, [False] * 7 + [True] * 4)
-assert exercises.check_is_it_real(p_value < 0.05), "the reference answer to exercise 1 is accepted"
+assert exercises.check_is_it_real(p_value < 0.05), "the reference is-it-real answer is accepted"
 
 
 def reference_unfreeze_from(base_model, fine_tune_at):
@@ -814,4 +814,4 @@ def reference_unfreeze_from(base_model, fine_tune_at):
     unfreeze_top_blocks(base_model, len(groups) - owner[base_model.layers[fine_tune_at].name])
 
 
-assert exercises.check_unfreeze_from(reference_unfreeze_from), "the reference answer to exercise 2 is accepted"
+assert exercises.check_unfreeze_from(reference_unfreeze_from), "the reference unfreeze_from is accepted"

@@ -206,4 +206,4 @@ def reference_top_k_accuracy(logits, labels, k):
     return float(((logits > true_logits[:, None]).sum(axis=1) < k).mean())
 
 
-assert exercises.check_top_k_accuracy(reference_top_k_accuracy), "the reference answer to exercise 1 is accepted"
+assert exercises.check_top_k_accuracy(reference_top_k_accuracy), "the reference top_k_accuracy is accepted"

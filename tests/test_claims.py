@@ -469,7 +469,7 @@ MUTATIONS = [
         "08_finetuning_choices",
         "thawed = {layer.name for _, layers in blocks(base_model)[len(blocks(base_model)) - count :] for layer in layers}",
         "thawed = {layer.name for _, layers in blocks(base_model)[-count:] for layer in layers}",
-        "each depth trains more parameters than the one before",
+        "each count of blocks trains more parameters than a smaller count",
     ),
     (  # a clone of the LoRA model instead of the file: fresh kernels, not the merged ones
         "08_finetuning_choices",
@@ -499,7 +499,7 @@ MUTATIONS = [
         "08_finetuning_choices",
         "x = models.InferenceModeBase(base_model)(x)  # calls base_model(x, training=False) inside its call",
         "x = base_model(x, training=False)",
-        "the wrapper keeps the statistics",
+        "fine-tuning through the wrapper keeps the statistics",
     ),
     (  # the wrapper arm with BatchNormalization frozen: its gamma and beta do not train
         "08_finetuning_choices",
