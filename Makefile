@@ -91,7 +91,7 @@ bench: setup
 prefetch: setup
 	$(PY) -m commands.prefetch
 
-# Classifies image files with the model notebook 05 saved: IMAGES is a file, several files or a folder
+# Classifies image files with the model notebook 06 saved: IMAGES is a file, several files or a folder
 # (a path with spaces in double quotes inside: IMAGES='"my photos/"'), MODEL another .keras file. Prints a
 # table and writes a CSV and a contact sheet to build/predictions/, or to the folder OUT.
 predict: setup

@@ -2,21 +2,21 @@
 
 Eight parts, printed as tables and written to build/bench.json (`python -m commands.bench PART ...` runs some):
 - pipelines: the guide's input pipeline and ours, on real JPEGs with no model attached;
-- models: notebooks 06 and 05 themselves, in the quick profile on ../shared's photos with the MobileNetV2
+- models: notebooks 07 and 06 themselves, in the quick profile on ../shared's photos with the MobileNetV2
   file, each in a process of its own; the figures are read from the results files they write;
-- recipes: the guide's recipe against the course's (helpers/recipes.py: the guide's code and notebook 05's
+- recipes: the guide's recipe against the course's (helpers/recipes.py: the guide's code and notebook 06's
   cells), same base, photos, split and epochs, over seeds, with McNemar's exact test and Wilson intervals
   on the same test images;
 - arms: the course's recipe with one thing changed toward the guide's, arm by arm (helpers/arms.py), over
   five seeds at 150 and 224 px, each arm against the course's on the same test photos, with Holm's
   correction for the number of arms (the longest part: about an hour on 2 cores);
-- finetune: notebook 05's recipe in the quick profile on ../shared's photos over the same five seeds: how
+- finetune: notebook 06's recipe in the quick profile on ../shared's photos over the same five seeds: how
   often fine-tuning raises validation accuracy and is kept, with BatchNormalization frozen (the course's)
   and moving;
 - backends: one convolution layer's forward pass on TensorFlow and on JAX (on a CPU, JAX's depthwise
-  convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 05 slowly here);
-- notebook08: notebook 08 itself, in the quick profile on the same photos, its figures from its results file;
-- flowers: notebook 05 in the quick profile on ../shared's five classes of flowers: test accuracy with its
+  convolution, MobileNetV2's building block, is far slower: why JAX runs notebook 06 slowly here);
+- choices: notebooks 09 and 10 themselves, in the quick profile on the same photos, their figures from their results files;
+- flowers: notebook 06 in the quick profile on ../shared's five classes of flowers: test accuracy with its
   Wilson interval, recall per class, and the time it took.
 The parts on ../shared need its photos and weights; without them they are skipped with a sentence.
 Nothing here changes this process's environment: a notebook gets its settings in its own process's.
@@ -36,7 +36,7 @@ from commands import argument_parser
 from helpers.config import REPO_ROOT, SHARED_FLOWERS, SHARED_PHOTOS, SHARED_WEIGHTS, load_settings
 from helpers.tables import Table
 
-PARTS = ("pipelines", "models", "recipes", "arms", "finetune", "backends", "notebook08", "flowers")
+PARTS = ("pipelines", "models", "recipes", "arms", "finetune", "backends", "choices", "flowers")
 
 # The recipe comparison's size: three seeds of both recipes fit in about 15-20 minutes on a loaded 2-core CPU.
 RECIPE_SEEDS = (1337, 1338, 1339)
@@ -48,7 +48,7 @@ ARM_SIZES = (150, 224)
 # What the bench reads from each notebook's results file (notebook.save_results). tests/test_bench.py
 # checks that each notebook writes every one of these names.
 NOTEBOOK_FIGURES = {
-    "06_feature_extraction": (
+    "07_feature_extraction": (
         "extraction_seconds",
         "end_to_end_seconds_per_epoch",
         "feature_seconds_per_epoch",
@@ -56,7 +56,7 @@ NOTEBOOK_FIGURES = {
         "feature_val_accuracy",
         "random_features_val_accuracy",
     ),
-    "05_transfer_and_finetune": (
+    "06_transfer_and_finetune": (
         "sizes",
         "finetune_seconds_per_step",
         "training_seconds",
@@ -66,7 +66,18 @@ NOTEBOOK_FIGURES = {
         "class_names",
         "confusion",
     ),
-    "08_finetuning_choices": (
+    "09_finetuning_choices": (
+        "seeds",
+        "train_images",
+        "validation_images",
+        "test_images",
+        "image_size",
+        "head_epochs",
+        "finetune_epochs",
+        "recipes",
+        "paired",
+    ),
+    "10_batchnorm_and_lora": (
         "seeds",
         "train_images",
         "validation_images",
@@ -79,6 +90,7 @@ NOTEBOOK_FIGURES = {
         "lora",
     ),
 }
+CHOICE_NOTEBOOKS = ("09_finetuning_choices", "10_batchnorm_and_lora")  # the `choices` part
 
 
 def shared_material():
@@ -196,15 +208,15 @@ def read_figures(results, name):
 
 
 def bench_models(build_dir):
-    """Notebooks 06 and 05 on the real photos with the ImageNet MobileNetV2; the figures they measured."""
+    """Notebooks 07 and 06 on the real photos with the ImageNet MobileNetV2; the figures they measured."""
     env = quick_real_photo_env(build_dir)
-    extraction = run_notebook("06_feature_extraction", env, build_dir)
-    finetune = run_notebook("05_transfer_and_finetune", env, build_dir)
+    extraction = run_notebook("07_feature_extraction", env, build_dir)
+    finetune = run_notebook("06_transfer_and_finetune", env, build_dir)
     return model_figures(extraction, finetune)
 
 
 def model_figures(extraction, finetune):
-    """The models table's rows from notebook 06's and 05's figures."""
+    """The models table's rows from notebook 07's and 06's figures."""
     return dict(
         config="quick profile, folder ../shared/data/cats_vs_dogs_sample, mobilenet_v2_0.35, ImageNet weights file",
         sizes=finetune["sizes"],
@@ -226,12 +238,12 @@ def model_figures(extraction, finetune):
 
 
 def bench_flowers(build_dir):
-    """Notebook 05 in the quick profile on ../shared's five flower classes: test accuracy with its Wilson
+    """Notebook 06 in the quick profile on ../shared's five flower classes: test accuracy with its Wilson
     interval, recall per class with theirs, and the seconds it took."""
     from helpers.stats import wilson_interval
 
     env = dict(quick_real_photo_env(build_dir), COURSE_DATA_DIR=str(SHARED_FLOWERS))
-    figures = run_notebook("05_transfer_and_finetune", env, build_dir)
+    figures = run_notebook("06_transfer_and_finetune", env, build_dir)
     confusion = figures["confusion"]
     right, total = sum(confusion[k][k] for k in range(len(confusion))), sum(map(sum, confusion))
     recall = {  # class: [right, test photos, low, high]
@@ -266,14 +278,14 @@ def print_flowers(figures):
     print(Table(["class", "test photos", "recall", "95% interval"], rows), flush=True)
 
 
-def bench_notebook_08(build_dir):
-    """Notebook 08 in the quick profile on the real photos; the figures it saved."""
-    return run_notebook("08_finetuning_choices", quick_real_photo_env(build_dir), build_dir)
+def bench_choices(build_dir):
+    """Notebooks 09 and 10 in the quick profile on the real photos: {notebook: the figures it saved}."""
+    return {name: run_notebook(name, quick_real_photo_env(build_dir), build_dir) for name in CHOICE_NOTEBOOKS}
 
 
-def print_notebook_08(figures):
-    """Notebook 08's recipes (means over seeds, the first seed's Wilson interval) and its paired tests, seed by
-    seed, Holm-corrected together, each comparison's verdict after them."""
+def print_choices(figures, name):
+    """Notebook `name`'s recipes (means over seeds, the first seed's Wilson interval) and its paired tests, seed
+    by seed, Holm-corrected together within the notebook, each comparison's verdict after them."""
     print(
         Table(
             ["recipe", "trainable", "s/step", "validation", "test (mean)", "test 95% (first seed)"],
@@ -289,7 +301,7 @@ def print_notebook_08(figures):
                 for name, r in figures["recipes"].items()
             ],  # fmt: skip
             title=(
-                f"\nNotebook 08 (quick profile, real photos): {figures['train_images']} training photos at "
+                f"\nNotebook {name[:2]} (quick profile, real photos): {figures['train_images']} training photos at "
                 f"{figures['image_size']} px, {figures['head_epochs']} head + {figures['finetune_epochs']} "
                 f"fine-tuning epochs, seeds {figures['seeds']}, {figures['test_images']} test photos"
             ),
@@ -315,7 +327,9 @@ def print_notebook_08(figures):
     )
     for name, t in figures["paired"].items():
         print(f"{name}: {t['verdict']}")
-    lora = figures["lora"]
+    lora = figures.get("lora")
+    if lora is None:
+        return
     print(
         f"LoRA: {lora['adapter_kb']:,.0f} kB of adapters and head per task against {lora['whole_model_mb']:.2f} MB "
         f"for the whole model; merged against LoRA, largest logit difference {lora['logit_gap']:.1e}",
@@ -422,7 +436,7 @@ def print_arms(results):
 
 
 def bench_finetune(build_dir, seeds=ARM_SEEDS):
-    """Notebook 05's recipe in the quick profile on the shared photos over `seeds`, and its fine-tuning run
+    """Notebook 06's recipe in the quick profile on the shared photos over `seeds`, and its fine-tuning run
     again with BatchNormalization moving, against the same run again the course's way (helpers/arms.py):
     is fine-tuning kept or rolled back?"""
     from helpers import import_tensorflow_quietly
@@ -574,9 +588,7 @@ def main(argv=None):
         folder = bench_folder(build_dir)
         report["pipelines"] = dict(folder=str(folder), **bench_pipelines(folder))
         print_pipelines(report["pipelines"], folder)
-    shared_parts = [
-        part for part in parts if part in ("models", "recipes", "arms", "finetune", "notebook08", "flowers")
-    ]
+    shared_parts = [part for part in parts if part in ("models", "recipes", "arms", "finetune", "choices", "flowers")]
     if shared_parts and not shared_material():
         print(f"Skipped ({', '.join(shared_parts)}): they need ../shared's photos and MobileNetV2 file.")
         shared_parts = []
@@ -595,9 +607,10 @@ def main(argv=None):
     if "backends" in parts:
         report["backends"] = bench_backends()
         print_backends(report["backends"])
-    if "notebook08" in shared_parts:
-        report["notebook08"] = bench_notebook_08(build_dir / "bench")
-        print_notebook_08(report["notebook08"])
+    if "choices" in shared_parts:
+        report["choices"] = bench_choices(build_dir / "bench")
+        for name, figures in report["choices"].items():
+            print_choices(figures, name)
     if "flowers" in shared_parts and not SHARED_FLOWERS.is_dir():
         print(f"Skipped (flowers): it needs {SHARED_FLOWERS}.")
     elif "flowers" in shared_parts:

@@ -1,12 +1,12 @@
 """`make predict IMAGES=path [MODEL=path]`: classify image files with a course model.
 
-A course model (notebook 05 saves one to build/models/cats_vs_dogs.keras) takes raw RGB images, 0-255, of
+A course model (notebook 06 saves one to build/models/cats_vs_dogs.keras) takes raw RGB images, 0-255, of
 its trained size and returns logits: one for two classes (above 0: the second class), one per class for
 more. Its class names travel in the file (helpers.models.save_class_names); a model saved without them is
 a cats-vs-dogs model. Files are resized as in training (`pipelines.image_from_file`). The command prints a
 table (file, class, probability) and writes a CSV and a contact sheet to build/predictions/. Bad input (a
 missing path, a folder without images, a model that is missing or not a course model, a folder it cannot
-write) is one sentence, said before TensorFlow is imported wherever it can be; files that are not usable images are reported and skipped, as notebook 04's
+write) is one sentence, said before TensorFlow is imported wherever it can be; files that are not usable images are reported and skipped, as notebook 05's
 loader does. Ctrl-C stops it with one line and writes nothing.
 """
 
@@ -39,7 +39,7 @@ class PredictError(Exception):
 
 
 def default_model_path(settings):
-    """Where notebook 05 saves the model: <build>/models/cats_vs_dogs.keras."""
+    """Where notebook 06 saves the model: <build>/models/cats_vs_dogs.keras."""
     return settings.build_dir / "models" / "cats_vs_dogs.keras"
 
 
@@ -52,7 +52,7 @@ def check_model_file(path):
     if not path.is_file():
         where = "is a folder, not a model file" if path.is_dir() else "does not exist"
         raise PredictError(
-            f"The model file {path} {where}: train and save one with notebook 05 (make run), or give MODEL=path."
+            f"The model file {path} {where}: train and save one with notebook 06 (make run), or give MODEL=path."
         )
     try:
         with open(path, "rb") as file:
@@ -68,7 +68,7 @@ def check_model_file(path):
     else:
         what = "holds other data"
     raise PredictError(
-        f"The model file {path} {what}, not a Keras model: a .keras file is a zip archive, as notebook 05 saves it."
+        f"The model file {path} {what}, not a Keras model: a .keras file is a zip archive, as notebook 06 saves it."
     )
 
 
@@ -119,7 +119,7 @@ def load_course_model(path):
     if names is None:
         raise PredictError(
             f"{path} returns {count} outputs but carries no class names: save them with "
-            "helpers.models.save_class_names(path, class_names), as notebook 05 does."
+            "helpers.models.save_class_names(path, class_names), as notebook 06 does."
         )
     if len(names) != (2 if count == 1 else count):
         raise PredictError(
@@ -218,7 +218,7 @@ def image_files(paths):
 
 
 def usable_images(files):
-    """(usable paths, skipped (path, reason) pairs): the checks of notebook 04's loader, header then decode."""
+    """(usable paths, skipped (path, reason) pairs): the checks of notebook 05's loader, header then decode."""
     from helpers import data
 
     usable, skipped = data.usable_files(files, [0] * len(files))
@@ -384,7 +384,7 @@ def predict(paths, model_path=None, out_dir=None):
         skipped, total = not_files + skipped, len(files) + len(not_files)
         for note in notes + folder_notes(paths, names):
             print(note)
-        if skipped:  # every one, not notebook 04's five examples: these are the user's own files
+        if skipped:  # every one, not notebook 05's five examples: these are the user's own files
             print(f"Skipped {len(skipped):,} of {total:,} files that are not usable images:")
             for path, reason in skipped:
                 print(f"  {path}: {reason}")

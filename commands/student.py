@@ -42,7 +42,7 @@ def readme_setup_part(readme):
     title_and_intro = text[: text.index("\n## ")]
     setup = re.search(r"\n## Two commands\n.*?(?=\n## )", text, flags=re.S).group(0)
     note = (
-        "\n\nThis is the student edition: each notebook ends with exercises that check themselves; the "
+        "\n\nThis is the student edition: the lessons end with exercises that check themselves; the "
         "reference solutions are left out. Use `make run` or `make lab` (the other targets are the maintainers' "
         "and are not included).\n"
     )

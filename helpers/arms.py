@@ -1,6 +1,6 @@
 """The course's recipe and the guide's, one difference at a time, measured on the same photos.
 
-Each arm starts from the course's recipe (notebook 05's cells, helpers/recipes.py) and changes one thing
+Each arm starts from the course's recipe (notebook 06's cells, helpers/recipes.py) and changes one thing
 toward the guide's; the last arm is the guide's recipe as written. The arms that fine-tune the course's
 trained head again are compared with a control that fine-tunes it again the course's way (FORKS, CONTROL).
 Every arm of a seed is scored on the same test tensors (the course's test pipeline), so two arms are
@@ -24,10 +24,10 @@ ARMS = {
 
 
 def fine_tune_again(run, settings, statistics_move, keep_best):
-    """Fine-tune `run`'s model again from its trained head, with one of notebook 05's choices changed.
+    """Fine-tune `run`'s model again from its trained head, with one of notebook 06's choices changed.
 
-    `statistics_move`: leave BatchNormalization trainable (notebook 05 freezes it). `keep_best`: restore
-    the best validation epoch and roll back when fine-tuning lowers validation accuracy (notebook 05
+    `statistics_move`: leave BatchNormalization trainable (notebook 06 freezes it). `keep_best`: restore
+    the best validation epoch and roll back when fine-tuning lowers validation accuracy (notebook 06
     does both). Returns the figures; the model keeps the weights the variant chose.
     """
     model, base = run.model, run.base
@@ -207,7 +207,7 @@ def arm_rows(results):
     summary = results["summary"]
     accuracy = summary["accuracy"]
     course = accuracy["course"]
-    rows = [["course (notebook 05)", f"{course['mean']:.4f} ({course['sd']:.4f})"] + [""] * 5]
+    rows = [["course (notebook 06)", f"{course['mean']:.4f} ({course['sd']:.4f})"] + [""] * 5]
     if CONTROL in accuracy:
         control = accuracy[CONTROL]
         rows.append(

@@ -1,7 +1,7 @@
 """The base models the course knows: one table entry per base holds everything the course needs about it.
 
 Adding a base is adding one entry to BASES: settings (`COURSE_BASE_MODEL`), the weights file's download and
-check, notebook 00's table, the slow-backend note, notebook 05's model (its scaling) and notebook 07's size
+check, notebook 00's table, the slow-backend note, notebook 06's model (its scaling) and notebook 08's size
 all read it. Nothing here imports Keras until `build` is called.
 """
 
@@ -26,7 +26,7 @@ class Base:
     quick_sizes: dict = field(
         default_factory=lambda: dict(train_images=300, eval_images=150, epochs_head=3, epochs_finetune=1)
     )
-    small_size: int = 96  # pixels, where a notebook needs the model only to run (notebook 07)
+    small_size: int = 96  # pixels, where a notebook needs the model only to run (notebook 08)
     cost: str = ""  # multiply-adds per image, for the reader
     slow_on_jax_cpu: bool = False  # depthwise convolutions: JAX on a CPU ran them 15x slower than TensorFlow
     # The ImageNet weights file keras.applications downloads (include_top=False) and its hash ("" when the
@@ -82,7 +82,7 @@ def base_info(name):
 def build(name, image_size, weights):
     """The base `name` without its ImageNet classifier, for square RGB images, as its table entry says.
 
-    `weights` is None (random) or the path of a weights file. Notebook 05 writes this call out for the
+    `weights` is None (random) or the path of a weights file. Notebook 06 writes this call out for the
     bases it teaches; this is how any other entry of the table is built.
     """
     import keras

@@ -1,4 +1,4 @@
-"""Fine-tuning arms run over seeds and compared on the same test images: notebook 08's harness.
+"""Fine-tuning arms run over seeds and compared on the same test images: the harness of notebooks 09 and 10.
 
 An arm is one recipe: a model the notebook has compiled, and a `fit` of its own. `run_arm` trains it from
 each seed's start on each version of the data and keeps, per seed, what the notebook's tables show.
@@ -21,14 +21,14 @@ from helpers.experiments import optimizer_resetter
 from helpers.recipes import right_and_labels
 from helpers.stats import detectable_split, holm, mcnemar_exact, seed_spread, wilson_interval
 
-# Notebook 08 fine-tunes about a dozen recipes over three seeds, so each sees a capped share of the data:
+# Notebooks 09 and 10 fine-tune about a dozen recipes between them over three seeds, so each sees a capped share of the data:
 # our choice, for a CPU. The test split stays whole, and every comparison is on the same images.
 TRAIN_IMAGES, IMAGE_SIZE, VALIDATION_IMAGES, SEED_COUNT = 128, 96, 200, 3
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How large notebook 08's experiments are.
+    """How large the experiments of notebooks 09 and 10 are.
 
     `eager`: each training step runs eagerly (smoke: our reading, not measured in the notebook, is that
     building a compiled step on a CPU costs more than the few eager steps smoke runs). `shifted_copy`: the

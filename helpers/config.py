@@ -41,7 +41,7 @@ PROFILES = {
         batch_size=16,
     ),
     # The guide's settings: 40/10/10 split of TFDS cats_vs_dogs, 150 px, batch 64. More epochs than
-    # the guide's 2 + 1, because the best weights are restored after fine-tuning (see notebook 05).
+    # the guide's 2 + 1, because the best weights are restored after fine-tuning (see notebook 06).
     "full": dict(
         data_source="tfds",
         weights="imagenet",
@@ -172,7 +172,7 @@ def _choice(env, name, accepted, default):
 
 MAX_IMAGE_SIZE = 512  # pixels; 10,000 asked for 17.9 GiB before anything ran
 MAX_SEED = 2**31 - 1  # NumPy's seed must be below 2**32, and the notebooks add small offsets to it
-MIN_TRAIN_IMAGES, MIN_EVAL_IMAGES = 12, 2  # notebook 04 writes 12 training images to a folder
+MIN_TRAIN_IMAGES, MIN_EVAL_IMAGES = 12, 2  # notebook 05 writes 12 training images to a folder
 MAX_SYNTHETIC_CLASSES = 12  # stripes 15 degrees apart: beyond that, noise blurs the angle at 96 px
 
 
@@ -262,7 +262,7 @@ def load_settings(env=None):
             profile["train_images"],
             allow_zero=True,
             lowest=MIN_TRAIN_IMAGES,
-            why=" (notebook 04 shows 12)",
+            why=" (notebook 05 shows 12)",
         ),
         eval_images=whole_number(
             env, "COURSE_EVAL_IMAGES", profile["eval_images"], allow_zero=True, lowest=MIN_EVAL_IMAGES

@@ -357,7 +357,7 @@ def _files_dataset(paths, labels):
     return dataset.ignore_errors()  # last line of defence: a file that changed after the check
 
 
-MIN_SPLIT_SIZES = {"train": 12, "validation": 2, "test": 2}  # notebook 04 writes 12 training images to a folder
+MIN_SPLIT_SIZES = {"train": 12, "validation": 2, "test": 2}  # notebook 05 writes 12 training images to a folder
 
 
 def usable_files(paths, labels):
@@ -478,7 +478,7 @@ def imbalance_note(class_names, per_class):
         f". Imbalanced: {class_names[largest]} has {per_class[largest]:,} images, {class_names[smallest]} "
         f"{per_class[smallest]:,}; the splits keep these proportions unless a cap shortens them (a capped split "
         "alternates the classes), and accuracy counts every image alike: "
-        "notebook 05 shows the recall of each class, notebook 10 what class weights change"
+        "notebook 06 shows the recall of each class, notebook 12 what class weights change"
     )
 
 

@@ -200,7 +200,7 @@ def check_unfreeze_last_keep_batchnorm_frozen(unfreeze):
     )
 
 
-# ---------------------------------------------------------------- notebook 05
+# ---------------------------------------------------------------- notebook 06
 
 
 def check_dog_probabilities(dog_probabilities):
@@ -261,7 +261,7 @@ def check_prepare_fine_tuning(prepare_fine_tuning):
     )
 
 
-# ---------------------------------------------------------------- notebook 04
+# ---------------------------------------------------------------- notebook 05
 
 
 def _split_ids(split):
@@ -405,7 +405,7 @@ def check_flip_pipeline(build):
     )
 
 
-# ---------------------------------------------------------------- notebook 06
+# ---------------------------------------------------------------- notebook 07
 
 
 def check_break_even(answer, extraction_seconds, fast_epoch_seconds, slow_epoch_seconds):
@@ -421,7 +421,7 @@ def check_break_even(answer, extraction_seconds, fast_epoch_seconds, slow_epoch_
     )
 
 
-# ---------------------------------------------------------------- notebook 07
+# ---------------------------------------------------------------- notebook 08
 
 
 def check_global_batch(answer, devices=4, per_device_batch=32, images=2000):
@@ -440,7 +440,7 @@ def check_global_batch(answer, devices=4, per_device_batch=32, images=2000):
     )
 
 
-# ---------------------------------------------------------------- notebook 08
+# ---------------------------------------------------------------- notebook 09
 
 
 def check_is_it_real(answer):
@@ -514,7 +514,7 @@ def check_unfreeze_from(unfreeze_from):
     return _verdict(True, "each time the block of layer fine_tune_at and every block above it train, whole.", "")
 
 
-# ---------------------------------------------------------------- notebook 09
+# ---------------------------------------------------------------- notebook 11
 
 
 def check_class_score(class_score):
@@ -615,7 +615,7 @@ def check_scaled_wrapper(wrapper_class):
     )
 
 
-# ---------------------------------------------------------------- notebook 10
+# ---------------------------------------------------------------- notebook 12
 
 
 def check_top_k_accuracy(top_k_accuracy):

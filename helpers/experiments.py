@@ -1,4 +1,4 @@
-"""The scaffolding of notebook 05's two experiments: one compiled model trained again and again from saved
+"""The scaffolding of notebook 06's two experiments: one compiled model trained again and again from saved
 weights, and what each run did, measured image by image on the validation split.
 
 The notebook keeps the Keras calls that are the lesson (the model, the unfreezing, `compile`, `fit`, the

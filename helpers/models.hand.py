@@ -1,7 +1,7 @@
-"""The pretrained base and the course's model (taught in notebook 05), the freezing helpers (taught in 03),
+"""The pretrained base and the course's model (taught in notebook 06), the freezing helpers (taught in 03),
 the class names a saved model carries, and parameter counts.
 
-What notebooks 03 and 05 teach is written here by `make sync` (commands/sync.py), from their cells.
+What notebooks 03 and 06 teach is written here by `make sync` (commands/sync.py), from their cells.
 """
 
 import json

@@ -94,7 +94,7 @@ def slow_backend_note(settings, jax_cpu_only):
         return ""
     return (
         f"Note: on a 2-core CPU, JAX ran {BASES[settings.base_model].constructor}'s depthwise convolutions 15x "
-        "slower than TensorFlow and notebook 05 4x slower (docs/backends.md); KERAS_BACKEND=tensorflow is likely "
+        "slower than TensorFlow and notebook 06 4x slower (docs/backends.md); KERAS_BACKEND=tensorflow is likely "
         "faster here."
     )
 
@@ -230,7 +230,7 @@ def keras_cache_file(settings):
 
 
 SCRATCH_MARK = ".made-by-the-course"  # in every folder scratch_folder makes: only such a folder is deleted
-# What notebook 04 wrote into build/my_photos before folders were marked: <class>/<number>.jpg, not_a_photo.jpg.
+# What notebook 05 wrote into build/my_photos before folders were marked: <class>/<number>.jpg, not_a_photo.jpg.
 _UNMARKED_COURSE_FILE = re.compile(r"[^/]+/(\d+|not_a_photo)\.jpg")
 
 

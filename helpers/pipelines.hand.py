@@ -1,6 +1,6 @@
-"""The input pipelines taught in notebook 04, ours and the guide's, and the measures that compare them.
+"""The input pipelines taught in notebook 05, ours and the guide's, and the measures that compare them.
 
-The pipelines, the resize and the augmentation are notebook 04's cells, and image_from_file notebook 05's,
+The pipelines, the resize and the augmentation are notebook 05's cells, and image_from_file notebook 06's,
 written here by `make sync` (commands/sync.py) so that later notebooks and the commands can import them.
 """
 
@@ -20,7 +20,7 @@ def flip_and_rotate(images, flips, angles):
 
     What RandomFlip("horizontal") followed by RandomRotation does, for draws we make ourselves, in one
     bilinear resampling (reflecting at the edges, as RandomRotation does) instead of two passes.
-    Notebook 04 and tests/test_pipelines.py compare it with the two layers on the layers' own draws.
+    Notebook 05 and tests/test_pipelines.py compare it with the two layers on the layers' own draws.
     """
     height = tf.cast(tf.shape(images)[1], tf.float32)
     width = tf.cast(tf.shape(images)[2], tf.float32)

@@ -1,13 +1,13 @@
 """The guide's recipe and the course's, as the code that teaches them, and the two compared over seeds.
 
-`course_recipe` runs notebook 05's cells tagged "recipe" (head training, unfreezing, fine-tuning) as they
-are, on a model built by notebook 05's `build_model`: the bench trains with the lesson's own code, not a
+`course_recipe` runs notebook 06's cells tagged "recipe" (head training, unfreezing, fine-tuning) as they
+are, on a model built by notebook 06's `build_model`: the bench trains with the lesson's own code, not a
 copy. `guide_recipe` is the guide's end-to-end example (keras-io `guides/transfer_learning.py`): each block
 of its lines that starts with a comment `# The guide:` and runs to the next blank line is copied verbatim,
 in order, from the guide (which is not in this repository); tests/test_taught_code.py compares them with the
 guide's copy in ../shared/reference. The lines between the blocks are glue: the guide's fixed 150 px and
 epoch counts become parameters. `compare_recipes` runs both on the same splits for each seed and puts
-McNemar's exact test and Wilson intervals (helpers/stats, taught in notebook 08) on the same test images.
+McNemar's exact test and Wilson intervals (helpers/stats, taught in notebook 09) on the same test images.
 `make bench` (commands/bench.py) calls it.
 """
 
@@ -21,12 +21,12 @@ from helpers import bases, models, stats
 from helpers.config import REPO_ROOT
 from helpers.pipelines import guide_pipeline, pipeline
 
-RECIPE_NOTEBOOK = "05_transfer_and_finetune"
+RECIPE_NOTEBOOK = "06_transfer_and_finetune"
 RECIPE_TAG = "recipe"
 
 
 def recipe_cells(notebook=RECIPE_NOTEBOOK, tag=RECIPE_TAG):
-    """The source of the cells of `notebook` tagged `tag`, in order: notebook 05's head training, unfreezing
+    """The source of the cells of `notebook` tagged `tag`, in order: notebook 06's head training, unfreezing
     and fine-tuning."""
     import jupytext
 
@@ -38,7 +38,7 @@ def recipe_cells(notebook=RECIPE_NOTEBOOK, tag=RECIPE_TAG):
 
 
 def course_recipe(course_data, model, base_model, train_ds, validation_ds, test_ds, settings):
-    """Notebook 05's recipe on `model`, built around the frozen `base_model`: its cells tagged "recipe", run
+    """Notebook 06's recipe on `model`, built around the frozen `base_model`: its cells tagged "recipe", run
     as they are (their asserts included) on the arguments; returns what they measured, and the weights of
     the trained head (what helpers/arms.py fine-tunes again, other ways).
 
@@ -188,7 +188,7 @@ class CourseRun(NamedTuple):
 
 
 def course_run(course_data, settings, seed, weights, replay=False):
-    """Notebook 05's recipe, with notebook 04's pipeline, from `seed`.
+    """Notebook 06's recipe, with notebook 05's pipeline, from `seed`.
 
     `replay`: cache the training batches after augmenting them, as the guide's pipeline does, so every
     epoch after the first replays the first epoch's images in its order.
@@ -205,12 +205,12 @@ def course_run(course_data, settings, seed, weights, replay=False):
     figures, head_weights = course_recipe(course_data, model, base, train, validation, test, settings)
     right, labels = right_and_labels(model, test)
     if abs(float(right.mean()) - figures["test_accuracy"]) > 1e-6:
-        raise AssertionError("the per-image scores disagree with notebook 05's evaluate()")
+        raise AssertionError("the per-image scores disagree with notebook 06's evaluate()")
     return CourseRun(right, labels, figures, model, base, head_weights, train, validation, test)
 
 
 def run_course(course_data, settings, seed, weights):
-    """Notebook 05's recipe, with notebook 04's pipeline, from `seed`: (per-image right, labels, figures)."""
+    """Notebook 06's recipe, with notebook 05's pipeline, from `seed`: (per-image right, labels, figures)."""
     run = course_run(course_data, settings, seed, weights)
     return run.right, run.labels, run.figures
 

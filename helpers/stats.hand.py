@@ -1,7 +1,7 @@
 """Is a difference real? Accuracy as an interval, two models compared on the same images, spread over seeds,
 many tests corrected together (Holm).
 
-The first two are notebook 08's cells, written here by `make sync` (commands/sync.py). Plain Python
+The first two are notebook 09's cells, written here by `make sync` (commands/sync.py). Plain Python
 and NumPy, no SciPy at run time; tests/test_stats.py checks each function against SciPy's, and `holm`
 against a table computed by hand.
 """
@@ -19,7 +19,7 @@ Z_95 = 1.959963984540054  # the two-sided 95% quantile of the normal distributio
 
 def detectable_split(disagreements, alpha):
     """The most even split (more, fewer) of `disagreements` that McNemar's test calls measurable at `alpha`,
-    or None when no split of so few is: the scale of a "no measurable difference" (notebook 10)."""
+    or None when no split of so few is: the scale of a "no measurable difference" (notebook 12)."""
     for fewer in range(disagreements // 2, -1, -1):
         more = disagreements - fewer
         if mcnemar_exact([True] * more + [False] * fewer, [False] * more + [True] * fewer)[2] < alpha:

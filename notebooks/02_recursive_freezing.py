@@ -217,9 +217,9 @@ print("trainable weights:", [w.path for w in outer.trainable_weights])
 assert [w.path for w in outer.trainable_weights] == head_weights, "every layer's flag set: only the head trains"
 
 # %% [markdown]
-# The same loop runs on a real base, but counting layers can cut one of its blocks in half: notebook 08
+# The same loop runs on a real base, but counting layers can cut one of its blocks in half: notebook 09
 # unfreezes whole blocks, read from the layer names, and measures what each depth costs and buys.
-# Unfreezing only the top is a common choice when data is scarce (advice). Notebook 05 unfreezes the
+# Unfreezing only the top is a common choice when data is scarce (advice). Notebook 06 unfreezes the
 # whole base and keeps every BatchNormalization layer frozen; notebook 03 shows why.
 
 # %% [markdown]

@@ -24,13 +24,13 @@ FORK_KERNELS = os.environ.get("COURSE_TEST_FORK_KERNELS") == "1"
 _JUPYTER_PATH = os.environ.get("JUPYTER_PATH")  # before conftest.py puts the forking kernelspec first
 
 # The code that makes a notebook kernel run TensorFlow's steps eagerly, for tests whose few steps cost less
-# than tracing a train step (notebook 05's mutation rows, test_new_base); test_site.py runs the notebooks compiled.
+# than tracing a train step (notebook 06's mutation rows, test_new_base); test_site.py runs the notebooks compiled.
 EAGER_STEPS = "import tensorflow as tf\ntf.config.run_functions_eagerly(True)\n"
 
 # XLA's CPU compiler at its lowest optimisation level, without its fusion emitters and with one code-generation
 # task per program: a smoke run takes a few steps per compiled function, so compiling costs more than running
-# (measured once: notebook 05 on JAX 87 s -> 67 s with the first two flags; with all four, MobileNetV2's
-# first fit() at 32 px 23 s -> 9.5 s compiled, 69 s -> 42 s eager, and notebook 08 on JAX 148 s -> 92 s).
+# (measured once: notebook 06 on JAX 87 s -> 67 s with the first two flags; with all four, MobileNetV2's
+# first fit() at 32 px 23 s -> 9.5 s compiled, 69 s -> 42 s eager, and notebook 08, now 09 and 10, on JAX 148 s -> 92 s).
 # Tests only.
 XLA_FLAGS = (
     "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
@@ -55,7 +55,7 @@ def isolate_environment():
         COURSE_CACHE_DIR=os.path.join(scratch, "cache"),
     )
     # JAX compiles each jitted function with XLA, which costs seconds per model on a CPU. A persistent
-    # compilation cache lets a later test reuse what an earlier one compiled (measured once: notebook 05 on
+    # compilation cache lets a later test reuse what an earlier one compiled (measured once: notebook 06 on
     # JAX took 134 s with an empty cache, 87 s run again with it; hits between notebooks were not measured).
     # Set once, by the main process: pytest-xdist's workers inherit it and share the cache.
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(scratch, "jax-cache"))

@@ -43,7 +43,7 @@ def test_every_arm_runs_and_changes_what_it_says():
         assert figures["test_accuracy"] == pytest.approx(np.mean(figures["right"]))
     course, moving = run["arms"]["course"], run["arms"]["statistics move"]
     assert moving["batchnorm_arrays_moved"] > 0, "BatchNormalization trainable: its statistics move"
-    assert run["arms"]["last epoch kept"]["batchnorm_arrays_moved"] == 0, "frozen, as in notebook 05"
+    assert run["arms"]["last epoch kept"]["batchnorm_arrays_moved"] == 0, "frozen, as in notebook 06"
     assert len(run["arms"]["last epoch kept"]["finetune_validation_curve"]) == 2, "no early stop"
     assert not run["arms"]["last epoch kept"]["rolled_back"]
     assert isinstance(course["rolled_back"], bool)
@@ -58,7 +58,7 @@ def test_every_arm_runs_and_changes_what_it_says():
         assert test["only_arm_right"] == int(np.sum(right_arm & ~right_baseline))
     rows = arms.arm_rows(results)
     assert [row[0] for row in rows] == [
-        "course (notebook 05)",
+        "course (notebook 06)",
         f"{arms.CONTROL} (the baseline of the next two)",
         *arms.ARMS,
     ]

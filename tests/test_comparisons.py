@@ -1,4 +1,4 @@
-"""helpers.comparisons, notebook 08's harness, on small synthetic cases: the plan per profile, an arm run on
+"""helpers.comparisons, the harness of notebooks 09 and 10, on small synthetic cases: the plan per profile, an arm run on
 a tiny model, the per-seed paired differences, and the verdicts after Holm's correction."""
 
 from types import SimpleNamespace

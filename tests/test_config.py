@@ -69,7 +69,7 @@ def test_a_data_dir_implies_the_folder_source(tmp_path):
             f"COURSE_SEED='{2**32}' is not accepted; use a whole number from 0 to 2147483647",
         ),
         ({"COURSE_SEED": "-1"}, "COURSE_SEED='-1' is not accepted"),
-        ({"COURSE_TRAIN_IMAGES": "5"}, "use a whole number of at least 12 (or 0: no limit) (notebook 04 shows 12)."),
+        ({"COURSE_TRAIN_IMAGES": "5"}, "use a whole number of at least 12 (or 0: no limit) (notebook 05 shows 12)."),
         ({"COURSE_EVAL_IMAGES": "1"}, "COURSE_EVAL_IMAGES='1' is not accepted"),
         ({"COURSE_WEIGHTS": "/no/such/file.h5"}, "COURSE_WEIGHTS='/no/such/file.h5' is neither"),
         ({"COURSE_DATA_SOURCE": "folder"}, "COURSE_DATA_SOURCE=folder needs COURSE_DATA_DIR"),

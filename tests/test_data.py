@@ -306,7 +306,7 @@ def test_a_data_dir_that_is_a_file_is_said_to_be_a_file(tmp_path):
 
 @pytest.mark.parametrize("per_class", [4, 6])
 def test_too_few_images_is_one_sentence(tmp_path, per_class):
-    # Before: a TypeError from an empty split, or a bare AssertionError in notebook 04.
+    # Before: a TypeError from an empty split, or a bare AssertionError in notebook 05.
     folder = make_folder(tmp_path / "photos", per_class=per_class)
     with pytest.raises(data.DataUnavailable, match="gives too few usable images to train and evaluate"):
         data.load_folder(folder, 0, 0, seed=0)
@@ -385,7 +385,7 @@ def undecodable_jpeg(path):
 
 
 def test_a_jpeg_that_passes_the_header_check_but_fails_to_decode_is_reported_once(tmp_path, capsys):
-    # Before: notebook 04 failed on "validation: counted 11" and notebook 05 dropped it silently.
+    # Before: notebook 05 failed on "validation: counted 11" and notebook 06 dropped it silently.
     folder = make_folder(tmp_path / "photos", per_class=10)
     bad = undecodable_jpeg(folder / "dog" / "broken.jpg")
     assert data.check_image_file(bad) is None, "the header check cannot see this damage"

@@ -65,7 +65,7 @@ def fine_tune(model, base, x, y):
 
 
 def flips(dataset, seed, cache_first=True, stateless=True):
-    """Notebook 04's exercise 2: resize, cache, shuffle, batch, mirror at random; or with one thing changed."""
+    """Notebook 05's exercise 2: resize, cache, shuffle, batch, mirror at random; or with one thing changed."""
     from helpers.pipelines import AUTOTUNE, resize_image
 
     dataset = dataset.map(lambda x, y: (resize_image(x, 64), y))
@@ -86,7 +86,7 @@ def flip_pipeline(dataset, seed):
     return flips(dataset, seed)
 
 
-def pipeline_on_screen(dataset, seed):  # notebook 04's own pipeline: it rotates too
+def pipeline_on_screen(dataset, seed):  # notebook 05's own pipeline: it rotates too
     from helpers.pipelines import pipeline
 
     return pipeline(dataset, 64, 8, training=True, seed=seed)
@@ -121,7 +121,7 @@ def split_once(dataset):
     return dataset.take(48), dataset.skip(48)
 
 
-def sigmoid_twice(model, images):  # notebook 05, exercise 1 as given (tensorflow/docs#2314)
+def sigmoid_twice(model, images):  # notebook 06, exercise 1 as given (tensorflow/docs#2314)
     return keras.ops.convert_to_numpy(keras.ops.sigmoid(model.predict(images, verbose=0)[:, 0]))
 
 
@@ -137,7 +137,7 @@ def _compile(model, rate=1e-5):
     model.compile(optimizer=keras.optimizers.Adam(rate), loss=keras.losses.BinaryCrossentropy(from_logits=True))
 
 
-def never_unfreeze(model, base):  # notebook 05, exercise 2 as given (deep-learning-with-python-notebooks#257)
+def never_unfreeze(model, base):  # notebook 06, exercise 2 as given (deep-learning-with-python-notebooks#257)
     for layer in models.batchnorm_layers(base):
         layer.trainable = False
     _compile(model)
@@ -172,7 +172,7 @@ def unfreeze_from_layer_batchnorm_frozen(base_model, fine_tune_at):
         layer.trainable = False
 
 
-def unfreeze_top_two_blocks(base_model, fine_tune_at):  # notebook 08's unfreeze_top_blocks(base_model, 2), on screen
+def unfreeze_top_two_blocks(base_model, fine_tune_at):  # notebook 09's unfreeze_top_blocks(base_model, 2), on screen
     base_model.trainable = True
     for layer in base_model.layers:
         in_top = layer.name.startswith(("block_15", "block_16", "Conv_1", "out_relu"))
@@ -197,7 +197,7 @@ def unfreeze_from_next_block(base_model, fine_tune_at):  # rounds up: layer fine
     unfreeze_from_block(base_model, end)
 
 
-def score_as_logit(logits):  # notebook 09, exercise 1 as given: the dog score for cats too
+def score_as_logit(logits):  # notebook 11, exercise 1 as given: the dog score for cats too
     return logits[:, 0]
 
 
@@ -205,7 +205,7 @@ def class_score(logits):
     return keras.ops.abs(logits[:, 0])
 
 
-class SavableWrapper(models.InferenceModeBase):  # notebook 09's SavableInferenceModeBase: no scale
+class SavableWrapper(models.InferenceModeBase):  # notebook 11's SavableInferenceModeBase: no scale
     def get_config(self):
         return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base)}
 
@@ -314,7 +314,7 @@ def test_the_leaky_split_is_told_why(capsys):
     assert "were in training and in test" in capsys.readouterr().out
 
 
-# ---------------------------------------------------------------- notebook 08
+# ---------------------------------------------------------------- notebook 09
 
 
 def test_a_gap_that_looks_big_is_not_measurable(capsys):
@@ -337,16 +337,16 @@ def test_unfreezing_from_a_layer_index_or_the_top_two_blocks_is_caught(capsys):
     assert exercises.check_unfreeze_from(unfreeze_from_block) is True
 
 
-# ---------------------------------------------------------------- notebook 09
+# ---------------------------------------------------------------- notebook 11
 
 
 # A wrong answer to an exercise whose check has several hints gets the hint that names what it broke.
 WRONG_ANSWERS = [
-    (exercises.check_flip_pipeline, pipeline_on_screen, "do not rotate"),  # notebook 04's answer on screen
+    (exercises.check_flip_pipeline, pipeline_on_screen, "do not rotate"),  # notebook 05's answer on screen
     (exercises.check_flip_pipeline, flips_before_the_cache, "draw the flips after the cache"),
     (exercises.check_flip_pipeline, flips_without_a_cache, "cache the resized images"),
     (exercises.check_flip_pipeline, flips_from_a_global_state, "stateless ops"),
-    (exercises.check_scaled_wrapper, SavableWrapper, "must take the scale"),  # notebook 09's class on screen
+    (exercises.check_scaled_wrapper, SavableWrapper, "must take the scale"),  # notebook 11's class on screen
     (exercises.check_scaled_wrapper, models.InferenceModeBase, "must take the scale"),
     (exercises.check_scaled_wrapper, ScaleIgnored, "inputs times the scale"),
     (exercises.check_scaled_wrapper, WithoutFromConfig, "does not load"),

@@ -1,4 +1,4 @@
-"""helpers/experiments.py, notebook 05's experiment scaffolding, on tiny models: each run starts where it says."""
+"""helpers/experiments.py, notebook 06's experiment scaffolding, on tiny models: each run starts where it says."""
 
 from types import SimpleNamespace
 
@@ -20,7 +20,7 @@ def batches(count=48, batch_size=8):
 
 
 def tiny_model():
-    """A base (one convolution), pooling and one logit, compiled with Adam as notebook 05's experiment model."""
+    """A base (one convolution), pooling and one logit, compiled with Adam as notebook 06's experiment model."""
     inputs = keras.Input((4, 4, 2))
     pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 1)(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1)(pooled))

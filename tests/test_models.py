@@ -85,7 +85,7 @@ def test_every_base_of_the_table_says_how_its_preprocess_input_scales():
 
 
 def test_xception_has_the_guides_counts_and_the_wrapper_changes_none():
-    """The guide's Xception at 150 px with its Dense(1) head (formerly checked in notebook 05): frozen, unfrozen,
+    """The guide's Xception at 150 px with its Dense(1) head (formerly checked in notebook 06): frozen, unfrozen,
     and unfrozen with BatchNormalization kept frozen, which freezes gamma and beta too."""
     xception = models.build_base("xception", 150, None)
     inputs = keras.Input((150, 150, 3))

@@ -1,7 +1,7 @@
-"""Adding a base is one table entry: MobileNetV3Small, which scales its inputs itself, runs notebook 05.
+"""Adding a base is one table entry: MobileNetV3Small, which scales its inputs itself, runs notebook 06.
 
 The entry is added to helpers/bases.py's table in the notebook's kernel, by an IPython start-up file, and
-nowhere else: settings, weights, notebook 05's model and its saved file follow from it. The saved model
+nowhere else: settings, weights, notebook 06's model and its saved file follow from it. The saved model
 must take raw 0-255 images like every course model, and must not scale them a second time.
 """
 
@@ -12,7 +12,7 @@ from support import EAGER_STEPS
 from commands.run_course import execute_notebook
 from helpers.config import REPO_ROOT
 
-NOTEBOOK = REPO_ROOT / "notebooks" / "05_transfer_and_finetune.ipynb"
+NOTEBOOK = REPO_ROOT / "notebooks" / "06_transfer_and_finetune.ipynb"
 ENTRY = """
 from helpers import bases
 
@@ -31,7 +31,7 @@ def test_a_base_added_by_one_table_entry_runs_notebook_05_and_saves_a_raw_pixel_
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00_new_base.py").write_text(ENTRY)
-    # Eager steps, as for notebook 05's mutation rows (tests/test_claims.py): tracing a train step costs more
+    # Eager steps, as for notebook 06's mutation rows (tests/test_claims.py): tracing a train step costs more
     # than the few steps this run takes (measured: 62 s -> 29 s for this test). test_site.py runs the notebook compiled.
     (startup / "01_eager_steps.py").write_text(EAGER_STEPS)
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))

@@ -1,4 +1,4 @@
-"""Notebook 04 writes its small photo folder into the build folder: it must never delete the learner's photos.
+"""Notebook 05 writes its small photo folder into the build folder: it must never delete the learner's photos.
 
 Before, it ran `shutil.rmtree(COURSE_BUILD_DIR/my_photos)` unconditionally; with COURSE_DATA_DIR equal to or
 inside that folder, every photo was gone. These tests put real photos exactly there and count them after.
@@ -70,14 +70,14 @@ def test_the_courses_own_folder_is_emptied_and_reused(tmp_path, capsys):
 
 
 def test_notebook_04_on_photos_inside_its_own_folder_keeps_them(tmp_path):
-    """The issue's case run for real: COURSE_DATA_DIR=<build>/my_photos, then notebook 04 from start to end."""
+    """The issue's case run for real: COURSE_DATA_DIR=<build>/my_photos, then notebook 05 from start to end."""
     data_dir = tmp_path / "build" / "my_photos"
     photos = real_photos(data_dir)
     env = {"COURSE_DATA_DIR": str(data_dir), "COURSE_BUILD_DIR": str(tmp_path / "build")}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)  # the kernel inherits the environment
     try:
-        source = REPO_ROOT / "notebooks" / "04_cats_vs_dogs_data.ipynb"
+        source = REPO_ROOT / "notebooks" / "05_cats_vs_dogs_data.ipynb"
         nb = nbformat.read(source, as_version=4)
         NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(source.parent)}}).execute()
     finally:

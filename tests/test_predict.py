@@ -115,7 +115,7 @@ def test_several_files_and_the_progress_line(photos, model_path, tmp_path, capsy
 
 
 def test_default_model_is_the_one_notebook_05_saves(photos, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))  # a build folder where notebook 05 has not run
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))  # a build folder where notebook 06 has not run
     code, _, err = run_main(capsys, photos)
     assert code == 2 and one_sentence(err).startswith(f"The model file {tmp_path / 'models' / 'cats_vs_dogs.keras'}")
 
@@ -218,7 +218,7 @@ def test_a_model_file_that_is_no_zip_says_what_it_is(photos, tmp_path, capsys, c
     code, _, err = run_main(capsys, "--model", tmp_path / "model.keras", photos)
     assert code == 2 and one_sentence(err) == (
         f"The model file {tmp_path / 'model.keras'} {said}, not a Keras model: a .keras file is a zip archive, "
-        "as notebook 05 saves it."
+        "as notebook 06 saves it."
     )
 
 
@@ -510,7 +510,7 @@ def test_a_path_with_an_apostrophe_reaches_the_command_whole():
 
 
 def flower_model(path, class_names, activation=None):
-    """A tiny course model of len(class_names) classes, saved with its class names as notebook 05 does."""
+    """A tiny course model of len(class_names) classes, saved with its class names as notebook 06 does."""
     from helpers.models import save_class_names
 
     keras.utils.set_random_seed(3)

@@ -1,12 +1,12 @@
-"""Proof on real photos, offline: notebook 05 with the ImageNet MobileNetV2 0.35 on ../shared's cats and dogs.
+"""Proof on real photos, offline: notebook 06 with the ImageNet MobileNetV2 0.35 on ../shared's cats and dogs.
 
 Two runs on TensorFlow, on the same 360 test photos: the pretrained one with a smaller budget than the
 quick profile (CI_BUDGET: 128 px, 640 training images, 3 + 1 epochs), so that `.ci/run` stays short, and a
-shorter one with random weights. The pretrained run also runs notebook 05's two experiments (with random
+shorter one with random weights. The pretrained run also runs notebook 06's two experiments (with random
 weights the notebook skips them) and their asserts: the learning-rate one holds for this budget, the
 unfreeze-first one only prints. Measured on a 2-core CPU (`.venv/bin/pytest -q -s tests/test_real_photos.py`):
 at 128 px the test took 314 s and scored 0.9111 pretrained, 0.5111 random; at 160 px it took 455 s in CI
-and the pretrained run scored 0.9361. In CI at b65f80c (128 px; notebook 05's experiments now train one
+and the pretrained run scored 0.9361. In CI at b65f80c (128 px; notebook 06's experiments now train one
 model) it took 357 s; the pretrained run alone at 6b989fa, in a kernel of its own, 164 s and 0.9111.
 The bar of 0.88 left 11 photos of margin below 0.9111, for TensorFlow's multi-threaded sums, which can change a
 few predictions from one machine to another. Since each class is split on its own (7 December 2026), the split
@@ -27,7 +27,7 @@ from helpers.config import SHARED_FLOWERS
 from helpers.models import saved_class_names
 from helpers.stats import wilson_interval
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_transfer_and_finetune.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_transfer_and_finetune.ipynb"
 CI_BUDGET = {
     "COURSE_IMAGE_SIZE": "128",
     "COURSE_TRAIN_IMAGES": "640",
@@ -37,7 +37,7 @@ CI_BUDGET = {
 
 
 def run_notebook_05(monkeypatch, build_dir, weights, photos=REAL_PHOTOS, **overrides):
-    """Execute notebook 05 in the quick profile on real photos; return the results it wrote."""
+    """Execute notebook 06 in the quick profile on real photos; return the results it wrote."""
     monkeypatch.setenv("COURSE_PROFILE", "quick")
     monkeypatch.setenv("COURSE_DATA_DIR", str(photos))
     monkeypatch.setenv("COURSE_BASE_MODEL", "mobilenet_v2_0.35")
@@ -47,7 +47,7 @@ def run_notebook_05(monkeypatch, build_dir, weights, photos=REAL_PHOTOS, **overr
         monkeypatch.setenv(name, value)
     ok, _, error = execute_notebook(NOTEBOOK, build_dir / "executed.ipynb")
     assert ok, error
-    return json.loads((build_dir / "results" / "05_transfer_and_finetune.json").read_text())
+    return json.loads((build_dir / "results" / "06_transfer_and_finetune.json").read_text())
 
 
 @pytest.fixture(scope="module")

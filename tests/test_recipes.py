@@ -1,6 +1,6 @@
 """helpers/recipes.py: both recipes run end to end on tiny synthetic data; the verdict says what the p-values say.
 
-That the recipes are notebook 05's and the guide's code is tests/test_taught_code.py's job.
+That the recipes are notebook 06's and the guide's code is tests/test_taught_code.py's job.
 """
 
 import dataclasses
@@ -25,7 +25,7 @@ def tiny_comparison():
     )
     course_data = data.load_synthetic(32, 16, 8, seed=0)
     # TensorFlow's steps run eagerly: tracing a MobileNetV2 train step costs more than the few steps run here
-    # (measured: 93 s -> 28 s for this test). test_site.py runs the same code compiled, in notebook 05; what this
+    # (measured: 93 s -> 28 s for this test). test_site.py runs the same code compiled, in notebook 06; what this
     # test checks, the recipes' bookkeeping, is the same either way.
     previous = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)

@@ -5,10 +5,10 @@ This is where `make test` executes the course's notebooks on TensorFlow, referen
 the ones the site is built from, so the notebooks run once. Then `make site` (commands.site) builds the
 site, under a minute, with every internal link resolving, and headless Chromium (Debian's package, driven
 by Playwright, as in tests/test_browser.py) opens it from a local web server: every notebook page loads with
-no console error and no request to another host; notebook 05's page shows a figure that has loaded;
+no console error and no request to another host; notebook 06's page shows a figure that has loaded;
 searching for BatchNormalization lists notebook 03; the front page links every notebook; a reference
 solution stays hidden until its toggle is clicked. The site is opened once more from a copied folder
-(file://). A screenshot of notebook 05's page is saved in build/site-screens/. Without Chromium the page
+(file://). A screenshot of notebook 06's page is saved in build/site-screens/. Without Chromium the page
 checks skip (the notebooks and the build are still checked), unless COURSE_REQUIRE_BROWSER=1 (CI).
 """
 
@@ -137,11 +137,11 @@ def check_pages_in_chromium(url, names, copied):
                 page.goto(f"{url}/notebooks/{name}.html", wait_until="load")
                 assert page.locator(".course-run").count() == 1, f"{name}: no banner saying how the page was made"
                 assert "synthetic images" in page.locator(".admonition.warning").first.inner_text(), name
-                if name.startswith("05_"):
+                if name.startswith("06_"):
                     loaded = page.eval_on_selector_all(
                         ".cell_output img", "images => images.filter(i => i.complete && i.naturalWidth > 0).length"
                     )
-                    assert loaded >= 1, "notebook 05's page shows no figure that loaded"
+                    assert loaded >= 1, "notebook 06's page shows no figure that loaded"
                     SCREENS.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
                     assert (SCREENS / f"{name}.png").stat().st_size > 10_000

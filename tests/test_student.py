@@ -3,7 +3,7 @@
 The edition's notebooks run on Keras's JAX backend (smoke profile), while tests/test_site.py runs the course's own
 notebooks, reference solutions included, on TensorFlow: one execution each proves both the edition and
 the second backend (one model code, two backends), instead of a third run of every notebook. Notebooks
-04 to 09 run here on three classes of synthetic stripes (COURSE_SYNTHETIC_CLASSES=3), where the TensorFlow
+05 to 12 run here on three classes of synthetic stripes (COURSE_SYNTHETIC_CLASSES=3), where the TensorFlow
 run has two: so both class counts run in CI, and the many-class path on the second backend. tf.data stays
 the input pipeline: it feeds every Keras backend. Where the backends behave differently (notebook 02's
 `trainable` trap, notebook 03's stale training step), the notebook measures and asserts the behaviour of
@@ -23,15 +23,17 @@ from commands.run_course import execute_notebook
 from helpers.config import REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
-MANY_CLASSES_FROM = "04"  # the notebooks that load the course's data
+MANY_CLASSES_FROM = "05"  # the notebooks that load the course's data
 SAY_THEIR_CLASSES = {
-    "04",
     "05",
     "06",
-    "08",
+    "07",
     "09",
     "10",
-}  # print the data's description or classes (07 trains on its own stripes)
+    "11",
+    "12",
+}  # print the data's description or classes (08 trains on its own stripes)
+WITHOUT_EXERCISES = {"00", "04", "10"}  # 00 checks the set-up; 04 and 10 measure, and their exercises are in 03 and 09
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def test_the_edition_holds_the_notebooks_helpers_and_setup_only(edition):
     )
     assert "## Two commands" in (target / "README.md").read_text()
     with zipfile.ZipFile(archive) as zipped:
-        assert "student/notebooks/05_transfer_and_finetune.ipynb" in zipped.namelist()
+        assert "student/notebooks/06_transfer_and_finetune.ipynb" in zipped.namelist()
 
 
 def test_the_editions_commands_run_from_the_edition_alone(edition):
@@ -116,7 +118,7 @@ def test_each_student_notebook_runs_on_jax_with_every_exercise_unanswered(editio
         printed = "".join(output.get("text", "") for cell in executed.cells for output in cell.get("outputs", []))
         assert "3 classes" in printed, "the notebook ran on three classes"
     checks = [cell for cell in executed.cells if cell.cell_type == "code" and "exercises.check_" in cell.source]
-    if not name.startswith("00_"):  # notebook 00 checks the set-up and has no exercises
+    if name[:2] not in WITHOUT_EXERCISES:
         assert checks, "every lesson ends with self-checking exercises"
     for cell in checks:
         text = "".join(output.get("text", "") for output in cell.outputs)

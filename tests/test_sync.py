@@ -13,7 +13,7 @@ from helpers.config import REPO_ROOT
 PIPELINE_LINE = (
     "        dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)  # a new order every epoch"
 )
-NOTEBOOK_04 = "notebooks/04_cats_vs_dogs_data.py"
+NOTEBOOK_04 = "notebooks/05_cats_vs_dogs_data.py"
 
 
 @pytest.fixture
@@ -53,20 +53,20 @@ def test_every_taught_definition_is_saved():
     assert saved == {
         "unfreeze_keep_batchnorm_frozen": ("03", "helpers/models.py"),
         "InferenceModeBase": ("03", "helpers/models.py"),
-        "load_guide_split": ("04", "helpers/data.py"),
-        "guide_pipeline": ("04", "helpers/pipelines.py"),
-        "resize_image": ("04", "helpers/pipelines.py"),
-        "augment_batch": ("04", "helpers/pipelines.py"),
-        "pipeline": ("04", "helpers/pipelines.py"),
-        "build_base": ("05", "helpers/models.py"),
-        "build_model": ("05", "helpers/models.py"),
-        "loss_and_metric": ("05", "helpers/models.py"),
-        "class_probabilities": ("05", "helpers/models.py"),
-        "predicted_classes": ("05", "helpers/models.py"),
-        "save_class_names": ("05", "helpers/models.py"),
-        "image_from_file": ("05", "helpers/pipelines.py"),
-        "wilson_interval": ("08", "helpers/stats.py"),
-        "mcnemar_exact": ("08", "helpers/stats.py"),
+        "load_guide_split": ("05", "helpers/data.py"),
+        "guide_pipeline": ("05", "helpers/pipelines.py"),
+        "resize_image": ("05", "helpers/pipelines.py"),
+        "augment_batch": ("05", "helpers/pipelines.py"),
+        "pipeline": ("05", "helpers/pipelines.py"),
+        "build_base": ("06", "helpers/models.py"),
+        "build_model": ("06", "helpers/models.py"),
+        "loss_and_metric": ("06", "helpers/models.py"),
+        "class_probabilities": ("06", "helpers/models.py"),
+        "predicted_classes": ("06", "helpers/models.py"),
+        "save_class_names": ("06", "helpers/models.py"),
+        "image_from_file": ("06", "helpers/pipelines.py"),
+        "wilson_interval": ("09", "helpers/stats.py"),
+        "mcnemar_exact": ("09", "helpers/stats.py"),
     }
 
 
@@ -89,7 +89,7 @@ def test_a_notebook_edited_without_sync_is_caught_and_sync_fixes_it(copy, capsys
 
 def test_a_marker_removed_takes_its_definition_out_of_the_helper(copy):
     edit(
-        copy / "notebooks" / "08_finetuning_choices.py",
+        copy / "notebooks" / "09_finetuning_choices.py",
         "# Saved in helpers/stats.py for later notebooks.\ndef mcnemar",
         "def mcnemar",
     )
@@ -105,19 +105,19 @@ def error(root):
 
 
 def test_a_marker_above_anything_but_a_definition_is_an_error(copy):
-    notebook = copy / "notebooks" / "08_finetuning_choices.py"
+    notebook = copy / "notebooks" / "09_finetuning_choices.py"
     lines = notebook.read_text().splitlines()
     marker_line = next(n for n, line in enumerate(lines, 1) if line.startswith("Z_95 = "))  # the marker takes it
     edit(notebook, "Z_95 = ", "# Saved in helpers/stats.py for later notebooks.\nZ_95 = ")
     assert error(copy).startswith(
-        f"notebooks/08_finetuning_choices.py, line {marker_line}: the line '# Saved in helpers/stats.py for later "
+        f"notebooks/09_finetuning_choices.py, line {marker_line}: the line '# Saved in helpers/stats.py for later "
         "notebooks.' must stand directly above a top-level def or class"
     )
 
 
 def test_a_mistyped_marker_is_an_error(copy):
     edit(
-        copy / "notebooks" / "08_finetuning_choices.py",
+        copy / "notebooks" / "09_finetuning_choices.py",
         "helpers/stats.py for later notebooks.\ndef mcnemar",
         "helpers/stats.py\ndef mcnemar",
     )
@@ -125,14 +125,14 @@ def test_a_mistyped_marker_is_an_error(copy):
 
 
 def test_one_name_saved_from_two_notebooks_is_an_error(copy):
-    source = (copy / "notebooks" / "08_finetuning_choices.py").read_text()
+    source = (copy / "notebooks" / "09_finetuning_choices.py").read_text()
     start = source.index("# Saved in helpers/stats.py for later notebooks.\ndef wilson_interval")
     wilson = source[start : source.index("# %% [markdown]", start)]
-    with (copy / "notebooks" / "10_many_classes.py").open("a") as notebook:
+    with (copy / "notebooks" / "12_many_classes.py").open("a") as notebook:
         notebook.write("\n\n# %%\n" + wilson)
     assert error(copy) == (
-        "wilson_interval is marked to be saved twice, in notebooks/08_finetuning_choices.py and in "
-        "notebooks/10_many_classes.py: keep the marker of the notebook that teaches it."
+        "wilson_interval is marked to be saved twice, in notebooks/09_finetuning_choices.py and in "
+        "notebooks/12_many_classes.py: keep the marker of the notebook that teaches it."
     )
 
 
@@ -140,7 +140,7 @@ def test_a_name_also_written_by_hand_is_an_error(copy):
     with (copy / "helpers" / "stats.hand.py").open("a") as module:
         module.write("\n\ndef mcnemar_exact(right_a, right_b):\n    return 0, 0, 1.0\n")
     assert error(copy) == (
-        "helpers/stats.hand.py defines mcnemar_exact by hand, and notebooks/08_finetuning_choices.py saves it in "
+        "helpers/stats.hand.py defines mcnemar_exact by hand, and notebooks/09_finetuning_choices.py saves it in "
         "helpers/stats.py too: delete the hand-written one."
     )
 
@@ -161,12 +161,12 @@ def test_code_inside_a_templates_region_is_an_error(copy):
 
 def test_a_marker_for_a_module_without_a_template_is_an_error(copy):
     edit(
-        copy / "notebooks" / "08_finetuning_choices.py",
+        copy / "notebooks" / "09_finetuning_choices.py",
         "# Saved in helpers/stats.py for later notebooks.\ndef mcnemar",
         "# Saved in helpers/tables.py for later notebooks.\ndef mcnemar",
     )
     assert error(copy) == (
-        "notebooks/08_finetuning_choices.py saves mcnemar_exact in helpers/tables.py, which has no template "
+        "notebooks/09_finetuning_choices.py saves mcnemar_exact in helpers/tables.py, which has no template "
         "helpers/tables.hand.py to write it into."
     )
 
@@ -184,7 +184,7 @@ def test_an_edited_template_or_a_generated_module_edited_by_hand_is_caught(copy,
     edit(copy / "helpers" / "models.py", "def build_base(", "def build_base_model(")
     assert sync.main(["--check", "--root", str(copy)]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "helpers/models.py is out of date with notebooks/05_transfer_and_finetune.py: run `make sync`.",
+        "helpers/models.py is out of date with notebooks/06_transfer_and_finetune.py: run `make sync`.",
         "helpers/stats.py is out of date with helpers/stats.hand.py: run `make sync`.",
     ]
     assert sync.main(["--root", str(copy)]) == 0

@@ -1,7 +1,7 @@
-"""The recipes `make bench` compares (helpers/recipes.py) are notebook 05's cells and the guide's code.
+"""The recipes `make bench` compares (helpers/recipes.py) are notebook 06's cells and the guide's code.
 
 The functions a notebook teaches and later notebooks reuse are generated into the helpers by `make sync`
-(tests/test_sync.py). The course's recipe is notebook 05's cells tagged "recipe", run as they are; the
+(tests/test_sync.py). The course's recipe is notebook 06's cells tagged "recipe", run as they are; the
 guide's is copied block by block from the guide, which is not in this repository, and checked here.
 """
 
@@ -80,7 +80,7 @@ def test_the_course_recipe_is_notebook_05s_tagged_cells():
 
 
 def test_a_notebook_without_the_tag_is_refused_by_name():
-    with pytest.raises(LookupError, match="no cell of 05_transfer_and_finetune.py is tagged 'nowhere'"):
+    with pytest.raises(LookupError, match="no cell of 06_transfer_and_finetune.py is tagged 'nowhere'"):
         recipes.recipe_cells(tag="nowhere")
 
 

@@ -1,7 +1,7 @@
 """COURSE_DATA_SOURCE=tfds, the full profile's data: the guide's TFDS cats_vs_dogs (about 800 MB).
 
 Fetched by `make prefetch` only with COURSE_PREFETCH_FULL=1. The cache layout is helpers/downloads.py; the
-loader (the guide's split, taught in notebook 04) is helpers.data.load_tfds.
+loader (the guide's split, taught in notebook 05) is helpers.data.load_tfds.
 """
 
 from helpers import import_tensorflow_quietly

@@ -7,13 +7,13 @@
 # ---
 
 # %% [markdown]
-# # 10 · Many classes: top-k accuracy and class imbalance
+# # 12 · Many classes: top-k accuracy and class imbalance
 #
 # **What you will learn**
-# - what changes in the model with more than two classes (a short recap of notebook 05);
+# - what changes in the model with more than two classes (a short recap of notebook 06);
 # - top-k accuracy: whether the true class is among the model's k best guesses;
 # - what an imbalanced training set does to the rare class, and whether class weights help, measured on
-#   the same test images with notebook 08's paired test.
+#   the same test images with notebook 09's paired test.
 #
 # Run it on a folder of your own with three or more classes (`COURSE_DATA_DIR`), or on the flowers
 # (`COURSE_DATA_SOURCE=flowers`). It also runs on two classes; then top-k has nothing to show.
@@ -41,10 +41,10 @@ print(course_data.description)
 
 # %% [markdown]
 # ## The model, and features computed once
-# Notebook 05's model: one logit for two classes, one logit per class for more. A softmax turns the
+# Notebook 06's model: one logit for two classes, one logit per class for more. A softmax turns the
 # logits into probabilities that add up to 1, which suits classes that exclude each other. The base is
 # frozen and runs in inference mode, so its pooled output for an image never changes: we compute it
-# once and train heads on it, as notebook 06 does. Training images are not augmented here.
+# once and train heads on it, as notebook 07 does. Training images are not augmented here.
 
 # %%
 size, batch_size = settings.image_size, settings.batch_size
@@ -69,7 +69,7 @@ HEAD_EPOCHS = max(settings.epochs_head, 20)  # a head on stored features: each e
 
 
 def train_head(features, labels, class_weight=None, sample_weight=None, epochs=HEAD_EPOCHS):
-    """Notebook 05's head (dropout, Dense) trained on stored features, with the settings' seed."""
+    """Notebook 06's head (dropout, Dense) trained on stored features, with the settings' seed."""
     keras.utils.set_random_seed(settings.seed)
     head = keras.Sequential([keras.Input(features.shape[1:]), keras.layers.Dropout(0.2),
                              keras.layers.Dense(model.output.shape[-1])])
@@ -151,7 +151,7 @@ assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(by_class.get_weights(), 
 
 # %% [markdown]
 # Two heads, trained alike from the same seed: one without weights, one with. We score both on the same
-# test images: accuracy, and the recall of the rare class with its Wilson interval (notebook 08). The
+# test images: accuracy, and the recall of the rare class with its Wilson interval (notebook 09). The
 # paired test asks whether they differ: once on all test images, once on the rare class's images. Two
 # tests, so each uses 0.05 / 2 (Bonferroni). One seed only: a second seed could move these figures.
 

@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · Feature extraction: the fast workflow, and why transfer works
+# # 07 · Feature extraction: the fast workflow, and why transfer works
 #
 # **What you will learn**
 # - the guide's second workflow, which it describes but never shows: run the frozen base **once**
@@ -44,15 +44,15 @@ print(course_data.description, course_data.sizes)
 
 # %% [markdown]
 # ## Extract the features once
-# The extractor is notebook 05's model up to the pooling: scaling (for a base that does not scale its
-# inputs itself, as notebook 05 says), the frozen base, average pooling.
+# The extractor is notebook 06's model up to the pooling: scaling (for a base that does not scale its
+# inputs itself, as notebook 06 says), the frozen base, average pooling.
 # One feature vector per image. Training images go through *without* augmentation: the features are
 # computed once, so a random flip would be frozen into them anyway.
 
 
 # %%
 def feature_extractor(base_weights):
-    """Scaling (unless the base scales itself), the frozen base (notebook 05's `build_base`), average pooling."""
+    """Scaling (unless the base scales itself), the frozen base (notebook 06's `build_base`), average pooling."""
     base_model = models.build_base(settings.base_model, size, base_weights)
     base_model.trainable = False
     inputs = keras.Input((size, size, 3))
@@ -78,8 +78,8 @@ print(f"{len(train_features) + len(validation_features)} feature vectors of widt
 assert train_features.shape == (course_data.sizes["train"], base_model.output.shape[-1]), "one vector per image"
 
 # %% [markdown]
-# ## Train notebook 05's head on the features
-# The same head as notebook 05: dropout and a Dense layer, with one unit for two classes and one per
+# ## Train notebook 06's head on the features
+# The same head as notebook 06: dropout and a Dense layer, with one unit for two classes and one per
 # class for more. It is compiled the same way. Its input is now a vector, not the pooled output of the base.
 
 
@@ -88,12 +88,12 @@ class_count = len(course_data.class_names)
 
 
 def new_head(width):
-    """Notebook 05's head, dropout and Dense, as a model that takes feature vectors."""
+    """Notebook 06's head, dropout and Dense, as a model that takes feature vectors."""
     inputs = keras.Input((width,))
     x = keras.layers.Dropout(0.2)(inputs)
     outputs = keras.layers.Dense(1 if class_count == 2 else class_count)(x)
     head = keras.Model(inputs, outputs)
-    loss, accuracy = models.loss_and_metric(class_count)  # notebook 05's
+    loss, accuracy = models.loss_and_metric(class_count)  # notebook 06's
     head.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=[accuracy])
     return head
 
@@ -165,7 +165,7 @@ print(f"spread of the random features: {spread_before:.2g}; after Normalization:
 
 # %% [markdown]
 # ## The same head, trained through the frozen base
-# Notebook 05's way: every epoch runs every (augmented) image through the base.
+# Notebook 06's way: every epoch runs every (augmented) image through the base.
 
 # %%
 keras.utils.set_random_seed(settings.seed)
@@ -254,7 +254,7 @@ print(f"validation accuracy: head from features {before:.4f}; after one epoch of
       f"(each measured to about ± {noise(before):.2f} on {len(validation_labels)} images)")
 
 notebook.save_results(
-    settings, "06_feature_extraction", extraction_seconds=extraction_seconds,
+    settings, "07_feature_extraction", extraction_seconds=extraction_seconds,
     feature_seconds_per_epoch=fast_seconds_per_epoch, end_to_end_seconds_per_epoch=slow_seconds_per_epoch,
     feature_val_accuracy=raw["this run's weights"], random_features_val_accuracy=raw["random weights"],
     standardised_feature_val_accuracy=standardised["this run's weights"],

@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 07 · Fine-tuning across devices and machines
+# # 08 · Fine-tuning across devices and machines
 #
 # **What you will learn**
 # - data-parallel training on several devices of one machine: TensorFlow's `MirroredStrategy`, and
@@ -18,7 +18,7 @@
 # - proof that it is the same training: one replicated step gives the same weights as one step on one
 #   device.
 #
-# The model is notebook 05's without its dropout (a random mask would make the runs compared below
+# The model is notebook 06's without its dropout (a random mask would make the runs compared below
 # differ): the base with BatchNormalization frozen and a Dense head, at a small image size, trained
 # with plain SGD.
 
@@ -92,7 +92,7 @@ with notebook.friendly_errors():
 
 
 def build_model():
-    """Notebook 05's model without dropout, BatchNormalization frozen, base trainable; the same weights each time."""
+    """Notebook 06's model without dropout, BatchNormalization frozen, base trainable; the same weights each time."""
     keras.utils.set_random_seed(settings.seed)
     base_model = models.build_base(settings.base_model, size, weights)
     models.unfreeze_keep_batchnorm_frozen(base_model)
@@ -174,7 +174,7 @@ assert moved > 1e-4, "the step must change the weights, or the comparison proves
 assert gap < 1e-5, "a replicated step must give the weights of a single-device step"
 
 # %% [markdown]
-# Training for real is the same `fit()` call, on notebook 04's pipeline, its batches now global
+# Training for real is the same `fit()` call, on notebook 05's pipeline, its batches now global
 # batches. This model has one logit, for two classes: on data of more classes it trains on the first two.
 
 # %%
@@ -190,7 +190,7 @@ if backend == "jax":
 
 # %% [markdown]
 # ## BatchNormalization that updates
-# BatchNormalization is frozen here, as in notebook 05. Were it updating, the statistics of a batch
+# BatchNormalization is frozen here, as in notebook 06. Were it updating, the statistics of a batch
 # would enter every step, and then it matters which images each device normalises with. A tiny model
 # with one BatchNormalization layer at momentum 0, so that its moving mean becomes the last batch's mean,
 # takes one step on a global batch whose device slices differ: slice *i* is shifted by 5 *i*. Then we

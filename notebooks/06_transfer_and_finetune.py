@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · Transfer learning and fine-tuning, end to end
+# # 06 · Transfer learning and fine-tuning, end to end
 #
 # **What you will learn**
 # - to load a network pretrained on ImageNet with `keras.applications`, freeze it, and train a new
@@ -21,14 +21,14 @@
 #   has trained harms the base.
 #
 # This is the guide's end-to-end example with its faults fixed. BatchNormalization's pitfall is
-# avoided as notebook 03 shows, and the pipeline augments afresh every epoch, as in notebook 04.
+# avoided as notebook 03 shows, and the pipeline augments afresh every epoch, as in notebook 05.
 # Fine-tuning is rolled back when it lowers validation accuracy: the guide's own run fell from 0.9705
 # to 0.9494.
 #
 # Do the fixes buy accuracy? Not measurably, in our runs: five seeds, 512 training photos, the same 360
 # test photos each time. This recipe was ahead of the guide's by 1.2 points at 150 px and by 0.06 at
 # 224 px, and neither gap is measurable. The figures are in docs/benchmarks.md, part 7. We keep the fixes
-# because the faults are real. Notebooks 03 and 04 show the first two; the guide's run above shows the third.
+# because the faults are real. Notebooks 03 and 05 show the first two; the guide's run above shows the third.
 
 # %%
 from helpers import notebook
@@ -54,7 +54,7 @@ from helpers.tables import Table, layer_table
 
 # %% [markdown]
 # ## Data
-# Notebook 04's loader and pipeline. Images stay raw 0-255 pixels, as checked below. We put the scaling
+# Notebook 05's loader and pipeline. Images stay raw 0-255 pixels, as checked below. We put the scaling
 # inside the model, our choice, so the saved model takes plain images.
 
 # %%
@@ -328,7 +328,7 @@ assert np.array_equal(confusion, tf.math.confusion_matrix(test_labels, predicted
 # Accuracy counts every image alike, so a class the model gets wrong can hide behind a large class it
 # gets right. The recall of a class is the share of its images the model names correctly: the diagonal
 # of the matrix above, divided by its row. A few dozen images per class give wide intervals; the table
-# shows notebook 08's Wilson interval, at 95 %. The most frequent mistake is the largest count off the diagonal:
+# shows notebook 09's Wilson interval, at 95 %. The most frequent mistake is the largest count off the diagonal:
 # images of one class named as another.
 
 # %%
@@ -414,10 +414,10 @@ else:
 # ## Save, reload, predict on files
 # The saved model holds the scaling layer, so it takes raw RGB images of the trained size and returns
 # its logits. The class names are not part of a Keras model, so `save_class_names` adds them to the saved
-# file: `make predict` and notebook 09 read them from there. Keras ignores that file when
+# file: `make predict` and notebook 11 read them from there. Keras ignores that file when
 # it loads the model and drops it when it saves one: after `model.save()`, add the names again. The file
 # keeps the name `cats_vs_dogs.keras` whatever the classes. A file must reach the model
-# the way training images did: decoded to RGB and resized bilinearly with notebook 04's `resize_image`.
+# the way training images did: decoded to RGB and resized bilinearly with notebook 05's `resize_image`.
 # `keras.utils.load_img(path, target_size=...)` would resize with nearest-neighbour by default, and
 # the model would see other pixels than in training, as measured below.
 
@@ -443,7 +443,7 @@ assert models.saved_class_names(model_path) == class_names, "the saved model car
 
 # Saved in helpers/pipelines.py for later notebooks.
 def image_from_file(path, image_size):
-    """An image file as training saw its images: decoded to RGB, resized by notebook 04's resize_image."""
+    """An image file as training saw its images: decoded to RGB, resized by notebook 05's resize_image."""
     return resize_image(decode_image(tf.io.read_file(str(path))), image_size)
 
 
@@ -472,7 +472,7 @@ large_png = samples / "large.png"
 keras.utils.save_img(large_png, large, scale=False)
 print(large_png.name, "->", predict_file(large_png))
 
-# What the model saw of the same pixels in evaluation: the image, from memory, through notebook 04's pipeline.
+# What the model saw of the same pixels in evaluation: the image, from memory, through notebook 05's pipeline.
 in_memory = tf.data.Dataset.from_tensor_slices((large[None], [0]))
 from_pipeline = next(iter(pipeline(in_memory, size, 1, training=False)))[0][0].numpy()
 from_file = image_from_file(large_png, size).numpy()
@@ -499,7 +499,7 @@ print(f"{sample_paths[0].name} ({jpeg_pixels.shape[1]}x{jpeg_pixels.shape[0]} px
 # %%
 steps_per_epoch = int(np.ceil(course_data.sizes["train"] / batch_size))
 notebook.save_results(
-    settings, "05_transfer_and_finetune", sizes=course_data.sizes, test_accuracy=test_accuracy,
+    settings, "06_transfer_and_finetune", sizes=course_data.sizes, test_accuracy=test_accuracy,
     test_before_finetune=test_before, test_after_finetune=test_after,
     validation_before_finetune=validation_before, validation_after_finetune=validation_after,
     finetune_rolled_back=rolled_back, head_seconds=head_seconds, finetune_seconds=finetune_seconds,
@@ -521,7 +521,7 @@ notebook.save_results(
 #
 # **A large learning rate after unfreezing.** From the trained head, fine-tune with the head's rate,
 # 1e-3, and with the course's, 1e-5. Both models are scored on the same validation images, so the
-# comparison is paired: McNemar's test, which notebook 08 explains, counts the images only one of them
+# comparison is paired: McNemar's test, which notebook 09 explains, counts the images only one of them
 # gets right. With pretrained weights, and at least 10 steps and 64 validation images, the cell asserts
 # the direction.
 

@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 04 · The cats-vs-dogs data and a pipeline that really augments
+# # 05 · The cats-vs-dogs data and a pipeline that really augments
 #
 # **What you will learn**
 # - to load the photos: with TFDS, as the guide does, or from a folder of your own with
@@ -360,7 +360,7 @@ def pipeline(dataset, image_size, batch_size, training, seed=0):
 
 # %% [markdown]
 # Validation and test data (`training=False`) are resized, cached and batched, never shuffled or
-# augmented. Notebooks 05 to 09 use exactly these functions (`helpers.pipelines` holds a copy that a
+# augmented. Notebooks 06 to 11 use exactly these functions (`helpers.pipelines` holds a copy that a
 # test keeps identical to the cells above). Ours, measured as the others were:
 
 # %%

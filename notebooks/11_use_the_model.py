@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 09 · Use the model: what it looks at, export it, run it outside Keras
+# # 11 · Use the model: what it looks at, export it, run it outside Keras
 #
 # **What you will learn**
 # - Grad-CAM: which part of an image moved the model's logit, from one `GradientTape` on TensorFlow or
@@ -16,7 +16,7 @@
 #   on the same image files, its logits compared with Keras's;
 # - why a custom layer such as notebook 03's `InferenceModeBase` breaks saving, and the fix.
 #
-# Nothing here is trained for long: the notebook loads the model notebook 05 saved, or trains a short
+# Nothing here is trained for long: the notebook loads the model notebook 06 saved, or trains a short
 # one when there is none. `make predict IMAGES=path`, described in the README, classifies your own photos
 # with it.
 
@@ -49,7 +49,7 @@ work.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
 # ## The model
-# Notebook 05 saves `build/models/cats_vs_dogs.keras` with its class names inside. It takes raw RGB images
+# Notebook 06 saves `build/models/cats_vs_dogs.keras` with its class names inside. It takes raw RGB images
 # of its trained size and returns logits: one for two classes, above 0 for the second class; one per class
 # for more. We use it when its image size, base and classes match the settings. Otherwise we train a head
 # for one short epoch here: enough to have a model, not a good one.
@@ -74,12 +74,12 @@ def fits_settings(model, path):
 
 model = keras.models.load_model(model_path) if model_path.exists() else None
 if model is not None and fits_settings(model, model_path):
-    print(f"Loaded {model_path} (saved by notebook 05), classes {', '.join(models.saved_class_names(model_path) or class_names)}.")
+    print(f"Loaded {model_path} (saved by notebook 06), classes {', '.join(models.saved_class_names(model_path) or class_names)}.")
 else:
     print(f"No model for these settings at {model_path}: training a head for one epoch here instead.")
     base = models.build_base(settings.base_model, size, pretrained.resolve_weights(settings))
     base.trainable = False
-    model = models.build_model(base, size, len(class_names), bases.BASES[settings.base_model].scales_inputs)  # notebook 05's
+    model = models.build_model(base, size, len(class_names), bases.BASES[settings.base_model].scales_inputs)  # notebook 06's
     model.compile(optimizer="adam", loss=models.loss_and_metric(len(class_names))[0])
     model.optimizer.build(model.trainable_variables)  # fit() builds its step once, not twice, on TensorFlow (notebook 03)
     model.fit(pipeline(course_data.train, size, settings.batch_size, training=True, seed=settings.seed), verbose=0)
@@ -245,7 +245,7 @@ print(f"{len(right)} right and {len(wrong)} wrong shown, of {len(test_labels)} t
 # Serving and TensorFlow.js's converter, `onnx` for onnxruntime in many languages, and `litert` for
 # TensorFlow Lite on phones. The exported model is the same function: raw 0-255 images of the trained size in, logits out.
 # What it does not carry is the resize: whoever runs it must resize as training did (bilinear, then rounded
-# to whole pixel values, as notebook 04's `resize_image` does).
+# to whole pixel values, as notebook 05's `resize_image` does).
 #
 # On TensorFlow all three formats export here (ONNX through tf2onnx, pinned in requirements.txt). On JAX only
 # the SavedModel does: Keras's ONNX export on JAX needs the `jax2onnx` package, which the course does not
