@@ -230,10 +230,10 @@ def model_figures(extraction, finetune):
         val_accuracy_on_features=round(extraction["feature_val_accuracy"], 4),
         val_accuracy_random_features=round(extraction["random_features_val_accuracy"], 4),
         finetune_seconds_per_step=round(finetune["finetune_seconds_per_step"], 3),
-        notebook_05_training_seconds=round(finetune["training_seconds"], 1),
-        notebook_05_test_before_finetune=round(finetune["test_before_finetune"], 4),
-        notebook_05_test_accuracy=round(finetune["test_accuracy"], 4),
-        notebook_05_finetune_rolled_back=finetune["finetune_rolled_back"],
+        notebook_06_training_seconds=round(finetune["training_seconds"], 1),
+        notebook_06_test_before_finetune=round(finetune["test_before_finetune"], 4),
+        notebook_06_test_accuracy=round(finetune["test_accuracy"], 4),
+        notebook_06_finetune_rolled_back=finetune["finetune_rolled_back"],
     )
 
 

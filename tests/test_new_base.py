@@ -27,7 +27,7 @@ bases.BASES["mobilenet_v3_small"] = bases.Base(
 SIZE = 32
 
 
-def test_a_base_added_by_one_table_entry_runs_notebook_05_and_saves_a_raw_pixel_model(tmp_path, monkeypatch):
+def test_a_base_added_by_one_table_entry_runs_notebook_06_and_saves_a_raw_pixel_model(tmp_path, monkeypatch):
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00_new_base.py").write_text(ENTRY)

@@ -69,7 +69,7 @@ def test_the_courses_own_folder_is_emptied_and_reused(tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_notebook_04_on_photos_inside_its_own_folder_keeps_them(tmp_path):
+def test_notebook_05_on_photos_inside_its_own_folder_keeps_them(tmp_path):
     """The issue's case run for real: COURSE_DATA_DIR=<build>/my_photos, then notebook 05 from start to end."""
     data_dir = tmp_path / "build" / "my_photos"
     photos = real_photos(data_dir)

@@ -114,7 +114,7 @@ def test_several_files_and_the_progress_line(photos, model_path, tmp_path, capsy
     assert "2 images classified" in out and "0 skipped" in out
 
 
-def test_default_model_is_the_one_notebook_05_saves(photos, tmp_path, capsys, monkeypatch):
+def test_default_model_is_the_one_notebook_06_saves(photos, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))  # a build folder where notebook 06 has not run
     code, _, err = run_main(capsys, photos)
     assert code == 2 and one_sentence(err).startswith(f"The model file {tmp_path / 'models' / 'cats_vs_dogs.keras'}")

@@ -36,7 +36,7 @@ CI_BUDGET = {
 }
 
 
-def run_notebook_05(monkeypatch, build_dir, weights, photos=REAL_PHOTOS, **overrides):
+def run_notebook_06(monkeypatch, build_dir, weights, photos=REAL_PHOTOS, **overrides):
     """Execute notebook 06 in the quick profile on real photos; return the results it wrote."""
     monkeypatch.setenv("COURSE_PROFILE", "quick")
     monkeypatch.setenv("COURSE_DATA_DIR", str(photos))
@@ -56,9 +56,9 @@ def shared_material():
 
 
 def test_pretrained_mobilenet_beats_random_weights_on_real_photos(shared_material, monkeypatch, tmp_path):
-    pretrained = run_notebook_05(monkeypatch, tmp_path / "pretrained", str(MOBILENET_WEIGHTS), **CI_BUDGET)
+    pretrained = run_notebook_06(monkeypatch, tmp_path / "pretrained", str(MOBILENET_WEIGHTS), **CI_BUDGET)
     short = {"COURSE_TRAIN_IMAGES": "320", "COURSE_EPOCHS_HEAD": "1", "COURSE_EPOCHS_FINETUNE": "1"}
-    random = run_notebook_05(monkeypatch, tmp_path / "random", "none", **{**CI_BUDGET, **short})
+    random = run_notebook_06(monkeypatch, tmp_path / "random", "none", **{**CI_BUDGET, **short})
     print(f"test accuracy: ImageNet weights {pretrained['test_accuracy']:.4f}, random {random['test_accuracy']:.4f}")
     assert pretrained["sizes"]["test"] == random["sizes"]["test"] >= 300
     assert pretrained["test_accuracy"] >= 0.88
@@ -79,12 +79,12 @@ FLOWERS_BUDGET = {
 FLOWERS = ["daisy", "dandelion", "rose", "sunflower", "tulip"]
 
 
-def test_notebook_05_learns_five_flower_classes_well_above_chance(shared_material, monkeypatch, tmp_path, capsys):
+def test_notebook_06_learns_five_flower_classes_well_above_chance(shared_material, monkeypatch, tmp_path, capsys):
     if not SHARED_FLOWERS.is_dir():
         require_shared_material()  # fails in CI (COURSE_REQUIRE_REAL=1) when ../shared is incomplete
         pytest.skip(f"{SHARED_FLOWERS} is missing")
     build = tmp_path / "flowers"
-    results = run_notebook_05(monkeypatch, build, str(MOBILENET_WEIGHTS), photos=SHARED_FLOWERS, **FLOWERS_BUDGET)
+    results = run_notebook_06(monkeypatch, build, str(MOBILENET_WEIGHTS), photos=SHARED_FLOWERS, **FLOWERS_BUDGET)
     confusion = np.array(results["confusion"])
     right, total = int(np.trace(confusion)), int(confusion.sum())
     low, high = wilson_interval(right, total)

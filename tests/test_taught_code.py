@@ -69,7 +69,7 @@ def guide_code_lines():
     return "\n\n".join(re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.S)).splitlines()
 
 
-def test_the_course_recipe_is_notebook_05s_tagged_cells():
+def test_the_course_recipe_is_notebook_06s_tagged_cells():
     cells = recipes.recipe_cells()
     assert [cell.splitlines()[0] for cell in cells] == [
         "model.set_weights(initial_weights)",
