@@ -427,10 +427,10 @@ notebook.save_results(
 # %% [markdown]
 # ## Two of the guide's cautions, tested
 # **A large learning rate after unfreezing.** The experiments fine-tune a model of their own for a few steps,
-# from saved weights with a fresh optimizer, and score it on the validation split; random weights skip them.
-# From the trained head, fine-tune at the head's rate, 1e-3, and at the course's, 1e-5. McNemar's test,
-# which notebook 08 explains, counts the validation images only one of them gets right. With at least 10
-# steps and 64 validation images, the cell asserts the direction.
+# from saved weights with a fresh optimizer, and score it on the validation split. With random weights the
+# cells skip them. From the trained head, fine-tune at the head's rate, 1e-3, and at the course's, 1e-5.
+# McNemar's test, which notebook 08 explains, counts the validation images only one of them gets right. With
+# at least 10 steps and 64 validation images, the cell asserts the direction.
 
 # %%
 experiment = build_model(build_base(settings.base_model, size, None), size, class_count, scales_itself)
@@ -458,7 +458,8 @@ if experiments.worth_running(settings):
 # well a linear probe, a new `Dense` head started from zeros, scores on them. The two arms that matter
 # fine-tune at 1e-5 for the same steps, from a trained or an untrained head. One caution: Adam's step for a
 # weight is about the learning rate, whatever its gradient's size. So this test cannot show the guide's
-# mechanism; it shows whether an untrained head still costs the base something. Nothing is asserted here.
+# mechanism; it shows whether an untrained head still costs the base something. The feature change is one
+# run's figure, without an error bar, and nothing is asserted here.
 
 # %%
 if experiments.worth_running(settings):
