@@ -257,7 +257,8 @@ kept = before if rolled_back else best_epoch
 validation_after = model.evaluate(validation_ds, return_dict=True, verbose=0)  # the kept model, measured again
 test_after = model.evaluate(test_ds, return_dict=True, verbose=0)["accuracy"]
 display(Table(["", "before fine-tuning", "after fine-tuning"], [
-    ["validation accuracy", validation_before, validation_after["accuracy"]], ["test accuracy", test_before, test_after]],
+    ["validation accuracy", validation_before, validation_after["accuracy"]],
+    ["test accuracy", test_before, test_after]],
     title=f"fine-tuning {'rolled back' if rolled_back else 'kept'}; one validation image is "
           f"{1 / course_data.sizes['validation']:.2%}"))
 best_seen = max(validation_before, *curve["val_accuracy"])
@@ -316,9 +317,9 @@ else:
 # 0.5 is meant for probabilities. This model outputs logits, and probability 0.5 is logit 0. So a logit of
 # 0.3 means "dog" with a probability above one half, printed below, but counts as "cat" at 0.5. We compile
 # with `threshold=0.0`. The two thresholds differ only on the test logits between 0 and 0.5: 0.5 scores
-# *higher* where more of those are of the first class, and lower where fewer are. That is no reason to use
-# 0.5. Choose a threshold on validation data, like any other decision, then judge it once on test, as the
-# table does. With more classes the largest logit wins and there is no threshold to choose.
+# *higher* where more of those belong to the first class than to the second, and lower where fewer do. That
+# is no reason to use 0.5. Choose a threshold on validation data, like any other decision, then judge it
+# once on test, as the table does. With more classes the largest logit wins and there is no threshold.
 
 # %%
 if class_count > 2:
@@ -392,10 +393,9 @@ for i, (image, _) in enumerate(course_data.test.take(3)):
     print(f"test_{i}.jpg ->", predict_file(samples / f"test_{i}.jpg"))
 
 # %% [markdown]
-# What the model sees of a file. A file larger than the input must be resized: here a test image and three
-# mirror images of it, as lossless PNG, so PIL and TensorFlow decode the same pixels. The model sees what
-# evaluation showed it. `keras.utils.load_img(path, target_size=...)` would resize with nearest-neighbour by
-# default, and the model would see other pixels, measured below.
+# What the model sees of a file. A larger file must be resized: here a test image and three mirror images of
+# it, as lossless PNG, so PIL and TensorFlow decode the same pixels. The model sees what evaluation showed it.
+# `keras.utils.load_img(path, target_size=...)` resizes with nearest-neighbour by default: other pixels.
 
 # %%
 image = next(iter(course_data.test))[0].numpy()
