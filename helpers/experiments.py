@@ -1,15 +1,17 @@
 """The scaffolding of notebook 06's two experiments: one compiled model trained again and again from saved
 weights, and what each run did, measured image by image on the validation split.
 
-The notebook keeps the Keras calls that are the lesson (the model, the unfreezing, `compile`, `fit`, the
-learning rates compared); this module puts the model and its optimizer back at their start before each run,
-counts the steps a run took, scores each image, and trains a linear probe on the base's features.
+The notebook keeps the Keras calls that are the lesson (the model, the unfreezing, `compile`, the learning
+rates compared); this module puts the model and its optimizer back at their start before each run, runs the
+few steps of a run and counts them, scores each image, trains a linear probe on the base's features, and
+says what McNemar's test between two arms shows.
 """
 
 import keras
 import numpy as np
 
 from helpers.models import loss_and_metric, predicted_classes
+from helpers.stats import mcnemar_exact
 
 SKIPPED = "Random weights (smoke): this experiment would measure noise, so it is skipped; quick runs it."
 
@@ -67,6 +69,24 @@ class StepCount(keras.callbacks.Callback):
         self.count += 1
 
 
+def fine_tuner(model, train_ds, steps):
+    """A function `fine_tune(start_weights, learning_rate)` -> (weights, steps taken).
+
+    Each call restarts the compiled `model` at `start_weights` with a fresh optimizer at `learning_rate`
+    (restarter), trains it on at most `steps` batches of `train_ds`, and returns its weights. Every call
+    reuses the training step the first one built, so a cell that calls it again repeats its experiment.
+    """
+    restart = restarter(model)
+
+    def fine_tune(start_weights, learning_rate):
+        restart(start_weights, learning_rate)
+        count = StepCount()
+        model.fit(train_ds.take(steps), epochs=1, callbacks=[count], verbose=0)
+        return model.get_weights(), count.count
+
+    return fine_tune
+
+
 def labels_of(dataset):
     """The labels of a dataset of (images, labels) batches, in order."""
     return np.concatenate([np.asarray(labels) for _, labels in dataset])
@@ -109,3 +129,33 @@ def linear_prober(model, train_images, validation_images, epochs=20):
 def feature_change(features, reference):
     """How far `features` moved from `reference`: mean |features - reference| / mean |reference|."""
     return float(np.abs(features - reference).mean() / np.abs(reference).mean())
+
+
+def probe_arms(model, arms, train_images, validation_images):
+    """Each arm of `arms` ({name: weights of `model`}, the first the reference) measured on `validation_images`.
+
+    Returns {name: (whole model right per image, linear probe right per image, feature change)}: the probe is
+    linear_prober's, trained on `train_images`; the feature change is feature_change's, against the first arm.
+    """
+    probe = linear_prober(model, train_images, validation_images)
+    measured = {
+        name: (right_per_image(model, weights, validation_images), *probe(weights)) for name, weights in arms.items()
+    }
+    reference = next(iter(measured.values()))[2]
+    return {
+        name: (whole, right, feature_change(features, reference)) for name, (whole, right, features) in measured.items()
+    }
+
+
+def paired_verdict(right_first, right_second, second, alpha=0.05):
+    """McNemar's exact test of two arms on the same images, in words.
+
+    Returns (images only the first gets right, images only the second gets right, p, verdict), where the
+    verdict is "no measurable difference" at p >= `alpha`, else "`second` scores lower" or "... higher".
+    """
+    only_first, only_second, p_value = mcnemar_exact(right_first, right_second)
+    if p_value >= alpha:
+        verdict = "no measurable difference"
+    else:
+        verdict = f"{second} scores {'lower' if only_first > only_second else 'higher'}"
+    return only_first, only_second, p_value, verdict

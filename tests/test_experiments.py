@@ -77,3 +77,38 @@ def test_feature_change_is_relative():
     reference = np.array([[1.0, -2.0], [3.0, -4.0]])
     assert experiments.feature_change(reference, reference) == 0.0
     assert np.isclose(experiments.feature_change(reference * 1.5, reference), 0.5)
+
+
+def test_the_fine_tuner_repeats_a_run_from_its_start_and_counts_at_most_its_steps():
+    model = tiny_model()
+    start = model.get_weights()
+    fine_tune = experiments.fine_tuner(model, batches(), steps=4)
+    first, first_steps = fine_tune(start, 1e-2)
+    again, _ = fine_tune(start, 1e-2)
+    assert first_steps == 4, "at most `steps` batches"
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(first, again)), "the same start, the same run"
+    assert np.isclose(float(model.optimizer.learning_rate), 1e-2)
+    _, short_steps = experiments.fine_tuner(model, batches(16), steps=4)(start, 1e-3)
+    assert short_steps == 2, "a dataset shorter than `steps` is run once through"
+
+
+def test_probe_arms_measures_each_arm_against_the_first():
+    model = tiny_model()
+    reference = model.get_weights()
+    moved = [weight * 2 for weight in reference]
+    measured = experiments.probe_arms(model, {"reference": reference, "moved": moved}, batches(32), batches().skip(4))
+    assert list(measured) == ["reference", "moved"]
+    whole, probe, change = measured["reference"]
+    assert whole.shape == probe.shape == (16,) and change == 0.0
+    np.testing.assert_array_equal(whole, experiments.right_per_image(model, reference, batches().skip(4)))
+    assert measured["moved"][2] > 0, "features of other weights moved"
+
+
+def test_the_paired_verdict_says_no_difference_unless_the_test_does():
+    same = np.array([True] * 20 + [False] * 20)
+    assert experiments.paired_verdict(same, same, "B")[3] == "no measurable difference"
+    first = np.array([True] * 40)
+    second = np.array([False] * 20 + [True] * 20)
+    only_first, only_second, p_value, verdict = experiments.paired_verdict(first, second, "B")
+    assert (only_first, only_second) == (20, 0) and p_value < 0.05 and verdict == "B scores lower"
+    assert experiments.paired_verdict(second, first, "B")[3] == "B scores higher"

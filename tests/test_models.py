@@ -84,6 +84,22 @@ def test_every_base_of_the_table_says_how_its_preprocess_input_scales():
         assert np.allclose(bases.preprocess_input(name)(pixels.copy()), expected, atol=1e-6), name
 
 
+def test_mobilenet_v3_and_efficientnet_preprocess_input_pass_pixels_through():
+    """Notebook 06's head: such bases scale raw pixels themselves (formerly checked in notebook 06)."""
+    pixels = np.linspace(0, 255, 12, dtype="float32").reshape(1, 2, 2, 3)
+    for module in (keras.applications.mobilenet_v3, keras.applications.efficientnet):
+        assert np.array_equal(module.preprocess_input(pixels.copy()), pixels), module.__name__
+
+
+def test_no_batchnorm_layer_of_a_base_hides_in_a_nested_model():
+    """Notebook 06 unfreezes by looping over `base_model.layers`: every BatchNormalization layer of every base
+    of helpers/bases.py is one of them (formerly checked in notebook 06, for its base only)."""
+    for name in bases.BASES:
+        base = models.build_base(name, 96, None)
+        listed = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers)
+        assert listed == len(models.batchnorm_layers(base)) > 0, name
+
+
 def test_xception_has_the_guides_counts_and_the_wrapper_changes_none():
     """The guide's Xception at 150 px with its Dense(1) head (formerly checked in notebook 06): frozen, unfrozen,
     and unfrozen with BatchNormalization kept frozen, which freezes gamma and beta too."""
