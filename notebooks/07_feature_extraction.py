@@ -7,13 +7,13 @@
 # ---
 
 # %% [markdown]
-# # 07 · Feature extraction: the fast workflow, and why transfer works
+# # 07 · Feature extraction: the fast workflow, and what pretrained weights bring
 #
 # **What you will learn**
 # - the guide's second workflow, which it describes but never shows: run the frozen base **once**
 #   over the data, keep its outputs, and train the head on those;
-# - why transfer learning works at all: the same head on ImageNet features and on random features,
-#   standardised, so that the comparison is about what the features hold and not about their scale;
+# - that the head uses what ImageNet taught the base: the same head on ImageNet features and on random
+#   features, standardised, so that the comparison is about what the features hold and not about their scale;
 # - how much faster that is than training the head through the frozen base, measured here;
 # - a head on an earlier layer of the base, the guide's "output of one (or several) layers";
 # - that a head trained on features can go back on the base and be fine-tuned.
@@ -111,17 +111,15 @@ def train_head_on(train_x, validation_x):
 head, fast_history, fast_seconds_per_epoch = train_head_on(train_features, validation_features)
 
 # %% [markdown]
-# ## Why transfer learning works
+# ## What the pretrained weights bring
 # With ImageNet weights, the head above learns from what ImageNet taught the base. Give the same head
 # the features of the same architecture with **random** weights, and there is a trap in the comparison:
-# random weights
-# change the *scale* of the features as well as what they hold. Untrained BatchNormalization layers are
-# not the cause: in inference mode, with moving mean 0 and variance 1, they pass the signal on almost
-# unchanged. The random convolutions shrink it, layer after layer, until the features are tiny (the table
-# prints each extractor's mean |feature|), while the head's learning rate suits features of ordinary size. To compare what the features hold, not their scale,
-# we also **standardise** every feature (subtract its mean over the training images, divide by its
-# spread) before the same head. With pretrained weights the cell asserts that they beat the random
-# ones, both standardised, by at least 0.1 of validation accuracy; with random weights it only prints.
+# random weights change the *scale* of the features as well as what they hold. The table prints each
+# extractor's mean |feature|, and the head's learning rate suits features of ordinary size. To compare
+# what the features hold, not their scale, we also **standardise** every feature (subtract its mean
+# over the training images, divide by its spread) before the same head. With pretrained weights the
+# cell asserts that they beat the random ones, both standardised, by at least 0.1 of validation
+# accuracy; with random weights it only prints.
 
 
 # %%
@@ -229,7 +227,6 @@ display(Table(["features from", "output shape", "validation accuracy, standardis
     [layer_name, str(base_model.get_layer(layer_name).output.shape[1:]),
      earlier_history.history["val_accuracy"][-1]],
 ]))
-assert earlier_train.shape[1] == base_model.get_layer(layer_name).output.shape[-1], "one vector per channel of the layer"
 
 # %% [markdown]
 # ## From features back to fine-tuning
@@ -267,8 +264,8 @@ notebook.save_results(
 # ## Which workflow when (advice)
 # - **Feature extraction** costs one pass of the base, then each epoch is nearly free. Use it to try
 #   heads, learning rates and epochs quickly, on small data, or on a machine without a GPU.
-# - **Through the base** runs the base every epoch. It is the only one of the two that can use random
-#   augmentation, since each epoch sees new versions of the images. Whether that wins accuracy
+# - **Through the base** runs the base every epoch. Only it draws new random versions of the images at
+#   every epoch; stored features hold one fixed version of each. Whether that wins accuracy
 #   depends on the data: compare the two rows of the table above for this run, with the noise printed
 #   below it.
 # - A common path: explore with features, then put the chosen head on the base and fine-tune.

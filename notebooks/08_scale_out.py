@@ -130,7 +130,7 @@ print(f"per-device batch {per_device_batch} x {len(devices)} devices = global ba
 # On TensorFlow, build and compile the model inside `strategy.scope()`: its variables become mirrored
 # on every device. On JAX, `keras.distribution.set_distribution(DataParallel(...))` before building
 # the model does the same. `fit()` then gives each device its slice of every global batch: on JAX the
-# cell prints the layout the distribution gives a batch; on TensorFlow the BatchNormalization cell
+# cell lays out one global batch the way the distribution does and prints each device's slice; on TensorFlow the BatchNormalization cell
 # further down reads what each replica saw. We count the replicas by measuring where the model's
 # first weight lives: on how many devices it has a copy.
 
@@ -145,9 +145,13 @@ else:
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     replicated = build_model()
     replicas = len(replicated.weights[0].value.sharding.device_set)  # the devices that hold the array
-    layout = keras.distribution.distribution().get_data_layout((global_batch, size, size, 3))
-    print(f"a global batch is laid out as {layout.axes}: its first axis split over {len(devices)} devices")
-    assert layout.axes[0] == "batch" and layout.device_mesh.shape == (len(devices),), "each device gets a slice"
+    layout = keras.distribution.distribution().get_data_layout(images.shape)
+    sliced = keras.distribution.distribute_tensor(images, layout)  # one global batch, laid out that way
+    slices = [tuple(shard.data.shape) for shard in sliced.addressable_shards]
+    print(f"a global batch laid out as {layout.axes}: the devices hold slices of shape {slices}")
+    assert [shape[0] for shape in slices] == [per_device_batch] * len(devices), (
+        "laid out this way, a global batch gives each device per_device_batch images"
+    )
 print(f"the first weight has a copy on {replicas} devices: {replicas} replicas")
 assert replicas == len(devices), "every device holds a copy of the weights"
 
@@ -159,18 +163,25 @@ assert replicas == len(devices), "every device holds a copy of the weights"
 # %%
 if backend == "jax":
     keras.distribution.set_distribution(None)  # the single-device model is built without distribution
-single = build_model()
-start = single.get_weights()
-single.fit(one_batch, epochs=1, verbose=0)
+with tf.device(devices[0]) if backend == "tensorflow" else jax.default_device(devices[0]):
+    single = build_model()  # on the first of the replicas' devices: the same hardware, the same arithmetic
+    start = single.get_weights()
+    single.fit(one_batch, epochs=1, verbose=0)
 replicated.set_weights(start)
 if backend == "jax":
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
 replicated.fit(one_batch, epochs=1, verbose=0)
 
-moved = max(float(np.abs(a - b).max()) for a, b in zip(start, single.get_weights()))
+changes = [float(np.abs(a - b).max()) for a, b in zip(start, single.get_weights())]
+moved, moved_arrays = max(changes), sum(change > 1e-6 for change in changes)
 gap = max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), replicated.get_weights()))
-print(f"largest weight change in the step: {moved:.2e}; largest difference, one device vs {replicas}: {gap:.2e}")
+print(f"the step moved {moved_arrays} of {len(changes)} weight arrays, the largest by {moved:.2e}; "
+      f"largest difference, one device vs {replicas}: {gap:.2e}")
 assert moved > 1e-4, "the step must change the weights, or the comparison proves nothing"
+if settings.uses_pretrained_weights:
+    assert moved_arrays > 2, "one step moves the base's weights, not only the head's"
+else:
+    print(f"This run's base has random weights: the comparison rests on the arrays that moved, {moved_arrays}.")
 assert gap < 1e-5, "a replicated step must give the weights of a single-device step"
 
 # %% [markdown]
@@ -259,12 +270,13 @@ print("So on this backend an updating BatchNormalization layer normalises with "
 # gradients over the network. Here both workers are processes on this machine, on two free ports, and
 # each trains on its own shard of every global batch; afterwards their weights must be identical. Equal
 # weights alone would not show the sharding (two workers fed the same batches end equal too), so each
-# worker also records the index of every image it trained on.
+# worker also records the index of every image it trained on, and how many weight arrays moved.
 #
 # The workers train with a short loop of their own, `strategy.run` on each shard with gradients from
-# `tf.GradientTape`, rather than `fit()`. With Keras 3, `fit()` under this strategy is reported to fail
-# with "Attempt to convert a value (PerReplica...)": see keras-team/keras#20585. We saw it while writing
-# this notebook; the notebook does not check it. The workers use TensorFlow, whatever this notebook's backend.
+# `tf.GradientTape`, rather than `fit()`. On these versions `fit()` under this strategy fails with
+# "Attempt to convert a value (PerReplica...)" (keras-team/keras#20585). The workers try it after
+# saving their weights, and the cell below prints the error. The workers use TensorFlow, whatever this
+# notebook's backend.
 
 # %%
 WORKER = '''
@@ -275,11 +287,11 @@ import keras
 from helpers import bases, data, models
 
 strategy = tf.distribute.MultiWorkerMirroredStrategy()  # reads TF_CONFIG: the cluster and this worker
-size, base_model_name, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+size, base_model_name, out, weights = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] or None
 global_batch = 8
 with strategy.scope():  # the model and its optimizer, mirrored on every worker
     keras.utils.set_random_seed(0)
-    base = models.build_base(base_model_name, size, None)
+    base = models.build_base(base_model_name, size, weights)  # the notebook's weights
     models.unfreeze_keep_batchnorm_frozen(base)
     inputs = keras.Input((size, size, 3))
     scaled = inputs if bases.BASES[base_model_name].scales_inputs else keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
@@ -312,8 +324,16 @@ seen = []
 for batch in batches:
     seen.extend(int(i) for part in strategy.experimental_local_results(batch[2]) for i in part.numpy())
     train_step(batch)
-moved = max(float(np.abs(w.numpy() - s).max()) for w, s in zip(model.weights, start))
+moved = [float(np.abs(w.numpy() - s).max()) for w, s in zip(model.weights, start)]
 np.savez(out, moved=moved, seen=np.array(seen), *[w.numpy() for w in model.weights])
+try:  # after the weights are saved: what fit() does under this strategy
+    with strategy.scope():
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(dataset.map(lambda x, y, i: (x, y)).batch(global_batch).with_options(options), epochs=1, verbose=0)
+    fit_error = ""
+except Exception as error:
+    fit_error = f"{type(error).__name__}: {error}"
+open(out + ".fit.txt", "w").write(fit_error)
 '''
 
 
@@ -336,7 +356,8 @@ for index in range(2):
     tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
     env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "KERAS_BACKEND": "tensorflow", "XLA_FLAGS": ""}
     workers.append(subprocess.Popen(
-        [sys.executable, str(work / "worker.py"), str(size), settings.base_model, str(work / f"worker_{index}.npz")],
+        [sys.executable, str(work / "worker.py"), str(size), settings.base_model, str(work / f"worker_{index}.npz"),
+         weights or ""],
         env=env, stdout=subprocess.DEVNULL, stderr=open(work / f"worker_{index}.log", "wb"),
     ))
 codes = [worker.wait(timeout=600) for worker in workers]
@@ -346,16 +367,28 @@ assert codes == [0, 0], f"a worker failed: see {work}/worker_*.log"
 # %%
 results = [np.load(work / f"worker_{index}.npz") for index in range(2)]
 arrays = [[result[name] for name in result.files if name not in ("moved", "seen")] for result in results]
-moved = [float(result["moved"]) for result in results]
+moved = [result["moved"] for result in results]  # each weight array's largest change
+moved_arrays = [int((changes > 1e-6).sum()) for changes in moved]
 seen = [sorted(int(i) for i in result["seen"]) for result in results]
+fit_errors = [(work / f"worker_{index}.npz.fit.txt").read_text() for index in range(2)]
 differences = max(float(np.abs(a - b).max()) for a, b in zip(*arrays))
-display(Table(["worker", "images trained on", "weight arrays", "largest change in training", "sum of all weights"],
-              [[index, " ".join(map(str, seen[index])), len(values), moved[index], float(sum(w.sum() for w in values))]
-               for index, values in enumerate(arrays)]))
+display(Table(["worker", "images trained on", "weight arrays moved", "largest change", "sum of all weights"],
+              [[index, " ".join(map(str, seen[index])), f"{moved_arrays[index]} of {len(values)}",
+                float(moved[index].max()), float(sum(w.sum() for w in values))] for index, values in enumerate(arrays)]))
+for index, error in enumerate(fit_errors):
+    print(f"worker {index}, fit(): {error.splitlines()[0][:90] if error else 'no error'}")
 assert not set(seen[0]) & set(seen[1]), "each worker trains on its own shard: no image on both"
 assert sorted(seen[0] + seen[1]) == list(range(16)), "together the shards hold every image once"
-assert min(moved) > 1e-4, "the workers must have trained"
+assert all(sum(i // 8 == b for i in seen[w]) == 4 for w in (0, 1) for b in (0, 1)), (
+    "each worker trains on half of every global batch of 8"
+)
+assert min(float(changes.max()) for changes in moved) > 1e-4, "the workers must have trained"
+if settings.uses_pretrained_weights:
+    assert min(moved_arrays) > 2, "the workers' step moves the base's weights, not only the head's"
+else:
+    print(f"This run's base has random weights: the workers' check rests on the arrays that moved, {min(moved_arrays)}.")
 assert differences == 0.0, "every worker must end with the same weights"
+assert all("PerReplica" in error for error in fit_errors), "fit() under MultiWorkerMirroredStrategy fails on these versions"
 print(f"the workers trained on {len(seen[0])} and {len(seen[1])} different images and finished with identical weights")
 
 # %% [markdown]
