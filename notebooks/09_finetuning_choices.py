@@ -51,7 +51,6 @@ train_split = course_data.train.take(train_images)
 # a folder's split skips unreadable files (`ignore_errors()`), so tf.data cannot know its length: we tell it,
 # so that fit() counts exactly the steps a schedule plans for (asserted with the schedules)
 train_split = train_split.apply(tf.data.experimental.assert_cardinality(train_images)).cache()  # decoded once
-assert int(train_split.cardinality()) == train_images, "tf.data knows the training split's length"
 head_epochs = max(settings.epochs_head, 20)  # on cached features (see The runs): a few steps of one Dense layer
 validation_images = plan.validation_images
 validation_ds = pipeline(course_data.validation.take(validation_images), size, batch_size, training=False)
@@ -267,7 +266,8 @@ def blocks(base_model):
         elif not groups:
             groups.append(("stem", []))
         groups[-1][1].append(layer)
-    return groups
+    # a group without weights is no block: Xception's "stem" holds only its input layer
+    return [(name, layers) for name, layers in groups if any(layer.weights for layer in layers)]
 
 
 def unfreeze_top_blocks(base_model, count):
@@ -316,7 +316,7 @@ assert trainable_by_count == sorted(set(trainable_by_count)), "each count of blo
 # Four depths, each fine-tuned for the same epochs at notebook 06's rate, 1e-5, from the same heads: the head
 # only, the top block, the top half of the blocks, and every block. BatchNormalization stays frozen in each,
 # as in notebook 03. The paired test below is on every seed; its p-values are corrected with all the
-# others at the end.
+# others at the end. The s/step column is the last epoch's: with a single epoch, it includes building the step.
 
 # %%
 DEPTHS = {"head only": 0, "top block": 1, "top half": len(groups) // 2, "every block": len(groups)}
@@ -407,9 +407,9 @@ display(Table(comparisons.PAIRED_HEADER, comparisons.paired_rows(found)))
 # Each paired test above, on each seed, belongs to one family. The table below gives every test its
 # Holm-adjusted p-value; a comparison is measurable on a seed where that value is below 0.05. The sentences
 # after the table are computed from these numbers. Where a comparison shows no measurable difference, they
-# give its scale: the gap of the most even split of the seed's disagreements that is measurable at 0.05
-# divided by the number of tests. Below that level Holm calls a test measurable whatever the others say, so a gap that
-# large would have counted.
+# give its scale. Take the seed's number of disagreements, and the most even split of them whose p-value is
+# below 0.05 divided by the number of tests. A p-value that small stays below 0.05 after Holm's correction,
+# whatever the other tests give. So a gap that large, with as many disagreements, would have counted.
 
 # %%
 verdicts = comparisons.corrected(PAIRED)
@@ -434,7 +434,7 @@ notebook.save_results(
 #   difference" its scale. On 360 images, a gap of four photos is no measurable difference, even with all
 #   four disagreements on one side.
 # - Unfreeze by blocks read from the layer names, not by a layer index. Deeper unfreezing trains more
-#   parameters; the tables say what it costs per step, and the corrected tests whether it pays.
+#   parameters; the corrected tests say whether it pays.
 # - A schedule is an object given to the optimizer, and a warm-up starts even a larger peak rate from 0.
 #   The corrected tests say whether that helps on this data.
 #
