@@ -737,11 +737,6 @@ ROWS = [
         'fit_error = ""',
     ),
     # ---------------------------------------------------------------- 09
-    (  # the training split as a folder leaves it, its length unknown to tf.data (TensorFlow's fit() would count extra steps)
-        "tf.data knows the training split's length",
-        "train_split = train_split.apply(tf.data.experimental.assert_cardinality(train_images)).cache()  # decoded once",
-        "train_split = train_split.ignore_errors().cache()",
-    ),
     (  # the textbook (Wald) interval instead of Wilson's: zero-wide at 360 of 360
         "the Wilson interval is not zero-wide at 100%",
         "return max(0.0, centre - half), min(1.0, centre + half)",
@@ -932,6 +927,11 @@ ROWS = [
         "most of Xception's convolutions are separable",
         "separable = [layer for layer in xception.layers if isinstance(layer, keras.layers.SeparableConv2D)]",
         "separable = [layer for layer in xception.layers if isinstance(layer, keras.layers.DepthwiseConv2D)]",
+    ),
+    (  # the guide's `base_model.trainable = True` in place of the course's loop: fit()'s training=True moves the statistics
+        "frozen: the statistics stay",
+        "models.unfreeze_keep_batchnorm_frozen(base_model)",
+        "base_model.trainable = True",
     ),
     # ---------------------------------------------------------------- 11
     (  # the dog logit as every image's score: for cats the map shows what argues for dog
