@@ -328,7 +328,7 @@ for name, count in DEPTHS.items():
     unfreeze_top_blocks(base_model, count)
     depth_runs[name] = fine_tune(model, 1e-5, FINETUNE_EPOCHS, PHOTOS, every_epoch=name == "every block")["photos"]
     assert models.changed(start_statistics, models.moving_statistics(base_model)) == [], (
-        f"{name}: the frozen BatchNormalization statistics moved"
+        f"the frozen BatchNormalization statistics moved in the run {name!r}"
     )
 trainable_by_depth = [runs[0]["trainable"] for runs in depth_runs.values()]
 assert trainable_by_depth == sorted(set(trainable_by_depth)), "each depth trains more parameters than the one before"
