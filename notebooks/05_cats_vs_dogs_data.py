@@ -91,7 +91,7 @@ photos = keras.utils.image_dataset_from_directory(
     folder, labels="inferred", label_mode="int", image_size=(settings.image_size, settings.image_size),
     batch_size=None, shuffle=False,
 )
-print("our subfolders, in label order:", subfolders, "; Keras's labels:", dict(enumerate(photos.class_names)))
+print(f"our subfolders, in our label order: {subfolders}; Keras's labels: {dict(enumerate(photos.class_names))}")
 assert photos.class_names == sorted(subfolders), "classes are the sorted subfolder names"
 assert len(list(photos)) == 12, "every photo written comes back, and Thumbs.db is skipped"
 
