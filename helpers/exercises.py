@@ -380,6 +380,10 @@ def check_flip_pipeline(build):
             f"your pipeline read the source {reads_in_two_epochs} times in two epochs: cache the resized images, "
             "so that epoch 2 reads none.",
         ),
+        (
+            b"ParallelMapDataset" in dataset._as_serialized_graph().numpy(),  # a map with num_parallel_calls
+            "run the flips in parallel: map(..., num_parallel_calls=tf.data.AUTOTUNE).",
+        ),
     ]
     broken = [hint for ok, hint in rules if not ok]
     if broken:

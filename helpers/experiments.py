@@ -13,7 +13,7 @@ import numpy as np
 from helpers.models import loss_and_metric, predicted_classes
 from helpers.stats import mcnemar_exact
 
-SKIPPED = "Random weights (smoke): this experiment would measure noise, so it is skipped; quick runs it."
+SKIPPED = "Random weights: this experiment would measure noise, so it is skipped."
 
 
 def worth_running(settings):

@@ -40,9 +40,9 @@ AUTOTUNE = tf.data.AUTOTUNE
 # ## Loading with TFDS, as the guide does
 # TFDS has one split of `cats_vs_dogs`; the guide slices it: the first 40 % to train, the next 10 % to
 # validate, the 10 % after that to test. `as_supervised=True` gives `(image, label)` pairs, label 0 for
-# cat and 1 for dog. The first call downloads about 800 MB, so only the `full` profile loads it this
-# way; `quick` downloads TensorFlow's 68 MB `cats_and_dogs_filtered` archive instead and reads its
-# folders with `image_dataset_from_directory`, the call of the next section.
+# cat and 1 for dog. The first call downloads about 800 MB. A smaller set of the same photos,
+# `cats_and_dogs_filtered` (68 MB), comes as folders, read with `image_dataset_from_directory`, the call of
+# the next section.
 
 # %%
 import tensorflow_datasets as tfds
@@ -68,27 +68,32 @@ assert label_names == ["cat", "dog"], "TFDS labels cats 0 and dogs 1"
 # %% [markdown]
 # ## Loading a folder of your own photos
 # For your own data, Keras reads a folder with one subfolder per class. We write a small folder of
-# JPEGs (12 images of this run's data) and load it. Classes are the sorted subfolder names. The photos
-# come from `data.load_data(settings)`, the course's loader: it reads the data the settings name and returns
-# its training, validation and test splits (more on it below).
+# JPEGs (12 images of this run's data) and load it. Classes are the sorted subfolder names, and the label
+# numbers follow that order, not yours: we number the subfolders backwards, so Keras's labels are the
+# reverse of ours. The photos come from `data.load_data(settings)`, the course's loader: it reads the
+# data the settings name and returns its training, validation and test splits (more on it below).
 
 # %%
 with notebook.friendly_errors():
     course_data = data.load_data(settings)
 folder = notebook.scratch_folder(settings, "my_photos")  # deletes only a folder the course made
-for name in course_data.class_names:
-    (folder / name).mkdir(parents=True)
+names = course_data.class_names
+subfolders = [f"{len(names) - k}_{name}" for k, name in enumerate(names)]  # 2_cat, 1_dog: backwards
+for subfolder in subfolders:
+    (folder / subfolder).mkdir(parents=True)
 # A seeded random sample of the training images, the same on every pass (some sources list cats first).
 sample = course_data.train.shuffle(1000, seed=settings.seed, reshuffle_each_iteration=False)
 for i, (image, label) in enumerate(sample.take(12)):
-    keras.utils.save_img(folder / course_data.class_names[int(label)] / f"{i}.jpg", image.numpy())
+    keras.utils.save_img(folder / subfolders[int(label)] / f"{i}.jpg", image.numpy())
+(folder / subfolders[0] / "Thumbs.db").write_bytes(b"\0" * 64)  # a file Windows adds: not an image
 
 photos = keras.utils.image_dataset_from_directory(
     folder, labels="inferred", label_mode="int", image_size=(settings.image_size, settings.image_size),
     batch_size=None, shuffle=False,
 )
-assert photos.class_names == sorted(course_data.class_names), "classes are the sorted subfolder names"
-assert len(list(photos)) == 12, "every photo written comes back"
+print(f"our subfolders, in our label order: {subfolders}; Keras's labels: {dict(enumerate(photos.class_names))}")
+assert photos.class_names == sorted(subfolders), "classes are the sorted subfolder names"
+assert len(list(photos)) == 12, "every photo written comes back, and Thumbs.db is skipped"
 
 # %% [markdown]
 # Real folders hold surprises: a download that stopped halfway, a text file named `.jpg`.
@@ -97,7 +102,7 @@ assert len(list(photos)) == 12, "every photo written comes back"
 # epoch the pipeline reaches it:
 
 # %%
-not_a_photo = folder / course_data.class_names[0] / "not_a_photo.jpg"
+not_a_photo = folder / subfolders[0] / "not_a_photo.jpg"
 not_a_photo.write_text("a text file with a .jpg name")
 photos = keras.utils.image_dataset_from_directory(folder, image_size=(64, 64), batch_size=None, shuffle=False)
 try:
@@ -112,10 +117,8 @@ print("the course's file check:", data.check_image_file(not_a_photo))
 # %% [markdown]
 # That is why, for a folder of your own, the course's loader checks every file's header before it
 # builds a dataset: unusable files are left out and reported once. The loader reads the source the
-# settings name and returns unbatched `(image, label)` datasets, like `tfds.load`. The sources: TFDS with
-# `load_guide_split`; `cats_and_dogs_filtered`, whose validation folder it splits into validation and
-# test; a folder of your own, each class split 70/15/15 with the seed unless it has its own `train/` and
-# `validation/` folders; or synthetic stripes. This run's data:
+# settings name (TFDS, `cats_and_dogs_filtered`, TensorFlow's flowers, a folder of your own, or synthetic
+# stripes) and returns unbatched `(image, label)` datasets, like `tfds.load`. This run's data:
 
 # %%
 print(course_data.description)
@@ -335,7 +338,7 @@ def augment_batch(images, seed):
     count = tf.shape(images)[0]
     flips = tf.random.stateless_uniform([count], flip_seed) < 0.5
     turns = tf.random.stateless_uniform([count], rotation_seed, minval=-0.1, maxval=0.1)
-    return tf.cast(flip_and_rotate(images, flips, turns * 2 * math.pi), tf.float32)
+    return flip_and_rotate(tf.cast(images, tf.float32), flips, turns * 2 * math.pi)  # float32, as checked
 
 
 # Saved in helpers/pipelines.py for later notebooks.
@@ -360,8 +363,8 @@ def pipeline(dataset, image_size, batch_size, training, seed=0):
 
 # %% [markdown]
 # Validation and test data (`training=False`) are resized, cached and batched, never shuffled or
-# augmented. Notebooks 06 to 11 use exactly these functions (`helpers.pipelines` holds a copy that a
-# test keeps identical to the cells above). Ours, measured as the others were:
+# augmented. Later notebooks import these functions from `helpers.pipelines`. Ours, measured as the others
+# were:
 
 # %%
 ours = batches_like_the_first_build(lambda: pipeline(train_64, size, batch, training=True, seed=settings.seed))
@@ -400,7 +403,7 @@ def shared_state_pipeline(dataset, image_size, batch_size, seed):
     def augment(images):
         flips = generator.uniform([tf.shape(images)[0]]) < 0.5
         turns = generator.uniform([tf.shape(images)[0]], minval=-0.1, maxval=0.1)
-        return tf.cast(flip_and_rotate(images, flips, turns * 2 * math.pi), tf.float32)
+        return flip_and_rotate(tf.cast(images, tf.float32), flips, turns * 2 * math.pi)
 
     dataset = dataset.map(lambda image, label: (resize_image(image, image_size), label)).cache()
     dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True).batch(batch_size)

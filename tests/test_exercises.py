@@ -64,7 +64,7 @@ def fine_tune(model, base, x, y):
     model.fit(x, y, epochs=2, verbose=0)
 
 
-def flips(dataset, seed, cache_first=True, stateless=True):
+def flips(dataset, seed, cache_first=True, stateless=True, parallel=True):
     """Notebook 05's exercise 2: resize, cache, shuffle, batch, mirror at random; or with one thing changed."""
     from helpers.pipelines import AUTOTUNE, resize_image
 
@@ -79,7 +79,7 @@ def flips(dataset, seed, cache_first=True, stateless=True):
         return tf.where(draws[:, None, None, None] < 0.5, tf.reverse(images, axis=[2]), images), labels
 
     dataset = tf.data.Dataset.zip(dataset.shuffle(64, seed=seed).batch(8), seeds)
-    return dataset.map(flip, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+    return dataset.map(flip, num_parallel_calls=AUTOTUNE if parallel else None).prefetch(AUTOTUNE)
 
 
 def flip_pipeline(dataset, seed):
@@ -108,6 +108,10 @@ def flips_without_a_cache(dataset, seed):
 
 def flips_from_a_global_state(dataset, seed):
     return flips(dataset, seed, stateless=False)
+
+
+def flips_one_batch_at_a_time(dataset, seed):
+    return flips(dataset, seed, parallel=False)
 
 
 def leaky_split(dataset):
@@ -346,6 +350,7 @@ WRONG_ANSWERS = [
     (exercises.check_flip_pipeline, flips_before_the_cache, "draw the flips after the cache"),
     (exercises.check_flip_pipeline, flips_without_a_cache, "cache the resized images"),
     (exercises.check_flip_pipeline, flips_from_a_global_state, "stateless ops"),
+    (exercises.check_flip_pipeline, flips_one_batch_at_a_time, "num_parallel_calls"),
     (exercises.check_scaled_wrapper, SavableWrapper, "must take the scale"),  # notebook 11's class on screen
     (exercises.check_scaled_wrapper, models.InferenceModeBase, "must take the scale"),
     (exercises.check_scaled_wrapper, ScaleIgnored, "inputs times the scale"),
