@@ -445,11 +445,6 @@ ROWS = [
         'folder, labels="inferred", label_mode="int",',
         'folder, labels="inferred", label_mode="int", class_names=sorted(course_data.class_names)[::-1],',
     ),
-    (  # file names reused: a later photo overwrites an earlier one of its class
-        "every photo written comes back",
-        '/ f"{i}.jpg", image.numpy())',
-        '/ f"{i % 6}.jpg", image.numpy())',
-    ),
     (  # "same seed" given another seed for its rotation
         "one seed couples the flip and the rotation",
         '[("same seed", settings.seed),',
@@ -480,6 +475,21 @@ ROWS = [
         "dataset = dataset.map(lambda image, label: (resize_image(image, 64), label)).cache()",
         "dataset = dataset.map(lambda image, label: (resize_image(image, 64), label))",
     ),
+    (  # the labels in your own folder order, not Keras's sorted one
+        "classes are the sorted subfolder names",
+        "    batch_size=None, shuffle=False,",
+        "    batch_size=None, shuffle=False, class_names=subfolders,",
+    ),
+    (  # file names reused: a later photo overwrites an earlier one of its class
+        "every photo written comes back, and Thumbs.db is skipped",
+        '/ f"{i}.jpg", image.numpy())',
+        '/ f"{i % 6}.jpg", image.numpy())',
+    ),
+    (  # the extra file has a photo's extension, so Keras takes it (replaces the row of "every photo written comes back")
+        "every photo written comes back, and Thumbs.db is skipped",
+        '(folder / subfolders[0] / "Thumbs.db").write_bytes(b"\\0" * 64)  # a file Windows adds: not an image',
+        'keras.utils.save_img(folder / subfolders[0] / "Thumbs.jpg", image.numpy())  # an extra file with a photo extension',
+    ),
     # ---------------------------------------------------------------- 06
     (  # the guide's freeze left out: the model's trainable count is no longer the head's
         "only the head trains: the frozen base has no trainable weights",
@@ -509,12 +519,6 @@ ROWS = [
         "the kept model is the best one seen on validation (measured again: accuracy and loss)",
         "model.set_weights(kept_weights)",
         "model.set_weights([*kept_weights[:-1], kept_weights[-1] + 1.0])",
-        EAGER,
-    ),
-    (  # a prediction resize other than training's (nearest-neighbour)
-        "a file must look to the model as in training (same pixels)",
-        "return resize_image(decode_image(tf.io.read_file(str(path))), image_size)",
-        'return tf.cast(tf.image.resize(decode_image(tf.io.read_file(str(path))), (image_size, image_size), "nearest"), tf.uint8)',
         EAGER,
     ),
     (  # one logit per class even for two classes: the guide's one-logit head is gone
@@ -611,6 +615,25 @@ ROWS = [
         "the reference prepare_fine_tuning is accepted",
         "base.trainable = True  # the missing line",
         "pass  # the missing line",
+        EAGER,
+    ),
+    (  # the probe's images from one class only, as the first batches of a split in file order (cats first)
+        "the linear probe trains on every class",
+        'shuffled = course_data.train.shuffle(course_data.sizes["train"], seed=settings.seed, reshuffle_each_iteration=False)',
+        "shuffled = course_data.train.filter(lambda image, label: label == 0)",
+        EAGER,
+    ),
+    (  # the two runs' rates swapped: the table's 1e-5 row is the run at 1e-3
+        "fine-tuning at 1e-5 scored higher than at 1e-3",
+        "    tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}",
+        "    tuned = {rate: fine_tune_steps(head_trained_weights, 1e-3 if rate == 1e-5 else 1e-5) for rate in (1e-3, 1e-5)}",
+        REAL,
+    ),
+    (  # a prediction resize other than the pipeline's (nearest-neighbour); same mutation as the old row
+        "image_from_file gives the pixels the pipeline gives",
+        "return resize_image(decode_image(tf.io.read_file(str(path))), image_size)",
+        "return tf.cast(tf.image.resize(decode_image(tf.io.read_file(str(path))), (image_size, image_size), "
+        '"nearest"), tf.uint8)',
         EAGER,
     ),
     # ---------------------------------------------------------------- 07
@@ -836,6 +859,11 @@ ROWS = [
         "the reference unfreeze_from is accepted",
         "unfreeze_top_blocks(base_model, len(groups) - owner[base_model.layers[fine_tune_at].name])",
         "unfreeze_top_blocks(base_model, len(groups) - owner[base_model.layers[fine_tune_at].name] - 1)",
+    ),
+    (  # BatchNormalization unfrozen with its block
+        "the frozen BatchNormalization statistics moved in the run ",
+        "layer.trainable = layer.name in thawed and not isinstance(layer, keras.layers.BatchNormalization)",
+        "layer.trainable = layer.name in thawed",
     ),
     # ---------------------------------------------------------------- 10
     (  # the adapters left out of the merge: the plain kernel alone
@@ -1063,11 +1091,6 @@ ROWS = [
         "the loader's size is its image count: ",
         "counts = class_counts(getattr(course_data, split))",
         "counts = class_counts(getattr(course_data, split).take(16))",
-    ),
-    (  # BatchNormalization unfrozen with its block
-        "the frozen BatchNormalization statistics moved in the run ",
-        "layer.trainable = layer.name in thawed and not isinstance(layer, keras.layers.BatchNormalization)",
-        "layer.trainable = layer.name in thawed",
     ),
 ]
 
