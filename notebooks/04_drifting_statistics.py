@@ -210,8 +210,8 @@ assert ways[frozen][steps[-1]] == 0.0, "frozen, the moving statistics stay at A'
 assert curves[frozen][steps[-1]][1] - curves[fast][steps[-1]][1] >= 0.10, "updating statistics must cost accuracy here"
 assert curves[fast][10][0] > curves[frozen][10][0], "and cost loss already after 10 steps"
 assert ways[fast][steps[-1]] > ways[medium][steps[-1]] > ways[slow][steps[-1]], "a higher momentum moves them slower"
-assert damage[fast] is not None and damage[fast] <= 10, "momentum 0.9: damage within 10 steps"
-assert damage[medium] is None or damage[medium] > damage[fast], "0.99: damage later"
+assert damage[fast] is not None and (damage[medium] is None or damage[medium] > damage[fast]), "0.99: damage later"
+assert damage[fast] <= 10, "momentum 0.9: damage within 10 steps"
 assert damage[slow] is None and damage[frozen] is None, "0.999 and frozen: no damage within 40 steps"
 assert ways[slow][steps[-1]] < 0.10, "at momentum 0.999, 40 steps move the statistics less than 10% of the way"
 
