@@ -95,12 +95,13 @@ def check_unfreeze_last(unfreeze_last):
     return _verdict(True, "only the last n layers train, for n = 0, 2 and 5.", "")
 
 
-def check_fine_tune(fine_tune):
+def check_fine_tune(fine_tune, hint=True):
     """Exercise: `fine_tune(model, base, x, y)` trains the head on a frozen base, then fine-tunes the base too.
 
     The check runs it on a small model and records, for each `fit()`, whether the base's weights changed:
     they must not in the first and must in the last (the bug of fchollet/deep-learning-with-python-notebooks#257
-    is a second phase in which the base never trains).
+    is a second phase in which the base never trains). With `hint=False` it prints only that record, so that
+    checking someone else's recipe does not print the fix.
     """
     if _unanswered(fine_tune):
         return False
@@ -121,7 +122,13 @@ def check_fine_tune(fine_tune):
     try:
         fine_tune(model, base, rng.random((32, 4)), rng.random((32, 1)))
     except ValueError:  # JAX: fit() after a change of `trainable` without compile()
+        if not hint:
+            print("a fit() raised ValueError.")
+            return False
         return _verdict(False, "", f"the second fit() raised: {recompile}")
+    if not hint:
+        print("did the base's weights change? " + "; ".join(f"fit {i + 1}: {m}" for i, m in enumerate(base_moved)))
+        return len(base_moved) >= 2 and not base_moved[0] and base_moved[-1]
     if len(base_moved) < 2:
         return _verdict(False, "", f"call fit() twice, head first, then fine-tuning; it ran {len(base_moved)} time(s).")
     if base_moved[0]:

@@ -29,7 +29,10 @@ def saved_class_names(model_path):
 
 
 def all_layers(model):
-    """Every layer inside `model`, depth first, nested models included (the models themselves too)."""
+    """Every layer inside `model`, depth first, nested models included (the models themselves too).
+
+    It walks `.layers`: a custom layer that holds a model (notebook 03's `InferenceModeBase`) is listed, not entered.
+    """
     layers = []
     for layer in getattr(model, "layers", []):
         layers.append(layer)
@@ -38,7 +41,7 @@ def all_layers(model):
 
 
 def batchnorm_layers(model):
-    """Every BatchNormalization layer inside `model`, however deeply nested."""
+    """Every BatchNormalization layer inside `model` and the models nested in it (not inside a custom layer)."""
     return [layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
 
 

@@ -25,11 +25,12 @@ settings = notebook.start()
 # A profile sets every setting at once; `COURSE_PROFILE` picks it (`quick` when unset), and each
 # `COURSE_*` variable overrides one setting.
 # - `smoke`: seconds. Synthetic images and random weights: it checks that the code runs, and its
-#   accuracies mean nothing.
+#   cat-and-dog accuracies mean nothing. Notebooks 01 to 04 use small data of their own and give the
+#   same results under every profile.
 # - `quick`: minutes on a laptop's CPU. Real photos, a 68 MB download, and ImageNet weights on a small base.
 # - `full`: the guide's data, about 800 MB, and its base, Xception. Hours on a CPU; a GPU makes it practical.
 #
-# Pick one for the whole course with, for example, `COURSE_PROFILE=quick make run`. In Jupyter, set it
+# Pick one for the whole course with, for example, `COURSE_PROFILE=smoke make run`. In Jupyter, set it
 # before you start the server. The table is read from the course's settings:
 
 # %%
@@ -42,8 +43,8 @@ print("without COURSE_PROFILE:", DEFAULT_PROFILE, "; in force now:", settings.pr
 
 # %% [markdown]
 # ## Versions
-# The course's claims were checked on the versions pinned in `requirements.txt`. A different Keras
-# can behave differently, as notebook 03 shows, so this cell insists on the pins.
+# The course's claims were checked on the versions pinned in `requirements.txt`. This cell stops if
+# Keras or TensorFlow is not the pinned minor version.
 
 # %%
 import platform
@@ -98,6 +99,7 @@ display(sources_table(settings))
 # %% [markdown]
 # If a row says **NOT AVAILABLE**: on a machine with network, `make prefetch` fills `cache/`
 # (or the folder `COURSE_CACHE_DIR` names); copy that folder to this machine. Or bring your own
-# photos: `COURSE_DATA_DIR=/path/to/folder` with `cat/` and `dog/` subfolders. Offline, `make run`
+# photos: `COURSE_DATA_DIR=/path/to/folder` with one subfolder per class (two or more, for example
+# `cat/` and `dog/`). Offline, `make run`
 # replaces missing photos or weights by synthetic images or random weights, but only for settings
 # you left at their defaults, and says which; a setting you chose that cannot be met stops it.

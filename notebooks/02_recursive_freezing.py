@@ -12,7 +12,7 @@
 # **What you will learn**
 # - setting `trainable` on a model sets it on the layers inside, and where TensorFlow stops;
 # - partial unfreezing: freeze a whole base, then thaw only its last few layers, and the traps in freezing it again;
-# - the way that works on every backend: set the flag of every layer;
+# - the way that works on TensorFlow and on JAX: set the flag of every layer;
 # - a model built from `base.output` instead of nesting the base, and `model.summary(show_trainable=True)`.
 #
 # The guide covers this in "Recursive setting of the `trainable` attribute".
@@ -68,8 +68,9 @@ assert len(flat_model.trainable_weights) == 2, "freezing the base leaves only th
 
 # %% [markdown]
 # ## Freeze the outer model
-# Every layer is trainable, and one assignment reaches them all. `model.summary(show_trainable=True)` adds a column that
-# says, for each layer, whether it trains (the guide prints it after freezing its base).
+# Every layer is trainable, and one assignment reaches them all. `model.summary(show_trainable=True)` adds a
+# column with each layer's `trainable` flag: Y, N, or - for a layer without weights (the guide prints it
+# after freezing its base).
 
 # %%
 model.trainable = False
@@ -91,23 +92,28 @@ assert len(model.trainable_weights) == 6, "three Dense layers, kernel and bias e
 
 # %% [markdown]
 # A trap, and a difference between Keras's backends: set `trainable = True` on a model that is
-# *already* trainable. On JAX (and PyTorch, as an earlier run of this course measured; PyTorch is not
-# installed here), Keras's setter runs and thaws every layer inside. On TensorFlow the assignment is
-# skipped before the setter runs (its attribute tracking treats `x = x` as a no-op), so a layer you froze
-# by hand stays frozen. The way that works on every backend: set the flag of every layer, nested models
-# included. `all_layers` (from `helpers.models`) lists them, each model before the layers inside it.
+# *already* trainable. On JAX, Keras's setter runs and thaws every layer inside. On TensorFlow the
+# assignment is skipped before the setter runs (its attribute tracking treats `x = x` as a no-op), so a
+# layer you froze by hand stays frozen. The way that works on both: set the flag of every layer, nested
+# models included. `all_layers` (from `helpers.models`) lists them, each model before the layers inside it.
 
 # %%
 inner_model.layers[0].trainable = False
 model.trainable = True  # already True
 thawed = inner_model.layers[0].trainable
 print(f"backend {keras.backend.backend()}: the hand-frozen layer is", "thawed" if thawed else "still frozen")
-expected_thawed = {"tensorflow": False, "jax": True, "torch": True}[keras.backend.backend()]
-assert thawed == expected_thawed, "on TensorFlow only, trainable = True on a trainable model is skipped"
+expected_thawed = {"tensorflow": False, "jax": True}.get(keras.backend.backend())  # the backends measured here
+if expected_thawed is None:
+    print("not measured on this backend")
+else:
+    assert thawed == expected_thawed, "on TensorFlow only, trainable = True on a trainable model is skipped"
 
 
 def set_trainable_everywhere(model, value):
-    """Set `trainable` to `value` on `model` and on every layer inside it, however deeply nested."""
+    """Set `trainable` to `value` on `model` and on every layer of the models nested in it.
+
+    A custom layer that holds a model (notebook 03's `InferenceModeBase`) is not entered: call it on the inner model.
+    """
     model.trainable = value
     for layer in all_layers(model):
         layer.trainable = value
@@ -123,12 +129,11 @@ assert all(layer.trainable for layer in all_layers(model)), "setting every layer
 # then set `trainable = True` on its last N layers. The base's own flag stays `False`, and
 # `base.trainable_weights` is empty; yet the model you train collects the weights of every trainable
 # layer inside it, so the thawed layers do train. The summary shows both sides: the
-# base's row says it does not train, its thawed blocks' rows say they do, and "Trainable params" counts
-# them with the head.
+# base's row says N, its thawed blocks' rows say Y, and "Trainable params" counts them with the head.
 #
 # This works only while the model you `fit()` keeps `trainable = True`. A layer whose own flag is
-# `False` returns `[]` for `trainable_weights`, whatever the layers inside it say: `base.fit()` would
-# train nothing. Freeze the base, not the model you train. Measured, with `fit()`:
+# `False` returns `[]` for `trainable_weights`, whatever the layers inside it say. Freeze the base, not
+# the model you train. Measured, with `fit()`:
 
 # %%
 base = keras.Sequential(
@@ -168,7 +173,7 @@ assert moved == thawed_and_head_weights, "fit() changes exactly the thawed block
 # %% [markdown]
 # The mirror image of the trap above: freeze the base again with `base.trainable = False`. Its flag is
 # already `False`, so on TensorFlow the assignment is skipped and the two hand-thawed blocks stay
-# trainable; on JAX the setter runs and freezes them. Setting every layer's flag freezes them on every backend.
+# trainable; on JAX the setter runs and freezes them. Setting every layer's flag freezes them on both.
 
 # %%
 for layer in thawed_and_head[:-1]:
@@ -176,8 +181,11 @@ for layer in thawed_and_head[:-1]:
 base.trainable = False  # already False
 still_trainable = len(full_model.trainable_weights)
 print(f"backend {keras.backend.backend()}: {still_trainable} trainable weights after freezing a frozen base")
-expected = {"tensorflow": 2 * (unfreeze_last_n + 1), "jax": 2, "torch": 2}[keras.backend.backend()]
-assert still_trainable == expected, "on TensorFlow only, freezing an already frozen base is skipped"
+expected = {"tensorflow": 2 * (unfreeze_last_n + 1), "jax": 2}.get(keras.backend.backend())
+if expected is None:
+    print("not measured on this backend")
+else:
+    assert still_trainable == expected, "on TensorFlow only, freezing an already frozen base is skipped"
 set_trainable_everywhere(base, False)
 assert len(full_model.trainable_weights) == 2, "setting every layer's flag freezes the base: the head trains"
 
@@ -209,7 +217,8 @@ if keras.backend.backend() in expected_moved:  # the backends measured here
     assert moved == expected_moved[keras.backend.backend()], "on TensorFlow the setter stops at the frozen base"
 
 # %% [markdown]
-# Setting every layer's flag freezes the block on every backend, at any depth (recompile after it):
+# Setting every layer's flag freezes the block on both backends, however deeply the models are nested
+# (recompile after it):
 
 # %%
 set_trainable_everywhere(wrapper, False)
@@ -253,7 +262,7 @@ def reported_fine_tune(model, base, x, y):
     model.fit(x, y, epochs=2, verbose=0)
 
 
-exercises.check_fine_tune(reported_fine_tune)
+exercises.check_fine_tune(reported_fine_tune, hint=False)
 
 
 def fine_tune(model, base, x, y):

@@ -313,6 +313,13 @@ def test_check_answers_hint_then_confirmation(check, wrong, right, capsys):
     assert capsys.readouterr().out.startswith("Correct: ")
 
 
+def test_checking_the_reported_recipe_without_hint_prints_the_record_not_the_fix(capsys):
+    assert exercises.check_fine_tune(reported_fine_tune, hint=False) is False
+    out = capsys.readouterr().out
+    assert out == "did the base's weights change? fit 1: False; fit 2: False\n"
+    assert exercises.check_fine_tune(fine_tune, hint=False) is True
+
+
 def test_the_leaky_split_is_told_why(capsys):
     assert exercises.check_split_does_not_leak(leaky_split) is False
     assert "were in training and in test" in capsys.readouterr().out
