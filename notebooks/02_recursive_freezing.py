@@ -75,8 +75,7 @@ assert len(flat_model.trainable_weights) == 2, "freezing the base leaves only th
 # %%
 model.trainable = False
 for layer in all_layers(model):
-    assert layer.trainable is False, f"{layer.name} is still trainable"
-assert model.trainable_weights == [], "freezing the outer model freezes every weight inside it"
+    assert layer.trainable is False, f"freezing the outer model freezes every layer inside it: {layer.name} is still trainable"
 model.summary(show_trainable=True)
 
 # %% [markdown]
