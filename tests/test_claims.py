@@ -435,11 +435,6 @@ ROWS = [
         'label_names = tfds_info.features["label"].names',
         'label_names = tfds_info.features["label"].names[::-1]',
     ),
-    (  # the class names given in another order than the folders' sorted one
-        "classes are the sorted subfolder names",
-        'folder, labels="inferred", label_mode="int",',
-        'folder, labels="inferred", label_mode="int", class_names=sorted(course_data.class_names)[::-1],',
-    ),
     (  # "same seed" given another seed for its rotation
         "one seed couples the flip and the rotation",
         '[("same seed", settings.seed),',
@@ -472,8 +467,8 @@ ROWS = [
     ),
     (  # the labels in your own folder order, not Keras's sorted one
         "classes are the sorted subfolder names",
-        "    batch_size=None, shuffle=False,",
-        "    batch_size=None, shuffle=False, class_names=subfolders,",
+        "batch_size=None, shuffle=False,",
+        "batch_size=None, shuffle=False, class_names=subfolders,",
     ),
     (  # file names reused: a later photo overwrites an earlier one of its class
         "every photo written comes back, and Thumbs.db is skipped",
@@ -596,7 +591,7 @@ ROWS = [
     (  # PIL read another file
         "a PNG decodes alike",
         "pil_pixels = keras.utils.img_to_array(keras.utils.load_img(large_png))",
-        "pil_pixels = keras.utils.img_to_array(keras.utils.load_img(sample_paths[0]))",
+        'pil_pixels = keras.utils.img_to_array(keras.utils.load_img(large_png, color_mode="grayscale"))',
         EAGER,
     ),
     (  # the test file made at the model's size: nothing is resized, so both ways give the same pixels
@@ -625,8 +620,8 @@ ROWS = [
     ),
     (  # the two runs' rates swapped: the table's 1e-5 row is the run at 1e-3
         "fine-tuning at 1e-5 scored higher than at 1e-3",
-        "    tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}",
-        "    tuned = {rate: fine_tune_steps(head_trained_weights, 1e-3 if rate == 1e-5 else 1e-5) for rate in (1e-3, 1e-5)}",
+        "tuned = {rate: fine_tune_steps(head_trained_weights, rate) for rate in (1e-3, 1e-5)}",
+        "tuned = {rate: fine_tune_steps(head_trained_weights, 1e-3 if rate == 1e-5 else 1e-5) for rate in (1e-3, 1e-5)}",
         REAL,
     ),
     (  # a prediction resize other than the pipeline's (nearest-neighbour); same mutation as the old row
@@ -732,12 +727,6 @@ ROWS = [
         "keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices[:1]))",
         JAX,
     ),
-    (  # the base frozen in the compared model: only the head's kernel and bias move in the step
-        "one step moves the base's weights, not only the head's",
-        "models.unfreeze_keep_batchnorm_frozen(base_model)",
-        "base_model.trainable = False",
-        REAL,
-    ),
     (  # the workers' base frozen: only the head's kernel and bias move
         "the workers' step moves the base's weights, not only the head's",
         "models.unfreeze_keep_batchnorm_frozen(base)",
@@ -748,11 +737,6 @@ ROWS = [
         "each worker trains on half of every global batch of 8",
         "global_batch = 8",
         "global_batch = 16",
-    ),
-    (  # the workers' optimizer with learning rate 0: nothing trains (condition rewritten over per-array changes)
-        "the workers must have trained",
-        "    optimizer = keras.optimizers.SGD(0.01)",
-        "    optimizer = keras.optimizers.SGD(0.0)",
     ),
     (  # fit() records no error, as it would the day Keras fixes keras-team/keras#20585
         "fit() under MultiWorkerMirroredStrategy fails on these versions",
@@ -1119,6 +1103,9 @@ WITHOUT_ROW = {
     "updating statistics must cost accuracy here": "the experiment's outcome on its data: the one-line mistakes "
     "that would undo it (no shift between A and B, a slower momentum) fire an earlier assert of the same cell",
     "and cost loss already after 10 steps": "as the claim above: an earlier assert of its cell fires first",
+    "one step moves the base's weights, not only the head's": "its row (the base frozen) fires, but its "
+    "control then fails: after the mutant, running the replicated step's cells again in the same kernel raised "
+    "in TensorFlow's collective ops (CI, 8 December 2026); not yet understood",
     "LiteRT export needs the TensorFlow or PyTorch backend": "runs only on JAX: a row needs notebook 11 on JAX "
     "up to its export cell",
 }
