@@ -47,6 +47,18 @@ ARM_SIZES = (150, 224)
 
 # What the bench reads from each notebook's results file (notebook.save_results). tests/test_bench.py
 # checks that each notebook writes every one of these names.
+# What notebooks 09 and 10 each save of their comparisons (10 adds its LoRA figures).
+COMPARISON_FIGURES = (
+    "seeds",
+    "train_images",
+    "validation_images",
+    "test_images",
+    "image_size",
+    "head_epochs",
+    "finetune_epochs",
+    "recipes",
+    "paired",
+)
 NOTEBOOK_FIGURES = {
     "07_feature_extraction": (
         "extraction_seconds",
@@ -66,29 +78,8 @@ NOTEBOOK_FIGURES = {
         "class_names",
         "confusion",
     ),
-    "09_finetuning_choices": (
-        "seeds",
-        "train_images",
-        "validation_images",
-        "test_images",
-        "image_size",
-        "head_epochs",
-        "finetune_epochs",
-        "recipes",
-        "paired",
-    ),
-    "10_batchnorm_and_lora": (
-        "seeds",
-        "train_images",
-        "validation_images",
-        "test_images",
-        "image_size",
-        "head_epochs",
-        "finetune_epochs",
-        "recipes",
-        "paired",
-        "lora",
-    ),
+    "09_finetuning_choices": COMPARISON_FIGURES,
+    "10_batchnorm_and_lora": (*COMPARISON_FIGURES, "lora"),
 }
 CHOICE_NOTEBOOKS = ("09_finetuning_choices", "10_batchnorm_and_lora")  # the `choices` part
 
